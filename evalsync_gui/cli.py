@@ -1,0 +1,56 @@
+"""The ``evalsync`` command: a contract used by admins' scripts and cron jobs.
+
+Exit codes: 0 ok, 2 usage, 3 held by the deactivation guard, 4 authentication problem,
+5 Zendesk or network failure after retries, 6 local database problem, 130 cancelled.
+Errors print one line on standard error; ``--json`` output goes to standard output.
+Each feature registers its sub-commands from ``evalsync_gui.commands``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from evalsync_gui import __version__
+from evalsync_gui.commands import auth, chat, simulator, sync
+from evalsync_gui.core.context import AppContext
+from evalsync_gui.core.errors import EvalsyncError
+
+log = logging.getLogger("evalsync.cli")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="evalsync", description="EvalSync: Zendesk user sync and Chat agent automation.")
+    parser.add_argument("--version", action="version", version=f"evalsync {__version__}")
+    parser.add_argument("--data-dir", metavar="DIR", help="data folder (default: $EVALSYNC_DATA_DIR or the per-user data folder)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to standard error")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for module in (auth, sync, chat, simulator):
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if getattr(args, "needs_context", True):
+            ctx = AppContext.create(args.data_dir, getattr(args, "base_url", None))
+        else:
+            ctx = None
+        return int(args.func(ctx, args) or 0)
+    except EvalsyncError as exc:
+        print(f"evalsync: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("evalsync: interrupted; nothing was half-applied, run the command again to resume.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

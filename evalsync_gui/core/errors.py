@@ -1,0 +1,85 @@
+"""EvalSync's exception tree. Every message is one readable line that says what to do.
+
+    EvalsyncError                 base; ``exit_code`` is what the CLI returns
+    ├── UsageError                bad input from the user, a file or the command line (2)
+    ├── GuardHeld                 deactivations held by the deactivation guard (3)
+    ├── AuthError                 not connected, revoked or expired credentials, 401/403 (4)
+    │   └── SecretStoreError      no secure keyring backend, or the keyring is locked (4)
+    ├── ZendeskError              Zendesk or the network failed after retries (5)
+    │   ├── RateLimitError        429s went on longer than the configured budget (5)
+    │   ├── ResponseError         malformed JSON, an HTML page, a body of the wrong shape (5)
+    │   └── UnsafeUrlError        a pagination link pointed at another origin (5)
+    ├── StoreError                the database is locked, full, read-only or corrupt (6)
+    │   └── SyncLocked            another sync (GUI or CLI) holds the lock (6)
+    └── Cancelled                 the user cancelled; nothing half-applied (130)
+
+Messages never contain a token: callers build them from facts (status codes, hosts,
+counts), never from request headers or bodies.
+"""
+
+from __future__ import annotations
+
+
+class EvalsyncError(Exception):
+    """Base class: ``str(err)`` is a single line fit for a status bar or stderr."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(str(message).split()))
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class UsageError(EvalsyncError):
+    exit_code = 2
+
+
+class GuardHeld(EvalsyncError):
+    exit_code = 3
+
+
+class AuthError(EvalsyncError):
+    exit_code = 4
+
+
+class SecretStoreError(AuthError):
+    exit_code = 4
+
+
+class ZendeskError(EvalsyncError):
+    exit_code = 5
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+
+
+class RateLimitError(ZendeskError):
+    pass
+
+
+class ResponseError(ZendeskError):
+    pass
+
+
+class UnsafeUrlError(ZendeskError):
+    pass
+
+
+class StoreError(EvalsyncError):
+    exit_code = 6
+
+
+class SyncLocked(StoreError):
+    pass
+
+
+class Cancelled(EvalsyncError):
+    exit_code = 130
+
+    def __init__(self, message: str = "Cancelled by the user; nothing was half-applied.") -> None:
+        super().__init__(message)
