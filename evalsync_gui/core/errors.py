@@ -4,10 +4,12 @@
     ├── UsageError                bad input from the user, a file or the command line (2)
     ├── GuardHeld                 deactivations held by the deactivation guard (3)
     ├── AuthError                 not connected, revoked or expired credentials, 401/403 (4)
-    │   └── SecretStoreError      no secure keyring backend, or the keyring is locked (4)
+    │   ├── SecretStoreError      no secure keyring backend, or the keyring is locked (4)
+    │   └── PermissionDenied      Zendesk answered 403: role, plan or scope too small (4)
     ├── ZendeskError              Zendesk or the network failed after retries (5)
     │   ├── RateLimitError        429s went on longer than the configured budget (5)
     │   ├── ResponseError         malformed JSON, an HTML page, a body of the wrong shape (5)
+    │   ├── NotFound              Zendesk answered 404 (5)
     │   └── UnsafeUrlError        a pagination link pointed at another origin (5)
     ├── StoreError                the database is locked, full, read-only or corrupt (6)
     │   └── SyncLocked            another sync (GUI or CLI) holds the lock (6)
@@ -49,6 +51,14 @@ class SecretStoreError(AuthError):
     exit_code = 4
 
 
+class PermissionDenied(AuthError):
+    """Zendesk answered 403; ``status`` is kept so callers can detect read-only APIs."""
+
+    def __init__(self, message: str, *, status: int = 403) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class ZendeskError(EvalsyncError):
     exit_code = 5
 
@@ -68,6 +78,11 @@ class ResponseError(ZendeskError):
 
 class UnsafeUrlError(ZendeskError):
     pass
+
+
+class NotFound(ZendeskError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=404)
 
 
 class StoreError(EvalsyncError):
