@@ -25,3 +25,30 @@ def ctx(data_dir):
     c = AppContext.create(data_dir)
     yield c
     c.db.close()
+
+
+# ----- Zendesk simulator (evalsync_gui.sim) ----------------------------------------------
+SMALL_ORG = dict(agents=30, admins=3, end_users=40, light_agents=3, suspended=2, deleted=2, chat_agents=10)
+
+
+@pytest.fixture
+def sim_factory():
+    """Start simulators on demand: ``sim_factory(agents=5, chat_mode="support")``; all stopped after."""
+    from evalsync_gui.sim import SimConfig, Simulator
+
+    started = []
+
+    def make(**overrides):
+        s = Simulator(SimConfig(**{**SMALL_ORG, **overrides}))
+        started.append(s)
+        return s.start()
+
+    yield make
+    for s in started:
+        s.stop()
+
+
+@pytest.fixture
+def sim(sim_factory):
+    """A running simulator with a small organisation (80 people), stopped after the test."""
+    return sim_factory()

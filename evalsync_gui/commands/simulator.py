@@ -1,9 +1,57 @@
-"""CLI sub-commands for simulator (placeholder until the feature lands)."""
+"""``evalsync simulator``: run the Zendesk simulator standalone until Ctrl-C."""
 
 from __future__ import annotations
 
 import argparse
+import threading
+
+from evalsync_gui.core.context import AppContext
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this feature's sub-commands to the `evalsync` parser."""
+    """Add ``evalsync simulator`` to the ``evalsync`` parser."""
+    p = sub.add_parser("simulator", help="serve a simulated Zendesk account on 127.0.0.1 (for tests and demos)",
+                       description="Serve a seeded, simulated Zendesk account over HTTP on 127.0.0.1 until Ctrl-C.")
+    p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (0 = any free port; default 8765)")
+    p.add_argument("--users", type=int, default=200, metavar="N", help="Support agents to seed (default 200)")
+    p.add_argument("--admins", type=int, default=5, metavar="N", help="admins, the owner included (default 5)")
+    p.add_argument("--end-users", type=int, default=500, metavar="N", help="end users (default 500)")
+    p.add_argument("--light-agents", type=int, default=10, metavar="N", help="light agents (default 10)")
+    p.add_argument("--suspended", type=int, default=5, metavar="N", help="suspended people (default 5)")
+    p.add_argument("--deleted", type=int, default=5, metavar="N", help="deleted people (default 5)")
+    p.add_argument("--chat-agents", type=int, default=100, metavar="N", help="standalone Chat agents (default 100)")
+    p.add_argument("--chat-mode", choices=("standalone", "support"), default="standalone",
+                   help="'support': the Chat account was created in Support (Chat Agents API read-only)")
+    p.add_argument("--rate-limit", type=int, default=700, metavar="N",
+                   help="account-wide requests per minute (0 = unlimited; default 700)")
+    p.add_argument("--latency", type=float, default=0.0, metavar="MS", help="added latency per request, in ms")
+    p.add_argument("--seed", type=int, default=1, help="random seed for the organisation (default 1)")
+    p.add_argument("--subdomain", default="abc-energy", help="account subdomain shown in messages")
+    p.add_argument("--approve", choices=("auto", "page"), default="page",
+                   help="OAuth: approve at once ('auto') or show an Allow/Deny page ('page', default)")
+    p.set_defaults(func=run, needs_context=False)
+
+
+def run(ctx: AppContext | None, args: argparse.Namespace) -> int:
+    """Seed, serve, print how to connect, and block until interrupted."""
+    from evalsync_gui.sim import SimConfig, Simulator
+
+    cfg = SimConfig(agents=args.users, admins=args.admins, end_users=args.end_users, light_agents=args.light_agents,
+                    suspended=args.suspended, deleted=args.deleted, chat_agents=args.chat_agents,
+                    chat_mode=args.chat_mode, rate_limit_per_minute=args.rate_limit, latency=args.latency / 1000.0,
+                    seed=args.seed, subdomain=args.subdomain, auto_approve=args.approve == "auto", port=args.port)
+    sim = Simulator(cfg)
+    sim.start()
+    print(f"Zendesk simulator ({len(sim.users)} users, chat mode {cfg.chat_mode}) serving at {sim.base_url}")
+    print(f"  admin email:     {sim.admin_email}")
+    print(f"  API token:       {sim.api_token}")
+    print(f"  OAuth client id: {sim.oauth_client_id}")
+    print("Press Ctrl-C to stop.", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.stop()
+    print("Simulator stopped.")
+    return 0

@@ -1,10 +1,64 @@
-"""The Authenticate tab (placeholder until the feature lands)."""
+"""The Authenticate tab: account name, method, Authenticate, the connection card, Sign out.
+
+Every Zendesk call (the OAuth flow, the connection check, sign-out) runs on a worker thread
+through :class:`~evalsync_gui.gui.workers.TaskController`; the window stays responsive while
+the browser is open and the flow can be cancelled. Only the small settings row that holds
+the stored connection is read on the GUI thread, as the other tabs do for their settings.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+import webbrowser
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QButtonGroup, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+                               QProgressBar, QPushButton, QRadioButton, QVBoxLayout, QWidget)
+
+from evalsync_gui.core.account import resolve_account
+from evalsync_gui.core.auth import session
+from evalsync_gui.core.auth.connection import API_TOKEN_RETIREMENT, ConnectionInfo
+from evalsync_gui.core.auth.listener import redirect_uri_for
+from evalsync_gui.core.errors import EvalsyncError
 from evalsync_gui.gui.services import Services
+from evalsync_gui.gui.workers import Task, TaskController
+
+OK_STYLE = "color: #1b6e20;"
+ERROR_STYLE = "color: #b00020;"
+WARN_STYLE = "color: #8a5300;"
+MUTED_STYLE = "color: #666;"
+
+
+def _local_time(iso_text: str | None) -> str:
+    if not iso_text:
+        return "does not expire"
+    try:
+        when = datetime.fromisoformat(iso_text.replace("Z", "+00:00")).astimezone()
+    except ValueError:
+        return iso_text
+    return when.strftime("%Y-%m-%d %H:%M") + " (renewed automatically)"
+
+
+# -- worker bodies (run off the GUI thread; no widgets here) -------------------------------
+def _oauth_job(task: Task, ctx, subdomain: str, client_id: str, port: int,
+               open_browser: Callable[[str], Any]) -> tuple[ConnectionInfo, None]:
+    info = session.start_oauth(ctx, subdomain, client_id, port=port, open_browser=open_browser,
+                               is_cancelled=task.is_cancelled)
+    return info, None
+
+
+def _token_job(task: Task, ctx, subdomain: str, email: str, token: str) -> tuple[ConnectionInfo, None]:
+    return session.connect_api_token(ctx, subdomain, email, token), None
+
+
+def _check_job(task: Task, ctx) -> tuple[ConnectionInfo, None]:
+    return session.check_connection(ctx, is_cancelled=task.is_cancelled), None
+
+
+def _sign_out_job(task: Task, ctx) -> tuple[None, str | None]:
+    return None, session.disconnect(ctx)
 
 
 class AuthTab(QWidget):
@@ -13,8 +67,285 @@ class AuthTab(QWidget):
     def __init__(self, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.services = services
-        layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Authenticate: coming soon"))
+        self.ctx = services.ctx
+        #: Replaced in tests to play the browser; called on the worker thread.
+        self.open_browser: Callable[[str], Any] = webbrowser.open
+        self.info: ConnectionInfo | None = None
+        self._action = ""
+        self.jobs = TaskController(self, name="auth")
+        self.jobs.finished.connect(self._on_finished)
+        self.jobs.failed.connect(self._on_failed)
+        self.jobs.cancelled.connect(self._on_cancelled)
+        self.jobs.running_changed.connect(self._set_busy)
+        self._build()
+        self._say("")
+        self._set_busy(False)
+        self._load_stored()
+
+    # -- layout ---------------------------------------------------------------------------
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        title = QLabel("<h2>Authenticate to Zendesk</h2>")
+        intro = QLabel("Type your Zendesk account name, click <b>Authenticate</b> and allow EvalSync in Zendesk. "
+                       "You need a Zendesk <b>admin</b> to authorise the integration.")
+        intro.setWordWrap(True)
+        outer.addWidget(title)
+        outer.addWidget(intro)
+
+        form_box = QGroupBox("Sign in")
+        form = QFormLayout(form_box)
+        self.account_edit = QLineEdit()
+        self.account_edit.setPlaceholderText("abc-energy")
+        self.account_edit.setObjectName("account")
+        self.account_hint = QLabel()
+        form.addRow("Zendesk account", self.account_edit)
+        form.addRow("", self.account_hint)
+
+        method_row = QHBoxLayout()
+        self.oauth_radio = QRadioButton("OAuth (recommended)")
+        self.token_radio = QRadioButton("API token (legacy)")
+        self.oauth_radio.setChecked(True)
+        self.methods = QButtonGroup(self)
+        self.methods.addButton(self.oauth_radio)
+        self.methods.addButton(self.token_radio)
+        method_row.addWidget(self.oauth_radio)
+        method_row.addWidget(self.token_radio)
+        method_row.addStretch(1)
+        form.addRow("Method", method_row)
+
+        self.client_edit = QLineEdit()
+        self.client_edit.setPlaceholderText("identifier of the OAuth client created in Admin Center")
+        self.redirect_label = QLabel()
+        self.redirect_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.redirect_label.setStyleSheet(MUTED_STYLE)
+        self.email_edit = QLineEdit()
+        self.email_edit.setPlaceholderText("admin@abc-energy.com")
+        self.token_edit = QLineEdit()
+        self.token_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.token_edit.setPlaceholderText("API token from Admin Center > Apps and integrations > Zendesk API")
+        self.retirement_label = QLabel("⚠ " + API_TOKEN_RETIREMENT)
+        self.retirement_label.setWordWrap(True)
+        self.retirement_label.setStyleSheet(WARN_STYLE)
+        self._oauth_rows = [("Client identifier", self.client_edit), ("", self.redirect_label)]
+        self._token_rows = [("E-mail", self.email_edit), ("API token", self.token_edit), ("", self.retirement_label)]
+        self._form = form
+        for label, widget in self._oauth_rows + self._token_rows:
+            form.addRow(label, widget)
+
+        buttons = QHBoxLayout()
+        self.auth_button = QPushButton("Authenticate")
+        self.auth_button.setDefault(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setRange(0, 0)
+        self.busy_bar.setMaximumWidth(160)
+        self.busy_label = QLabel()
+        buttons.addWidget(self.auth_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.busy_bar)
+        buttons.addWidget(self.busy_label, 10)
+        buttons.addStretch(1)
+        form.addRow("", buttons)
+        outer.addWidget(form_box)
+
+        self.card = QGroupBox("Connection")
+        card = QVBoxLayout(self.card)
+        self.status_label = QLabel()
+        self.status_label.setObjectName("status")
+        self.status_label.setWordWrap(True)
+        self.details_label = QLabel()  # short lines: no word wrap, so its height is always right
+        self.details_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.warning_label = QLabel()
+        self.warning_label.setWordWrap(True)
+        self.warning_label.setStyleSheet(WARN_STYLE)
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet(ERROR_STYLE)
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        card_buttons = QHBoxLayout()
+        self.test_button = QPushButton("Test connection")
+        self.sign_out_button = QPushButton("Sign out")
+        card_buttons.addWidget(self.test_button)
+        card_buttons.addWidget(self.sign_out_button)
+        card_buttons.addStretch(1)
+        for w in (self.status_label, self.details_label, self.warning_label, self.error_label):
+            card.addWidget(w)
+        card.addLayout(card_buttons)
+        outer.addWidget(self.card)
+        outer.addStretch(1)
+
+        self.account_edit.textChanged.connect(self._update_form)
+        self.client_edit.textChanged.connect(self._update_form)
+        self.email_edit.textChanged.connect(self._update_form)
+        self.token_edit.textChanged.connect(self._update_form)
+        self.oauth_radio.toggled.connect(self._update_form)
+        self.account_edit.returnPressed.connect(self.authenticate)
+        self.auth_button.clicked.connect(self.authenticate)
+        self.cancel_button.clicked.connect(self.jobs.cancel)
+        self.test_button.clicked.connect(self.test_connection)
+        self.sign_out_button.clicked.connect(self.sign_out)
+
+    def _set_row_visible(self, widget: QWidget, visible: bool) -> None:
+        widget.setVisible(visible)
+        label = self._form.labelForField(widget)
+        if label is not None:
+            label.setVisible(visible)
+
+    # -- state ----------------------------------------------------------------------------
+    def _load_stored(self) -> None:
+        try:
+            self.info = session.connection_info(self.ctx)
+            self.port = session.redirect_port(self.ctx)
+        except EvalsyncError as exc:
+            self.info, self.port = None, session.DEFAULT_REDIRECT_PORT
+            self._say(str(exc))
+        if self.info is not None:
+            self.account_edit.setText(self.info.subdomain)
+            if self.info.method == "api_token":
+                self.token_radio.setChecked(True)
+                self.email_edit.setText(self.info.email or "")
+            else:
+                self.client_edit.setText(self.info.client_id or "")
+        self.redirect_label.setText(f"Register this redirect URI in the OAuth client: {redirect_uri_for(self.port)}")
+        self._update_form()
+        self._show_info()
+
+    def _resolved(self) -> tuple[str | None, str]:
+        """(subdomain or None, one-line hint) for the account field; pure, no network."""
+        text = self.account_edit.text()
+        if not text.strip():
+            return None, "Type the account name, e.g. abc-energy for https://abc-energy.zendesk.com"
+        try:
+            account = resolve_account(text, self.ctx.base_url)
+        except EvalsyncError as exc:
+            return None, str(exc)
+        standard = f"https://{account.subdomain}.zendesk.com"
+        if account.base_url != standard:  # --base-url / demo simulator
+            return account.subdomain, f"Account {account.subdomain}, reached at {account.base_url} (address override)"
+        return account.subdomain, f"Will connect to {account.base_url}"
+
+    def _update_form(self) -> None:
+        oauth = self.oauth_radio.isChecked()
+        for _label, widget in self._oauth_rows:
+            self._set_row_visible(widget, oauth)
+        for _label, widget in self._token_rows:
+            self._set_row_visible(widget, not oauth)
+        subdomain, hint = self._resolved()
+        self.account_hint.setText(hint)
+        empty = not self.account_edit.text().strip()
+        self.account_hint.setStyleSheet(MUTED_STYLE if subdomain or empty else ERROR_STYLE)
+        ready = subdomain is not None and (
+            bool(self.client_edit.text().strip()) if oauth
+            else bool(self.email_edit.text().strip() and self.token_edit.text().strip()))
+        busy = self.jobs.is_running()
+        self.auth_button.setEnabled(ready and not busy)
+        self.test_button.setEnabled(self.info is not None and not busy)
+        self.sign_out_button.setEnabled(self.info is not None and not busy)
+
+    def _show_info(self) -> None:
+        info = self.info
+        if info is None:
+            self.status_label.setText("<b>Not connected.</b>")
+            self.status_label.setStyleSheet("")
+            self.details_label.setText("EvalSync has no Zendesk sign-in. Authenticate above to start.")
+            self.warning_label.hide()
+            return
+        self.status_label.setText(f"<b>{info.summary()}</b>")
+        self.status_label.setStyleSheet(OK_STYLE)
+        rows = [f"Method: {info.method_label}"]
+        if info.method == "oauth":
+            rows.append(f"Access token expires: {_local_time(info.token_expires_at)}")
+            rows.append(f"Scopes: {' '.join(info.scopes) or 'read'}")
+        else:
+            rows.append(f"E-mail: {info.email}")
+        if info.checked_at:
+            rows.append(f"Last checked: {_local_time(info.checked_at).split(' (')[0]}")
+        self.details_label.setText("<br>".join(rows))
+        warnings = [w for w in (info.admin_warning(),
+                                API_TOKEN_RETIREMENT if info.method == "api_token" else None) if w]
+        self.warning_label.setText("<br>".join("⚠ " + w for w in warnings))
+        self.warning_label.setVisible(bool(warnings))
+
+    def _say(self, text: str, style: str = ERROR_STYLE) -> None:
+        """Show one line under the connection details (errors red, notes amber); hide when empty."""
+        self.error_label.setStyleSheet(style)
+        self.error_label.setText(text)
+        self.error_label.setVisible(bool(text))
+
+    def _set_busy(self, busy: bool) -> None:
+        for w in (self.account_edit, self.oauth_radio, self.token_radio, self.client_edit, self.email_edit,
+                  self.token_edit):
+            w.setEnabled(not busy)
+        self.busy_bar.setVisible(busy)
+        self.busy_label.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+        if not busy:
+            self.busy_label.setText("")
+        self._update_form()
+
+    # -- actions --------------------------------------------------------------------------
+    def authenticate(self) -> None:
+        """Start the chosen sign-in on a worker thread."""
+        subdomain, _hint = self._resolved()
+        if subdomain is None or self.jobs.is_running() or not self.auth_button.isEnabled():
+            return
+        self._say("")
+        if self.oauth_radio.isChecked():
+            self._start("connect", "Waiting for you to allow EvalSync in the browser (up to 5 minutes)…",
+                        _oauth_job, self.ctx, subdomain, self.client_edit.text().strip(), self.port,
+                        self.open_browser)
+        else:
+            token = self.token_edit.text()
+            self._start("connect", "Checking the API token with Zendesk…", _token_job, self.ctx, subdomain,
+                        self.email_edit.text().strip(), token)
+
+    def test_connection(self) -> None:
+        """Call users/me with the stored credentials (worker thread)."""
+        if self.info is not None and not self.jobs.is_running():
+            self._say("")
+            self._start("check", "Checking the connection…", _check_job, self.ctx)
+
+    def sign_out(self) -> None:
+        """Revoke the token and remove every secret (worker thread)."""
+        if not self.jobs.is_running():
+            self._say("")
+            self._start("sign_out", "Signing out…", _sign_out_job, self.ctx)
+
+    def _start(self, action: str, busy_text: str, fn: Callable[..., Any], *args: Any) -> None:
+        self._action = action
+        self.jobs.start(fn, *args)
+        self.busy_label.setText(busy_text)
+
+    def _on_finished(self, result: tuple[ConnectionInfo | None, str | None]) -> None:
+        info, note = result
+        self.info = info
+        if self._action == "connect":
+            self.token_edit.clear()  # the token now lives in the keyring only
+        if self._action == "sign_out":
+            self.token_edit.clear()
+        self._say(note or "", WARN_STYLE)
+        self._show_info()
+        self._update_form()
+        messages = {"connect": info.summary() if info else "", "check": "Connection checked: " + (info.summary() if info else ""),
+                    "sign_out": "Signed out of Zendesk."}
+        self.services.signals.status_message.emit(messages.get(self._action, ""))
+        self.services.signals.connection_changed.emit()
+
+    def _on_failed(self, message: str) -> None:
+        self._say(message)
+        if self._action in ("connect", "check"):
+            try:  # a failed connect may have removed a half-made connection; show what is stored
+                self.info = session.connection_info(self.ctx)
+            except EvalsyncError:
+                pass
+            self._show_info()
+        self._update_form()
+        self.services.signals.status_message.emit(message)
+
+    def _on_cancelled(self) -> None:
+        self._say("Sign-in cancelled; nothing was stored.", WARN_STYLE)
+        self._update_form()
 
     def shutdown(self) -> None:
         """Stop this tab's workers; called from the main window's closeEvent (must return within 2 s)."""
+        self.jobs.shutdown(1500)

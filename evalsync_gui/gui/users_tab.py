@@ -1,20 +1,356 @@
-"""The User sync tab (placeholder until the feature lands)."""
+"""The User sync tab: configure and run the sync (left), review and activate users (right).
+
+Reads for the table are single indexed SQL queries on the GUI thread (ids, then blocks of
+rows); every write (activate, deactivate, add, import, export) and every sync runs on a
+worker thread, so the window never waits on a database lock or the network.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from typing import Any
 
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
+                               QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QScrollArea,
+                               QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget)
+
+from evalsync_gui.core import directory
+from evalsync_gui.gui.run_history import RunHistory
 from evalsync_gui.gui.services import Services
+from evalsync_gui.gui.sync_config_panel import SyncConfigPanel
+from evalsync_gui.gui.sync_controller import SyncController
+from evalsync_gui.gui.users_model import COLUMNS, UsersModel
+from evalsync_gui.gui.workers import Task, TaskController
+
+ROW_HEIGHT = 22
+SEARCH_DEBOUNCE_MS = 120
+STATUS_BUTTONS = (("pending", "Pending"), ("active", "Active"), ("deactivated", "Deactivated"), (None, "All"))
+
+
+def _write(task: Task, fn, *args, **kwargs) -> Any:
+    """Worker body for directory writes: ``fn(*args, **kwargs)``."""
+    return fn(*args, **kwargs)
+
+
+class ActivateDialog(QDialog):
+    """Choose the EvalSync role and team for a batch of users."""
+
+    def __init__(self, count: int, licences: directory.Licences, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Activate users")
+        form = QFormLayout(self)
+        form.addRow(QLabel(f"Activate <b>{count:,}</b> user{'s' if count != 1 else ''}. "
+                           f"{licences}; {licences.free:,} free."))
+        self.role = QComboBox()
+        for key, label in directory.ROLES.items():
+            self.role.addItem(label, key)
+        self.team = QLineEdit()
+        self.team.setPlaceholderText("optional")
+        form.addRow("EvalSync role", self.role)
+        form.addRow("Team", self.team)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Activate")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+
+class AddUserDialog(QDialog):
+    """Add one user by hand."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Add a user")
+        form = QFormLayout(self)
+        self.name, self.email, self.identifier, self.team = QLineEdit(), QLineEdit(), QLineEdit(), QLineEdit()
+        self.status = QComboBox()
+        self.status.addItem("Pending", "pending")
+        self.status.addItem("Active (uses a licence)", "active")
+        self.role = QComboBox()
+        for key, label in directory.ROLES.items():
+            self.role.addItem(label, key)
+        for label, w in (("Name", self.name), ("E-mail", self.email), ("Identifier", self.identifier),
+                         ("Status", self.status), ("EvalSync role", self.role), ("Team", self.team)):
+            form.addRow(label, w)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def new_user(self) -> directory.NewUser:
+        return directory.NewUser(name=self.name.text(), email=self.email.text(), identifier=self.identifier.text(),
+                                 status=self.status.currentData(), role=self.role.currentData(), team=self.team.text())
 
 
 class UsersTab(QWidget):
     """User sync tab. Constructed by the main window as `UsersTab(services, parent)`."""
 
-    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
+    def __init__(self, services: Services, parent: QWidget | None = None, *, start_schedule: bool = True) -> None:
         super().__init__(parent)
         self.services = services
-        layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("User sync: coming soon"))
+        self.ctx = services.ctx
+        self.controller = SyncController(services, self)
+        self.writer = TaskController(self, name="users.write")
+        self.writer.finished.connect(self._write_done)
+        self.writer.failed.connect(self._write_failed)
+        self.model = UsersModel(self.ctx.db, self)
+        self._build()
+        self._connect()
+        self.reload()
+        QTimer.singleShot(0, self._load_lists_if_connected)  # after the first paint
+        if start_schedule:
+            self.controller.start()
 
+    def _load_lists_if_connected(self) -> None:
+        """Custom roles and user fields come live from Zendesk whenever a connection exists."""
+        try:
+            from evalsync_gui.core.auth.session import connection_info
+
+            connected = connection_info(self.ctx) is not None
+        except Exception:  # not connected, or the auth module is unavailable: keep the saved choices
+            connected = False
+        if connected:
+            self.config_panel.load_lists()
+
+    # -- layout --------------------------------------------------------------------------
+    def _build(self) -> None:
+        split = QSplitter(Qt.Orientation.Horizontal, self)
+        self.config_panel = SyncConfigPanel(self.services, self.controller)
+        scroll = QScrollArea()
+        scroll.setWidget(self.config_panel)
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumWidth(330)
+        scroll.setMaximumWidth(420)
+        split.addWidget(scroll)
+
+        self.pages = QTabWidget()
+        self.pages.addTab(self._users_page(), "Users")
+        self.history = RunHistory(self.services)
+        self.pages.addTab(self.history, "Runs")
+        split.addWidget(self.pages)
+        split.setStretchFactor(1, 1)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(6, 6, 6, 6)
+        outer.addWidget(split)
+
+    def _users_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        top = QHBoxLayout()
+        self.status_group = QButtonGroup(self)
+        self.status_group.setExclusive(True)
+        self.status_buttons: dict[str | None, QPushButton] = {}
+        for i, (key, label) in enumerate(STATUS_BUTTONS):
+            b = QPushButton(label)
+            b.setCheckable(True)
+            b.setChecked(key == "pending")
+            self.status_group.addButton(b, i)
+            self.status_buttons[key] = b
+            top.addWidget(b)
+        top.addStretch(1)
+        self.licence_label = QLabel()
+        self.licence_label.setStyleSheet("font-weight: bold;")
+        top.addWidget(self.licence_label)
+        layout.addLayout(top)
+
+        self.held_banner = QPushButton()
+        self.held_banner.setStyleSheet("background: #fff3cd; color: #664d03; text-align: left; padding: 4px;")
+        self.held_banner.clicked.connect(lambda: self.pages.setCurrentWidget(self.history))
+        self.held_banner.hide()
+        layout.addWidget(self.held_banner)
+
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search name, e-mail, identifier, custom role or team (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        layout.addWidget(self.search)
+
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        vh = self.table.verticalHeader()
+        vh.setVisible(False)
+        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vh.setDefaultSectionSize(ROW_HEIGHT)
+        hh = self.table.horizontalHeader()
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        hh.setStretchLastSection(True)
+        for col, width in enumerate((160, 215, 95, 95, 85, 115, 115)[:len(COLUMNS)]):
+            self.table.setColumnWidth(col, width)
+        layout.addWidget(self.table, 1)
+
+        bottom = QHBoxLayout()
+        self.activate_btn = QPushButton("Activate selected…")
+        self.deactivate_btn = QPushButton("Deactivate selected")
+        self.add_btn = QPushButton("Add user…")
+        self.import_btn = QPushButton("Import CSV…")
+        self.import_btn.setToolTip("Import existing EvalSync users: columns name, email, identifier")
+        self.export_btn = QPushButton("Export view as CSV…")
+        for b in (self.activate_btn, self.deactivate_btn, self.add_btn, self.import_btn, self.export_btn):
+            bottom.addWidget(b)
+        bottom.addStretch(1)
+        self.selection_label = QLabel()
+        bottom.addWidget(self.selection_label)
+        layout.addLayout(bottom)
+        return page
+
+    def _connect(self) -> None:
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_DEBOUNCE_MS)
+        self._search_timer.timeout.connect(self.apply_view)
+        self.search.textChanged.connect(lambda _t: self._search_timer.start())
+        self.status_group.idClicked.connect(lambda _i: self.apply_view())
+        self.table.selectionModel().selectionChanged.connect(self._update_selection)
+        self.model.modelReset.connect(self._update_selection)
+        self.activate_btn.clicked.connect(self.activate_selected)
+        self.deactivate_btn.clicked.connect(self.deactivate_selected)
+        self.add_btn.clicked.connect(self.add_user)
+        self.import_btn.clicked.connect(self.import_csv)
+        self.export_btn.clicked.connect(self.export_csv)
+        # Many change notices (one per sync page) collapse into one reload.
+        self._reload_timer = QTimer(self)
+        self._reload_timer.setSingleShot(True)
+        self._reload_timer.setInterval(250)
+        self._reload_timer.timeout.connect(self.reload)
+        signals = self.services.signals
+        signals.users_changed.connect(self._reload_timer.start)
+        signals.connection_changed.connect(self._load_lists_if_connected)
+        self.controller.progress.connect(lambda _p: self._reload_timer.start())
+        for name, slot in (("sync_now_requested", self.config_panel.sync_now), ("find_requested", self.focus_search)):
+            signal = getattr(signals, name, None)
+            if signal is not None:
+                signal.connect(slot)
+        if getattr(signals, "find_requested", None) is None:
+            QShortcut(QKeySequence.StandardKey.Find, self, self.focus_search)
+        if getattr(signals, "sync_now_requested", None) is None:
+            QShortcut(QKeySequence(Qt.Key.Key_F5), self, self.config_panel.sync_now)
+
+    # -- view ----------------------------------------------------------------------------
+    def current_status(self) -> str | None:
+        for key, b in self.status_buttons.items():
+            if b.isChecked():
+                return key
+        return "pending"
+
+    def set_status(self, status: str | None) -> None:
+        self.status_buttons[status].setChecked(True)
+        self.apply_view()
+
+    def apply_view(self) -> None:
+        """Re-query the table for the current status, search text and sort order."""
+        old = self.model.view
+        self.model.set_view(directory.View(self.current_status(), self.search.text().strip(), old.sort, old.descending))
+
+    def reload(self) -> None:
+        """Counts, licence counter, held banner and table rows, re-read from the database."""
+        db = self.ctx.db
+        counts = directory.counts(db)
+        for key, label in STATUS_BUTTONS:
+            n = counts[key] if key else sum(counts.values())
+            self.status_buttons[key].setText(f"{label} ({n:,})")
+        lic = directory.licences(db, self.ctx.settings)
+        self.licence_label.setText(str(lic))
+        self.licence_label.setStyleSheet("font-weight: bold;" + (" color: #b02a37;" if lic.used >= lic.limit else ""))
+        held = int(db.scalar("SELECT count(*) FROM user_changes WHERE state = 'held'") or 0)
+        self.held_banner.setVisible(held > 0)
+        self.held_banner.setText(f"⚠ {held:,} deactivations are held by the deactivation guard — review them on the Runs page.")
+        self.apply_view()
+        self.history.reload()
+
+    def focus_search(self) -> None:
+        self.pages.setCurrentIndex(0)
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def selected_rows(self) -> list[int]:
+        """Selected row numbers from the selection ranges (selectedRows() is O(rows x columns))."""
+        model = self.table.selectionModel()
+        if model is None:
+            return []
+        rows: set[int] = set()
+        for rng in model.selection():
+            rows.update(range(rng.top(), rng.bottom() + 1))
+        return sorted(rows)
+
+    def selected_ids(self) -> list[int]:
+        return self.model.ids_for_rows(self.selected_rows())
+
+    def _update_selection(self, *_: Any) -> None:
+        n = len(self.selected_rows())
+        self.selection_label.setText(f"{n:,} selected of {self.model.rowCount():,}" if n else f"{self.model.rowCount():,} shown")
+        self.activate_btn.setEnabled(n > 0)
+        self.deactivate_btn.setEnabled(n > 0)
+
+    # -- writes (off the GUI thread) ----------------------------------------------------
+    def _write(self, fn, *args, **kwargs) -> bool:
+        if self.writer.is_running():
+            self.services.signals.status_message.emit("Still saving the previous change; try again in a moment.")
+            return False
+        self.writer.start(_write, fn, *args, **kwargs)
+        return True
+
+    def activate(self, ids: list[int], role: str | None, team: str | None) -> bool:
+        """Activate ``ids`` with a role and team (worker); refused over the licence limit."""
+        self._pending_message = "Activated {n:,} users."
+        return self._write(directory.activate, self.ctx.db, self.ctx.settings, ids, role=role, team=team or None)
+
+    def activate_selected(self) -> None:
+        ids = self.selected_ids()
+        if not ids:
+            return
+        dialog = ActivateDialog(len(ids), directory.licences(self.ctx.db, self.ctx.settings), self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.activate(ids, dialog.role.currentData(), dialog.team.text().strip())
+
+    def deactivate_selected(self) -> None:
+        ids = self.selected_ids()
+        if ids:
+            self._pending_message = "Deactivated {n:,} users."
+            self._write(directory.deactivate, self.ctx.db, ids)
+
+    def add_user(self) -> None:
+        dialog = AddUserDialog(self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self._pending_message = "Added user {n}."
+            self._write(directory.add_user, self.ctx.db, self.ctx.settings, dialog.new_user())
+
+    def import_csv(self, path: str | None = None) -> None:
+        if not path:
+            path, _ = QFileDialog.getOpenFileName(self, "Import EvalSync users", "", "CSV files (*.csv *.txt)")
+        if path:
+            self._pending_message = "{n}"
+            self._write(directory.import_csv, self.ctx.db, self.ctx.settings, path)
+
+    def export_csv(self, path: str | None = None) -> None:
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(self, "Export users", "evalsync-users.csv", "CSV files (*.csv)")
+        if path:
+            self._pending_message = "Exported {n:,} users to " + str(path).replace("{", "{{").replace("}", "}}") + "."
+            self._write(directory.export_csv, self.ctx.db, path, self.model.view)
+
+    def _write_done(self, result: Any) -> None:
+        message = getattr(self, "_pending_message", "{n}")
+        self.services.signals.status_message.emit(message.format(n=result))
+        self.services.signals.users_changed.emit()
+
+    def _write_failed(self, message: str) -> None:
+        self.services.signals.status_message.emit(message)
+
+    # -- lifecycle -----------------------------------------------------------------------
     def shutdown(self) -> None:
         """Stop this tab's workers; called from the main window's closeEvent (must return within 2 s)."""
+        self._search_timer.stop()
+        self._reload_timer.stop()
+        self.controller.cancel()
+        self.writer.cancel()
+        self.controller.shutdown(1000)
+        self.writer.shutdown(300)
+        self.config_panel.shutdown()
+        self.history.shutdown()

@@ -21,6 +21,7 @@ import base64
 import json
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -38,11 +39,14 @@ from evalsync_gui.core.errors import (
     PermissionDenied,
     RateLimitError,
     ResponseError,
+    UnsafeUrlError,
     ZendeskError,
 )
 from evalsync_gui.core.zendesk.urls import checked_base_url, same_origin
 
 log = logging.getLogger("evalsync.http")
+
+_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 
 Params = dict[str, Any] | list[tuple[str, Any]] | None
 
@@ -136,8 +140,39 @@ def _header_number(headers: httpx.Headers, *names: str) -> float | None:
     return None
 
 
+def _credentials_in(request: httpx.Request | None) -> list[str]:
+    """The secret strings a request carried (header value, and a basic token decoded)."""
+    if request is None:
+        return []
+    value = request.headers.get("Authorization", "")
+    found = [part for part in value.split() if len(part) >= 6]
+    for part in list(found):
+        try:
+            decoded = base64.b64decode(part, validate=True).decode("utf-8")
+        except ValueError:
+            continue
+        found.append(decoded)
+        found.extend(p for p in decoded.split(":", 1)[1:] if len(p) >= 6)
+    return found
+
+
+def _scrubbed(text: str, response: httpx.Response) -> str:
+    """``text`` with any credential of the request removed (a proxy or error page may echo it)."""
+    try:
+        request = response.request
+    except RuntimeError:
+        request = None
+    for secret in sorted(_credentials_in(request), key=len, reverse=True):
+        text = text.replace(secret, "[redacted]")
+    return text
+
+
 def _error_text(response: httpx.Response) -> str:
     """Zendesk's own short description of an error, from any of its error body shapes."""
+    return _scrubbed(_raw_error_text(response), response)
+
+
+def _raw_error_text(response: httpx.Response) -> str:
     try:
         body = response.json()
     except ValueError:
@@ -210,10 +245,16 @@ class ZendeskHttp:
                 refreshed = True
                 continue
             except _Retry as retry:
+                if retry.status == 429 and retry.reason == "rate limited":
+                    # Already waited; 429s are bounded by the rate-limit budget, not by
+                    # max_attempts, so a storm ends in RateLimitError, not "check the network".
+                    continue
                 attempt += 1
                 if attempt >= self.retry.max_attempts:
                     raise self._give_up(retry, path, attempt) from None
                 wait = retry.wait if retry.wait is not None else self._backoff(attempt)
+                # A 5xx Retry-After is a hint, not a contract: never stall longer than the backoff cap.
+                wait = max(0.0, min(wait, self.retry.backoff_max))
                 self._emit("retry", method, path, retry.status, wait, retry.reason)
                 log.info("%s %s: %s; retry %d in %.1fs", method, path, retry.reason, attempt, wait)
                 self._sleep_interruptibly(wait)
@@ -316,6 +357,8 @@ class ZendeskHttp:
     def _rate_limited(self, method: str, path: str, response: httpx.Response) -> Exception:
         wait = _header_number(response.headers, "Retry-After")
         wait = 60.0 if wait is None or wait < 0 else min(wait, 3600.0)
+        # Retry-After: 0 would let a storm spin without ever spending the budget.
+        wait = max(wait, 1.0)
         with self._lock:
             self.rate_limited_count += 1
             spent = self._rate_wait_total
@@ -348,9 +391,21 @@ class ZendeskHttp:
 
     # -- helpers -----------------------------------------------------------------------
     def _url(self, path_or_url: str) -> str:
-        if path_or_url.startswith(("http://", "https://")):
-            return same_origin(path_or_url, self.base_url)
-        return self.base_url + "/" + path_or_url.lstrip("/")
+        # Anything with a scheme (any case) or a network-path reference ("//host") is absolute
+        # and must be on this origin; only a plain path is joined to base_url.
+        if _ABSOLUTE.match(path_or_url) or path_or_url.startswith(("//", "\\\\", "/\\", "\\/")):
+            url = same_origin(path_or_url, self.base_url)
+        else:
+            url = self.base_url + "/" + path_or_url.lstrip("/")
+        if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+            raise UnsafeUrlError("Zendesk sent an address with control characters; refused. "
+                                 "Try again later or report it.")
+        try:
+            httpx.URL(url)
+        except (httpx.InvalidURL, ValueError):
+            raise UnsafeUrlError("Zendesk sent an address EvalSync cannot use; refused. "
+                                 "Try again later or report it.") from None
+        return url
 
     def _backoff(self, attempt: int) -> float:
         cap = min(self.retry.backoff_max, self.retry.backoff_base * (2 ** (attempt - 1)))

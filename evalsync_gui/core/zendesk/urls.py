@@ -57,8 +57,13 @@ def checked_base_url(url: str) -> str:
 
 def same_origin(url: str, base_origin: str) -> str:
     """Return ``url`` if it is on ``base_origin``, else raise UnsafeUrlError (the token stays home)."""
-    parts = urlsplit(url)
-    if not parts.scheme or not parts.hostname or origin_of(url) != base_origin:
+    try:
+        parts = urlsplit(url)
+        origin = origin_of(url) if parts.scheme and parts.hostname else ""
+    except ValueError:  # a bad port or bracket: not an address we can trust
+        raise UnsafeUrlError("Zendesk sent a link EvalSync cannot read; refused so that the token is never "
+                             "sent elsewhere. Try again later or report it.") from None
+    if not origin or origin != base_origin:
         shown = parts.hostname or "an unknown host"
         raise UnsafeUrlError(
             f"Zendesk sent a link to {shown}, which is not this account's address; "

@@ -1,0 +1,43 @@
+# EvalSync developer commands. Each target sets up what it needs first (idempotent):
+# Qt's system libraries (apt, when root), .venv, and the editable install.
+#
+#   make run          launch the app on the built-in simulated Zendesk (--demo)
+#   make test         import-linter contract + the whole test suite, headless
+#   make bench        the benchmarks (python -m bench; BENCH_ARGS=--quick for a short run)
+#   make package      PyInstaller one-folder build in dist/EvalSync, then its --self-test
+#   make screenshots  docs/screenshots/*.png of each tab, taken offscreen from --demo
+#   make icons        re-render resources/icons/* from resources/evalsync.svg
+
+PY := .venv/bin/python
+BOOTSTRAP := packaging/bootstrap.sh
+
+.PHONY: run test bench package screenshots icons clean
+
+run:
+	@$(BOOTSTRAP) run
+	@if [ -z "$$DISPLAY$$WAYLAND_DISPLAY$$QT_QPA_PLATFORM" ] && [ "$$(uname)" = Linux ]; then \
+	  echo "make run: no display found; use 'xvfb-run -a make run' or set QT_QPA_PLATFORM=offscreen"; fi
+	$(PY) main.py --demo
+
+test:
+	@$(BOOTSTRAP) test
+	@packaging/run_tests.sh $(PYTEST_ARGS)
+
+bench:
+	@$(BOOTSTRAP) test
+	QT_QPA_PLATFORM=offscreen $(PY) -m bench $(BENCH_ARGS)
+
+package:
+	@$(BOOTSTRAP) package
+	@packaging/build.sh
+
+screenshots:
+	@$(BOOTSTRAP) run
+	QT_QPA_PLATFORM=offscreen $(PY) packaging/take_screenshots.py
+
+icons:
+	@$(BOOTSTRAP) run
+	$(PY) resources/build_icons.py
+
+clean:
+	rm -rf build dist

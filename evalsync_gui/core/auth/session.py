@@ -1,0 +1,290 @@
+"""The connection as the rest of EvalSync sees it: connect, check, open a client, disconnect.
+
+Non-secret facts (account, address, method, e-mail, client id, expiry, scopes, who we are)
+live in the settings table under ``zendesk.connection``; the secrets live only in the keyring
+(:mod:`evalsync_gui.core.auth.secrets`). Every failure leaves the previous state untouched
+or, after a half-finished connect, removes what was written, so a retry starts clean.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import webbrowser
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from evalsync_gui.core.account import Account, resolve_account
+from evalsync_gui.core.auth import oauth, pkce
+from evalsync_gui.core.auth.connection import (
+    ConnectionInfo,
+    fetch_me,
+    info_from_user,
+    iso,
+)
+from evalsync_gui.core.auth.credentials import OAuthAuth
+from evalsync_gui.core.auth.listener import DEFAULT_REDIRECT_PORT, RedirectListener
+from evalsync_gui.core.auth.secrets import API_TOKEN, OAUTH, SecretStore, ensure_secure_backend
+from evalsync_gui.core.context import AppContext
+from evalsync_gui.core.errors import AuthError, EvalsyncError, UsageError
+from evalsync_gui.core.zendesk.http import ApiTokenAuth, Auth, RetryPolicy, ZendeskHttp
+
+__all__ = [
+    "ConnectionInfo", "DEFAULT_REDIRECT_PORT", "NOT_CONNECTED", "open_client", "connection_info",
+    "connect_api_token", "start_oauth", "check_connection", "disconnect", "required_scopes",
+    "redirect_port",
+]
+
+log = logging.getLogger("evalsync.auth")
+
+CONNECTION_KEY = "zendesk.connection"
+ACCOUNTS_KEY = "zendesk.keyring_accounts"   # every account that may have keyring entries
+REDIRECT_PORT_KEY = "auth.redirect_port"
+CHAT_MANAGEMENT_KEY = "chat.management_enabled"
+DEFAULT_OAUTH_TIMEOUT = 300.0
+NOT_CONNECTED = "Not connected to Zendesk: authenticate in the Authenticate tab or run `evalsync connect`."
+
+# A connect attempt should fail fast on a wrong account name; syncs keep the default policy.
+_CONNECT_RETRY = RetryPolicy(max_attempts=3, backoff_base=0.5, backoff_max=2.0, rate_limit_budget=60.0)
+
+
+# -- settings helpers -------------------------------------------------------------------
+def required_scopes(ctx: AppContext) -> list[str]:
+    """Least scopes for the enabled features: read, plus write once Chat agent management is on."""
+    return ["read", "write"] if ctx.settings.get(CHAT_MANAGEMENT_KEY, False) else ["read"]
+
+
+def redirect_port(ctx: AppContext) -> int:
+    """The configured redirect listener port (setting ``auth.redirect_port``)."""
+    return int(ctx.settings.get(REDIRECT_PORT_KEY, DEFAULT_REDIRECT_PORT))
+
+
+def connection_info(ctx: AppContext) -> ConnectionInfo | None:
+    """The stored connection facts, or None when not connected."""
+    data = ctx.settings.get(CONNECTION_KEY)
+    return ConnectionInfo.from_dict(data) if isinstance(data, dict) else None
+
+
+def _save_info(ctx: AppContext, info: ConnectionInfo) -> None:
+    ctx.settings.set(CONNECTION_KEY, info.to_dict())
+
+
+def _remember_account(ctx: AppContext, subdomain: str) -> None:
+    accounts = list(ctx.settings.get(ACCOUNTS_KEY, []) or [])
+    if subdomain not in accounts:
+        ctx.settings.set(ACCOUNTS_KEY, accounts + [subdomain])
+
+
+def _clock(ctx: AppContext) -> Callable[[], float]:
+    return ctx.extras.get("clock", time.time)
+
+
+def _account(ctx: AppContext, subdomain: str, base_url: str | None) -> Account:
+    return resolve_account(subdomain, base_url or ctx.base_url)
+
+
+# -- clients ------------------------------------------------------------------------------
+def _oauth_auth(ctx: AppContext, info: ConnectionInfo, transport: httpx.BaseTransport | None) -> OAuthAuth:
+    def record_expiry(tokens: oauth.TokenSet) -> None:
+        current = connection_info(ctx)
+        if current is not None and current.subdomain == info.subdomain:
+            current.token_expires_at = iso(tokens.expires_at)
+            _save_info(ctx, current)
+
+    return OAuthAuth(info.base_url, info.subdomain, info.client_id or "", ctx.data_dir,
+                     transport=transport, clock=_clock(ctx), on_rotate=record_expiry)
+
+
+def _auth_for(ctx: AppContext, info: ConnectionInfo, transport: httpx.BaseTransport | None) -> Auth:
+    if info.method == OAUTH:
+        return _oauth_auth(ctx, info, transport)
+    token = SecretStore().get(info.subdomain, API_TOKEN)
+    if not token:
+        raise AuthError("The saved API token is missing from the keyring; authenticate again in the "
+                        "Authenticate tab or with `evalsync connect`.")
+    return ApiTokenAuth(info.email or "", token)
+
+
+def open_client(ctx: AppContext, **http_kwargs: Any) -> ZendeskHttp:
+    """An authenticated client for the stored connection; raises AuthError when not connected.
+
+    ``http_kwargs`` pass through to :class:`ZendeskHttp` (on_event, is_cancelled, retry,
+    transport, sleep, timeout).
+    """
+    info = connection_info(ctx)
+    if info is None:
+        raise AuthError(NOT_CONNECTED)
+    auth = _auth_for(ctx, info, http_kwargs.get("transport"))
+    return ZendeskHttp(info.base_url, auth, **http_kwargs)
+
+
+# -- connecting ---------------------------------------------------------------------------
+def _finish_connect(ctx: AppContext, info: ConnectionInfo) -> ConnectionInfo:
+    """Make ``info`` the connection, removing secrets of any other account or method."""
+    previous = connection_info(ctx)
+    _save_info(ctx, info)
+    if previous is not None and (previous.subdomain, previous.method) != (info.subdomain, info.method):
+        other = API_TOKEN if info.method == OAUTH else OAUTH
+        SecretStore().delete(info.subdomain, other)
+        if previous.subdomain != info.subdomain:
+            SecretStore().wipe(previous.subdomain)
+    return info
+
+
+def connect_api_token(ctx: AppContext, subdomain: str, email: str, token: str, *,
+                      base_url: str | None = None, transport: httpx.BaseTransport | None = None) -> ConnectionInfo:
+    """Check e-mail + API token against users/me, then store the token in the keyring."""
+    account = _account(ctx, subdomain, base_url)
+    email = (email or "").strip()
+    token = (token or "").strip()
+    if "@" not in email or email.startswith("@") or email.endswith("@"):
+        raise UsageError("Type the e-mail address of the Zendesk user the API token belongs to.")
+    if not token:
+        raise UsageError("Paste the Zendesk API token (Admin Center > Apps and integrations > Zendesk API).")
+    ensure_secure_backend()  # refuse before anything goes over the wire
+    with ZendeskHttp(account.base_url, ApiTokenAuth(email, token), transport=transport,
+                     retry=_CONNECT_RETRY) as http:
+        user = fetch_me(http)
+    info = info_from_user(user, subdomain=account.subdomain, base_url=account.base_url, method=API_TOKEN,
+                          email=email)
+    store = SecretStore()
+    _remember_account(ctx, account.subdomain)
+    store.set(account.subdomain, API_TOKEN, token)
+    try:
+        return _finish_connect(ctx, info)
+    except EvalsyncError:
+        store.delete(account.subdomain, API_TOKEN)
+        raise
+
+
+def start_oauth(ctx: AppContext, subdomain: str, client_id: str, *, base_url: str | None = None,
+                port: int = DEFAULT_REDIRECT_PORT, scopes: list[str] | None = None,
+                open_browser: Callable[[str], Any] | None = webbrowser.open, timeout: float = DEFAULT_OAUTH_TIMEOUT,
+                is_cancelled: Callable[[], bool] | None = None,
+                transport: httpx.BaseTransport | None = None) -> ConnectionInfo:
+    """Run the whole authorization code + PKCE flow; blocking (use a worker thread in the GUI).
+
+    Opens the browser at Zendesk's authorize page (``open_browser(url)``; pass a function that
+    prints the address for ``--no-browser``), waits for the redirect on 127.0.0.1:``port``,
+    exchanges the code, stores the pair in the keyring and checks users/me.
+    """
+    account = _account(ctx, subdomain, base_url)
+    client_id = (client_id or "").strip()
+    if not client_id:
+        raise UsageError("Type the OAuth client identifier of the EvalSync client created in Zendesk Admin Center.")
+    ensure_secure_backend()
+    scopes = list(scopes or required_scopes(ctx))
+    verifier, state = pkce.make_verifier(), pkce.make_state()
+    with RedirectListener(port, state) as listener:
+        url = oauth.authorize_url(account.base_url, client_id, listener.redirect_uri, scopes, state,
+                                  pkce.challenge_for(verifier))
+        if open_browser is not None:
+            open_browser(url)
+        code = listener.wait(timeout, is_cancelled)
+        redirect_uri = listener.redirect_uri
+    tokens = oauth.exchange_code(account.base_url, client_id, code, verifier, redirect_uri,
+                                 scopes=scopes, transport=transport, clock=_clock(ctx))
+    granted = tokens.scope.split() if tokens.scope else scopes
+    store = SecretStore()
+    _remember_account(ctx, account.subdomain)
+    store.set_json(account.subdomain, OAUTH, tokens.to_dict())  # stored before first use
+    try:
+        auth = OAuthAuth(account.base_url, account.subdomain, client_id, ctx.data_dir, transport=transport,
+                         clock=_clock(ctx))
+        with ZendeskHttp(account.base_url, auth, transport=transport, retry=_CONNECT_RETRY,
+                         is_cancelled=is_cancelled) as http:
+            user = fetch_me(http)
+        info = info_from_user(user, subdomain=account.subdomain, base_url=account.base_url, method=OAUTH,
+                              expires_at=auth.expires_at, scopes=granted, client_id=client_id)
+        return _finish_connect(ctx, info)
+    except BaseException:
+        # Clean state: the new pair is not kept when the check failed; the old connection stays.
+        _revoke_quietly(account.base_url, store.get_json(account.subdomain, OAUTH), transport)
+        store.delete(account.subdomain, OAUTH)
+        previous = connection_info(ctx)
+        if previous is not None and previous.subdomain == account.subdomain and previous.method == OAUTH:
+            ctx.settings.delete(CONNECTION_KEY)
+        raise
+
+
+def _revoke_quietly(base_url: str, data: dict | None, transport: httpx.BaseTransport | None) -> None:
+    if not data or not data.get("access_token"):
+        return
+    try:
+        with ZendeskHttp(base_url, _StaticBearer(data["access_token"]), transport=transport,
+                         retry=RetryPolicy(max_attempts=1)) as http:
+            http.request("DELETE", "/api/v2/oauth/tokens/current")
+    except EvalsyncError:
+        pass
+
+
+class _StaticBearer:
+    method = "oauth"
+
+    def __init__(self, token: str) -> None:
+        self._header = f"Bearer {token}"
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": self._header}
+
+    def refresh(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "_StaticBearer(<redacted>)"
+
+
+# -- checking and leaving -----------------------------------------------------------------
+def check_connection(ctx: AppContext, *, transport: httpx.BaseTransport | None = None,
+                     is_cancelled: Callable[[], bool] | None = None) -> ConnectionInfo:
+    """Call users/me with the stored credentials and update the stored facts."""
+    info = connection_info(ctx)
+    if info is None:
+        raise AuthError(NOT_CONNECTED)
+    auth = _auth_for(ctx, info, transport)
+    with ZendeskHttp(info.base_url, auth, transport=transport, retry=_CONNECT_RETRY,
+                     is_cancelled=is_cancelled) as http:
+        user = fetch_me(http)
+    expires_at = auth.expires_at if isinstance(auth, OAuthAuth) else None
+    fresh = info_from_user(user, subdomain=info.subdomain, base_url=info.base_url, method=info.method,
+                           expires_at=expires_at, scopes=info.scopes, email=info.email, client_id=info.client_id)
+    _save_info(ctx, fresh)
+    return fresh
+
+
+def disconnect(ctx: AppContext, *, transport: httpx.BaseTransport | None = None) -> str | None:
+    """Sign out: revoke the OAuth token (best effort), then remove every secret and the settings.
+
+    Returns None when everything went well, else one line saying what could not be done
+    (e.g. the revoke failed because Zendesk was unreachable); the local sign-out happens anyway.
+    """
+    info = connection_info(ctx)
+    note: str | None = None
+    if info is not None and info.method == OAUTH:
+        try:
+            auth = _oauth_auth(ctx, info, transport)
+            with ZendeskHttp(info.base_url, auth, transport=transport, retry=_CONNECT_RETRY) as http:
+                http.request("DELETE", "/api/v2/oauth/tokens/current")
+        except EvalsyncError as exc:
+            log.warning("token revoke failed: %s", exc)
+            note = (f"Signed out of EvalSync, but the token could not be revoked in Zendesk ({_short(exc)}); "
+                    f"revoke it in Admin Center > Apps and integrations > OAuth tokens if needed.")
+    elif info is not None and info.method == API_TOKEN:
+        note = ("Signed out of EvalSync; the API token itself stays active in Zendesk until you delete it "
+                "in Admin Center.")
+    accounts = set(ctx.settings.get(ACCOUNTS_KEY, []) or [])
+    if info is not None:
+        accounts.add(info.subdomain)
+    ctx.settings.delete(CONNECTION_KEY)
+    store = SecretStore()
+    for account in sorted(accounts):
+        store.wipe(account)
+    ctx.settings.delete(ACCOUNTS_KEY)
+    return note
+
+
+def _short(exc: EvalsyncError) -> str:
+    text = str(exc)
+    return text.split(";")[0].rstrip(".")

@@ -1,0 +1,395 @@
+"""EvalSync's user directory: listing, review, activation under the licence limit, manual adds.
+
+The sync engine writes Zendesk users here as *pending*; admins activate them (which uses a
+licence), deactivate them, add people by hand or import them from CSV. Every admin change is
+recorded in ``user_changes`` with ``run_id`` NULL, so it is never undone with a sync run.
+
+Listing is built for 100,000 users: :func:`query_ids` returns only the ordered ids of a view
+(sorted and filtered in SQL), and :func:`fetch_rows` loads the visible ones in blocks.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+from datetime import datetime, timezone
+
+from evalsync_gui.core.errors import UsageError
+from evalsync_gui.core.store.db import Database, translate_sqlite_error
+from evalsync_gui.core.store.settings import Settings
+
+STATUSES = ("pending", "active", "deactivated")
+#: EvalSync roles an admin may give on activation: key -> label.
+ROLES = {"agent": "Agent", "team_leader": "Team leader", "evaluator": "Evaluator", "admin": "Admin"}
+LICENCE_KEY = "licences.limit"
+DEFAULT_LICENCES = 150
+
+#: Sortable columns: key -> SQL ordering expression (each has an index, see schema_v4).
+SORT_SQL = {
+    "name": "name COLLATE NOCASE",
+    "email": "lower(email)",
+    "zendesk_role": "zendesk_role",
+    "custom_role": "custom_role_name COLLATE NOCASE",
+    "status": "status",
+    "imported": "imported_at",
+    "updated": "updated_at",
+}
+
+#: Columns of the listing (CLI JSON, CSV export, GUI rows).
+LIST_COLUMNS = ("id", "zendesk_id", "name", "email", "status", "zendesk_role", "custom_role_id",
+                "custom_role_name", "identifier", "evalsync_role", "team", "source", "flag",
+                "deactivated_by", "deactivation_reason", "imported_at", "created_at", "updated_at")
+_SELECT = ", ".join(LIST_COLUMNS)
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+_SEARCHED = ("name", "email", "identifier", "custom_role_name", "team")
+
+
+def _escape_like(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _search_clause(word: str) -> str:
+    """OR of LIKEs over the searched columns; ESCAPE only when needed (it costs ~20% per row)."""
+    escape = " ESCAPE '\\'" if _escape_like(word) != word else ""
+    return "(" + " OR ".join(f"{col} LIKE ?{escape}" for col in _SEARCHED) + ")"
+
+
+def now_iso() -> str:
+    """UTC now in the schema's text format."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class View:
+    """What a listing shows: a status (None = all), a search text, and the order."""
+
+    status: str | None = "pending"
+    search: str = ""
+    sort: str = "name"
+    descending: bool = False
+
+    def where(self) -> tuple[str, list]:
+        """The WHERE clause (with leading ``WHERE`` or empty) and its parameters."""
+        clauses: list[str] = []
+        params: list = []
+        if self.status:
+            if self.status not in STATUSES:
+                raise UsageError(f"Unknown status {self.status!r}; use one of {', '.join(STATUSES)}.")
+            clauses.append("status = ?")
+            params.append(self.status)
+        for word in self.search.split():
+            clauses.append(_search_clause(word))
+            params.extend(["%" + _escape_like(word) + "%"] * len(_SEARCHED))
+        return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def order_by(self) -> str:
+        """ORDER BY with id as tie-breaker, so the order is total and index-friendly."""
+        if self.sort not in SORT_SQL:
+            raise UsageError(f"Cannot sort by {self.sort!r}; use one of {', '.join(SORT_SQL)}.")
+        direction = "DESC" if self.descending else "ASC"
+        return f"ORDER BY {SORT_SQL[self.sort]} {direction}, id {direction}"
+
+
+# -- reading ------------------------------------------------------------------------------
+def query_ids(db: Database, view: View) -> array:
+    """The ordered user ids of ``view`` as a compact ``array('q')``."""
+    where, params = view.where()
+    cur = db.connect().cursor()
+    cur.row_factory = _first_column  # plain ints: ~2x faster than sqlite3.Row at 100k rows
+    try:
+        cur.execute(f"SELECT id FROM users {where} {view.order_by()}", params)
+        return array("q", cur.fetchall())
+    except sqlite3.Error as exc:
+        raise translate_sqlite_error(exc, db.path) from exc
+
+
+def _first_column(_cursor: sqlite3.Cursor, row: tuple) -> Any:
+    return row[0]
+
+
+def fetch_rows(db: Database, ids: Sequence[int]) -> dict[int, sqlite3.Row]:
+    """Rows for ``ids`` (any order) keyed by id; missing ids (deleted meanwhile) are absent."""
+    out: dict[int, sqlite3.Row] = {}
+    ids = list(ids)
+    for start in range(0, len(ids), 500):
+        part = ids[start:start + 500]
+        marks = ",".join("?" * len(part))
+        for row in db.query(f"SELECT {_SELECT} FROM users WHERE id IN ({marks})", tuple(part)):
+            out[row["id"]] = row
+    return out
+
+
+def iter_view(db: Database, view: View) -> Iterator[sqlite3.Row]:
+    """Stream the full rows of ``view`` in order (for export and JSON listing)."""
+    where, params = view.where()
+    cur = db.connect().execute(f"SELECT {_SELECT} FROM users {where} {view.order_by()}", params)
+    while chunk := cur.fetchmany(2000):
+        yield from chunk
+
+
+def list_users(db: Database, status: str | None = None) -> list[dict]:
+    """All users (optionally of one status) as plain dicts, ordered by id."""
+    where, params = View(status=status).where()
+    return [dict(r) for r in db.query(f"SELECT {_SELECT} FROM users {where} ORDER BY id", tuple(params))]
+
+
+def counts(db: Database) -> dict[str, int]:
+    """Number of users per status, every status present (one GROUP BY query)."""
+    out = dict.fromkeys(STATUSES, 0)
+    for row in db.query("SELECT status, count(*) FROM users GROUP BY status"):
+        out[row[0]] = row[1]
+    return out
+
+
+def get_user(db: Database, user_id: int) -> dict:
+    """One user as a dict; UsageError if there is no such id."""
+    rows = db.query(f"SELECT {_SELECT} FROM users WHERE id = ?", (user_id,))
+    if not rows:
+        raise UsageError(f"There is no user with id {user_id}; see `evalsync users list`.")
+    return dict(rows[0])
+
+
+# -- licences ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Licences:
+    used: int
+    limit: int
+
+    @property
+    def free(self) -> int:
+        return max(0, self.limit - self.used)
+
+    def __str__(self) -> str:
+        return f"{self.used:,} of {self.limit:,} licences used"
+
+
+def licence_limit(settings: Settings) -> int:
+    """The licence limit setting (active users allowed)."""
+    try:
+        return int(settings.get(LICENCE_KEY, DEFAULT_LICENCES))
+    except (TypeError, ValueError):
+        return DEFAULT_LICENCES
+
+
+def licences(db: Database, settings: Settings) -> Licences:
+    """Active users count against the limit; pending and deactivated users do not."""
+    used = int(db.scalar("SELECT count(*) FROM users WHERE status = 'active'") or 0)
+    return Licences(used, licence_limit(settings))
+
+
+def _check_licences(conn: sqlite3.Connection, settings: Settings, adding: int) -> None:
+    if adding <= 0:
+        return
+    used = conn.execute("SELECT count(*) FROM users WHERE status = 'active'").fetchone()[0]
+    limit = licence_limit(settings)
+    if used + adding > limit:
+        raise UsageError(
+            f"Activating {adding:,} user{'s' if adding != 1 else ''} would need {used + adding:,} licences but the "
+            f"limit is {limit:,} ({used:,} in use); deactivate users or raise the licence limit in Settings."
+        )
+
+
+# -- changes -------------------------------------------------------------------------------
+def _validate_role(role: str | None) -> str | None:
+    if role is None:
+        return None
+    key = role.strip().lower().replace(" ", "_").replace("-", "_")
+    if key not in ROLES:
+        raise UsageError(f"Unknown EvalSync role {role!r}; use one of {', '.join(ROLES)}.")
+    return key
+
+
+def _existing_ids(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, sqlite3.Row]:
+    ids = list(dict.fromkeys(int(i) for i in ids))
+    found: dict[int, sqlite3.Row] = {}
+    for start in range(0, len(ids), 500):
+        part = ids[start:start + 500]
+        marks = ",".join("?" * len(part))
+        for row in conn.execute(f"SELECT id, status FROM users WHERE id IN ({marks})", part):
+            found[row["id"]] = row
+    missing = [i for i in ids if i not in found]
+    if missing:
+        shown = ", ".join(map(str, missing[:5])) + (" ..." if len(missing) > 5 else "")
+        raise UsageError(f"No user with id {shown}; nothing was changed. See `evalsync users list`.")
+    return found
+
+
+def _log(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+    conn.executemany(
+        "INSERT INTO user_changes (run_id, user_id, action, field, old_value, new_value, reason, state, at) "
+        "VALUES (NULL, ?, ?, ?, ?, ?, ?, 'applied', ?)", rows)
+
+
+def activate(db: Database, settings: Settings, ids: Iterable[int] | None = None, *, all_pending: bool = False,
+             role: str | None = None, team: str | None = None) -> int:
+    """Make users active (with an optional EvalSync role and team); returns how many changed.
+
+    Refused as a whole, with a UsageError, when the newly active users would exceed the
+    licence limit; already-active users only get the role/team and use no new licence.
+    """
+    role_key = _validate_role(role)
+    team = team.strip() if team else None
+    at = now_iso()
+    with db.transaction() as conn:
+        if all_pending:
+            targets = {r["id"]: r for r in conn.execute("SELECT id, status FROM users WHERE status = 'pending'")}
+        else:
+            targets = _existing_ids(conn, ids or [])
+        if not targets:
+            return 0
+        newly = [i for i, r in targets.items() if r["status"] != "active"]
+        _check_licences(conn, settings, len(newly))
+        params = [(role_key, team, at, i) for i in targets]
+        conn.executemany(
+            "UPDATE users SET status = 'active', evalsync_role = coalesce(?, evalsync_role), "
+            "team = coalesce(?, team), deactivated_by = NULL, deactivation_reason = NULL, updated_at = ? "
+            "WHERE id = ?", params)
+        _log(conn, [(i, "activate", "status", targets[i]["status"], "active", "activated by an admin", at) for i in newly])
+        return len(targets)
+
+
+def deactivate(db: Database, ids: Iterable[int], reason: str = "deactivated by an admin") -> int:
+    """Deactivate users by hand (frees their licences); returns how many changed."""
+    at = now_iso()
+    with db.transaction() as conn:
+        targets = _existing_ids(conn, ids)
+        changing = [i for i, r in targets.items() if r["status"] != "deactivated"]
+        conn.executemany(
+            "UPDATE users SET status = 'deactivated', deactivated_by = 'admin', deactivation_reason = ?, "
+            "updated_at = ? WHERE id = ?", [(reason, at, i) for i in changing])
+        _log(conn, [(i, "deactivate", "status", targets[i]["status"], "deactivated", reason, at) for i in changing])
+        return len(changing)
+
+
+def validate_email(email: str, where: str = "") -> str:
+    """A trimmed e-mail address, or UsageError naming ``where``."""
+    email = (email or "").strip()
+    if not _EMAIL_RE.match(email):
+        raise UsageError(f"{where}{email!r} is not an e-mail address like name@example.com.")
+    return email
+
+
+@dataclass
+class NewUser:
+    name: str
+    email: str
+    identifier: str | None = None
+    status: str = "pending"
+    role: str | None = None
+    team: str | None = None
+
+
+def _clean(user: NewUser, where: str = "") -> NewUser:
+    name = (user.name or "").strip()
+    if not name:
+        raise UsageError(f"{where}a name is required.")
+    status = (user.status or "pending").strip().lower()
+    if status not in ("pending", "active"):
+        raise UsageError(f"{where}status must be pending or active, not {user.status!r}.")
+    return NewUser(name=name, email=validate_email(user.email, where), identifier=(user.identifier or "").strip() or None,
+                   status=status, role=_validate_role(user.role) if user.role else None,
+                   team=(user.team or "").strip() or None)
+
+
+def _insert(conn: sqlite3.Connection, users: list[NewUser], source: str, at: str) -> list[int]:
+    ids = []
+    for u in users:
+        cur = conn.execute(
+            "INSERT INTO users (name, email, identifier, status, source, evalsync_role, team, imported_at, "
+            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (u.name, u.email, u.identifier, u.status, source, u.role, u.team, at, at, at))
+        ids.append(cur.lastrowid)
+    _log(conn, [(i, "add", "status", None, u.status, f"added by an admin ({source})", at) for i, u in zip(ids, users)])
+    return ids
+
+
+def _email_taken(conn: sqlite3.Connection, email: str) -> bool:
+    return conn.execute("SELECT 1 FROM users WHERE lower(email) = lower(?) LIMIT 1", (email,)).fetchone() is not None
+
+
+def add_user(db: Database, settings: Settings, user: NewUser) -> int:
+    """Add one user by hand (source 'manual'); returns the new id."""
+    clean = _clean(user)
+    with db.transaction() as conn:
+        if _email_taken(conn, clean.email):
+            raise UsageError(f"A user with the e-mail {clean.email} already exists; activate or edit that one.")
+        _check_licences(conn, settings, 1 if clean.status == "active" else 0)
+        return _insert(conn, [clean], "manual", now_iso())[0]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    added: int
+    skipped: int  # rows whose e-mail is already in the directory
+
+    def __str__(self) -> str:
+        return f"Imported {self.added:,} users; {self.skipped:,} were already in the directory."
+
+
+def import_rows(db: Database, settings: Settings, rows: list[dict[str, str]], source_name: str = "the file",
+                default_status: str = "active") -> ImportResult:
+    """Import existing EvalSync users (name, email, optional identifier/status/role/team).
+
+    Every row is validated first; any problem refuses the whole file, so it never half-imports.
+    Rows whose e-mail already exists are skipped, which makes re-importing a file harmless.
+    """
+    if not rows:
+        raise UsageError(f"{source_name} has no data rows; nothing was imported.")
+    keys = set(rows[0])
+    email_key = next((k for k in ("email", "e-mail", "email address", "e-mail address") if k in keys), None)
+    if "name" not in keys or email_key is None:
+        raise UsageError(f"{source_name} needs the columns name and email (and optionally identifier); nothing was imported.")
+    clean: list[NewUser] = []
+    problems: list[str] = []
+    seen: set[str] = set()
+    for line, row in enumerate(rows, start=2):
+        try:
+            user = _clean(NewUser(name=row.get("name", ""), email=row.get(email_key, ""),
+                                  identifier=row.get("identifier"), status=row.get("status") or default_status,
+                                  role=row.get("role") or None, team=row.get("team")), f"line {line}: ")
+        except UsageError as exc:
+            problems.append(str(exc))
+            continue
+        if user.email.lower() in seen:
+            problems.append(f"line {line}: the e-mail {user.email} appears twice.")
+            continue
+        seen.add(user.email.lower())
+        clean.append(user)
+    if problems:
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        raise UsageError(f"{source_name} {problems[0].rstrip('.')}{more}; fix the file, nothing was imported.")
+    with db.transaction() as conn:
+        fresh = [u for u in clean if not _email_taken(conn, u.email)]
+        _check_licences(conn, settings, sum(1 for u in fresh if u.status == "active"))
+        _insert(conn, fresh, "csv", now_iso())
+    return ImportResult(added=len(fresh), skipped=len(clean) - len(fresh))
+
+
+def import_csv(db: Database, settings: Settings, path) -> ImportResult:
+    """Import a CSV file of existing EvalSync users; see :func:`import_rows`."""
+    from pathlib import Path
+
+    from evalsync_gui.core.csvsafe import read_csv_limited
+
+    return import_rows(db, settings, read_csv_limited(path), Path(path).name)
+
+
+EXPORT_HEADER = ("id", "zendesk_id", "name", "email", "identifier", "status", "zendesk_role", "custom_role",
+                 "evalsync_role", "team", "source", "imported_at", "updated_at")
+
+
+def export_csv(db: Database, path, view: View | None = None) -> int:
+    """Write ``view`` (default: all users by name) to ``path`` as formula-safe CSV; returns rows."""
+    from evalsync_gui.core.csvsafe import write_csv
+
+    view = view or View(status=None)
+    rows = ((r["id"], r["zendesk_id"], r["name"], r["email"], r["identifier"], r["status"], r["zendesk_role"],
+             r["custom_role_name"], r["evalsync_role"], r["team"], r["source"], r["imported_at"], r["updated_at"])
+            for r in iter_view(db, view))
+    return write_csv(path, EXPORT_HEADER, rows)

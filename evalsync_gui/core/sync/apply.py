@@ -1,0 +1,232 @@
+"""Writing a page's actions to the database, and the end-of-run deactivation step.
+
+Every function here runs inside the caller's transaction (one per page, with that page's
+cursor), uses ``executemany`` and batched ``IN (...)`` lookups, and never a SELECT per row.
+Deactivations are never applied mid-run: they are written as ``planned`` change rows and
+only :func:`apply_planned` (after a complete read and the guard) turns them into real ones.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from evalsync_gui.core.sync.decisions import (
+    ABSENT_REASON,
+    RETURNED_FLAG,
+    Action,
+    Create,
+    Deactivate,
+    Lookup,
+    Remote,
+    Update,
+    match_key,
+)
+from evalsync_gui.core.sync.scope import IN_SCOPE, Scope, zendesk_state
+
+LOCAL_COLUMNS = ("id, zendesk_id, name, email, identifier, status, source, zendesk_role, custom_role_id, "
+                 "deactivated_by, flag, zendesk_active, zendesk_suspended, zendesk_updated_at")
+_CHUNK = 900  # stay well under SQLite's bound-parameter limit
+
+
+@dataclass
+class PageCounts:
+    new: int = 0
+    updated: int = 0
+    planned: int = 0
+
+
+def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _select_in(conn: sqlite3.Connection, where: str, values: Sequence) -> list[sqlite3.Row]:
+    rows: list[sqlite3.Row] = []
+    for part in _chunks(list(values)):
+        marks = ",".join("?" * len(part))
+        rows += conn.execute(f"SELECT {LOCAL_COLUMNS} FROM users WHERE {where.format(marks=marks)}", part).fetchall()
+    return rows
+
+
+def lookup_page(conn: sqlite3.Connection, users: Sequence[Mapping[str, Any]], scope: Scope,
+                identifier_mode: str) -> Lookup:
+    """Local rows for a page in two queries: by Zendesk id, then unlinked rows by identifier."""
+    lookup = Lookup()
+    ids = {int(u["id"]) for u in users}
+    for row in _select_in(conn, "zendesk_id IN ({marks})", sorted(ids)):
+        lookup.by_zendesk_id[row["zendesk_id"]] = row
+    keys = set()
+    for user in users:
+        if int(user["id"]) not in lookup.by_zendesk_id and zendesk_state(user, scope) == IN_SCOPE:
+            key = match_key(Remote.from_api(user, identifier_mode), identifier_mode)
+            if key:
+                keys.add(key)
+    if keys:
+        where = ("zendesk_id IS NULL AND lower(email) IN ({marks})" if identifier_mode == "default"
+                 else "zendesk_id IS NULL AND identifier IN ({marks})")
+        for row in sorted(_select_in(conn, where, sorted(keys)), key=lambda r: r["id"], reverse=True):
+            key = row["email"].lower() if identifier_mode == "default" else row["identifier"]
+            lookup.unlinked_by_key[key] = row  # lowest id wins (iterated last)
+    return lookup
+
+
+def apply_page(conn: sqlite3.Connection, run_id: int, actions: Sequence[Action], lookup: Lookup,
+               seen_ids: Sequence[int], now: str, *, identifier_mode: str, mark_seen: bool) -> PageCounts:
+    """Apply creates/updates, replace this run's planned deactivations for the page's users."""
+    counts = PageCounts()
+    creates = [a for a in actions if isinstance(a, Create)]
+    updates = [a for a in actions if isinstance(a, Update)]
+    deacts = [a for a in actions if isinstance(a, Deactivate)]
+    changes: list[tuple] = []
+    if creates:
+        _insert_users(conn, creates, run_id if mark_seen else None, now)
+        new_ids = {r["zendesk_id"]: r["id"] for r in _select_in(conn, "zendesk_id IN ({marks})",
+                                                                 [a.remote.zendesk_id for a in creates])}
+        for a in creates:
+            r = a.remote
+            changes.append((run_id, new_ids[r.zendesk_id], "create", None, None,
+                            f"{r.name} <{r.email or ''}>", a.reason, "applied", now))
+        counts.new = len(creates)
+    if updates:
+        _update_users(conn, updates, identifier_mode, now)
+        for a in updates:
+            changes += _update_changes(run_id, a, now)
+        counts.updated = sum(1 for a in updates if a.recorded)
+    # A user seen again in this run cancels any deactivation planned for them earlier on.
+    linked = [row["id"] for row in lookup.by_zendesk_id.values()]
+    for part in _chunks(linked):
+        conn.execute(f"DELETE FROM user_changes WHERE run_id = ? AND state = 'planned' AND user_id IN "
+                     f"({','.join('?' * len(part))})", (run_id, *part))
+    for a in deacts:
+        changes.append((run_id, a.user_id, "deactivate", "status", a.old_status, "deactivated", a.reason, "planned", now))
+    counts.planned = len(deacts)
+    if changes:
+        conn.executemany(
+            "INSERT INTO user_changes (run_id, user_id, action, field, old_value, new_value, reason, state, at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", changes)
+    if mark_seen and seen_ids:
+        for part in _chunks(list(seen_ids)):
+            conn.execute(f"UPDATE users SET last_seen_run = ? WHERE zendesk_id IN ({','.join('?' * len(part))})",
+                         (run_id, *part))
+    return counts
+
+
+def _insert_users(conn: sqlite3.Connection, creates: Sequence[Create], seen_run: int | None, now: str) -> None:
+    conn.executemany(
+        "INSERT INTO users (zendesk_id, name, email, identifier, status, source, zendesk_role, custom_role_id, "
+        "zendesk_active, zendesk_suspended, zendesk_updated_at, last_seen_run, imported_at, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, 'pending', 'zendesk', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(r.zendesk_id, r.name, r.email, r.identifier, r.zendesk_role, r.custom_role_id, r.zendesk_active,
+          r.zendesk_suspended, r.zendesk_updated_at, seen_run, now, now, now) for r in (a.remote for a in creates)],
+    )
+
+
+def _update_users(conn: sqlite3.Connection, updates: Sequence[Update], identifier_mode: str, now: str) -> None:
+    ident = "" if identifier_mode == "default" else ", identifier = :identifier"
+    conn.executemany(
+        "UPDATE users SET zendesk_id = :zendesk_id, name = :name, email = :email, zendesk_role = :zendesk_role, "
+        "custom_role_id = :custom_role_id, zendesk_active = :zendesk_active, "
+        "zendesk_suspended = :zendesk_suspended, zendesk_updated_at = :zendesk_updated_at" + ident + ", "
+        "updated_at = CASE WHEN :recorded THEN :now ELSE updated_at END WHERE id = :id",
+        [{**_remote_dict(a.remote), "recorded": a.recorded, "now": now, "id": a.user_id} for a in updates],
+    )
+    returned = [a for a in updates if a.returned]
+    if returned:
+        conn.executemany(
+            "UPDATE users SET status = 'pending', flag = ?, deactivated_by = NULL, deactivation_reason = NULL "
+            "WHERE id = ?", [(RETURNED_FLAG, a.user_id) for a in returned])
+
+
+def _remote_dict(r: Remote) -> dict[str, Any]:
+    return {"zendesk_id": r.zendesk_id, "name": r.name, "email": r.email, "zendesk_role": r.zendesk_role,
+            "custom_role_id": r.custom_role_id, "zendesk_active": r.zendesk_active,
+            "zendesk_suspended": r.zendesk_suspended, "zendesk_updated_at": r.zendesk_updated_at,
+            "identifier": r.identifier}
+
+
+def _update_changes(run_id: int, a: Update, now: str) -> list[tuple]:
+    rows = []
+    if a.link:
+        rows.append((run_id, a.user_id, "link", "zendesk_id", None, str(a.remote.zendesk_id),
+                     "matched by identifier", "applied", now))
+    for name, old, new in a.changes:
+        rows.append((run_id, a.user_id, "update", name, _text(old), _text(new), "changed in Zendesk", "applied", now))
+    if a.returned:
+        # Enough old values that undo can put the user back exactly as deactivated.
+        rows.append((run_id, a.user_id, "return", "status", "deactivated", "pending", a.reason, "applied", now))
+        rows.append((run_id, a.user_id, "return", "flag", None, RETURNED_FLAG, a.reason, "applied", now))
+        rows.append((run_id, a.user_id, "return", "deactivated_by", "sync", None, a.reason, "applied", now))
+    return rows
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+# -- end of run -------------------------------------------------------------------------
+def plan_absent(conn: sqlite3.Connection, run_id: int, now: str) -> int:
+    """After a complete listing: plan deactivation of linked users this run never saw."""
+    cur = conn.execute(
+        "INSERT INTO user_changes (run_id, user_id, action, field, old_value, new_value, reason, state, at) "
+        "SELECT ?, u.id, 'deactivate', 'status', u.status, 'deactivated', ?, 'planned', ? FROM users u "
+        "WHERE u.zendesk_id IS NOT NULL AND u.status IN ('pending', 'active') "
+        "AND (u.last_seen_run IS NULL OR u.last_seen_run != ?) "
+        "AND NOT EXISTS (SELECT 1 FROM user_changes c WHERE c.run_id = ? AND c.user_id = u.id AND c.state = 'planned')",
+        (run_id, ABSENT_REASON, now, run_id, run_id),
+    )
+    return cur.rowcount
+
+
+def absent_rows(conn: sqlite3.Connection, seen: set[int]) -> list[Deactivate]:
+    """Dry-run twin of :func:`plan_absent`, from an in-memory set of seen Zendesk ids."""
+    out = []
+    for row in conn.execute("SELECT id, zendesk_id, name, email, status FROM users "
+                            "WHERE zendesk_id IS NOT NULL AND status IN ('pending', 'active')"):
+        if row["zendesk_id"] not in seen:
+            out.append(Deactivate(row["id"], row["zendesk_id"], row["name"], row["email"], row["status"], ABSENT_REASON))
+    return out
+
+
+def planned_count(conn: sqlite3.Connection, run_id: int) -> int:
+    return conn.execute("SELECT count(*) FROM user_changes WHERE run_id = ? AND state = 'planned'",
+                        (run_id,)).fetchone()[0]
+
+
+def synced_count(conn: sqlite3.Connection) -> int:
+    """Zendesk-linked users not deactivated: the base of the guard's percentage."""
+    return conn.execute("SELECT count(*) FROM users WHERE zendesk_id IS NOT NULL AND status != 'deactivated'"
+                        ).fetchone()[0]
+
+
+def apply_planned(conn: sqlite3.Connection, run_id: int, now: str, state: str = "planned") -> int:
+    """Deactivate the users of this run's ``state`` rows (planned or held); returns how many."""
+    conn.execute(
+        "UPDATE user_changes SET state = 'discarded' WHERE run_id = ? AND state = ? AND user_id IN "
+        "(SELECT id FROM users WHERE status = 'deactivated')", (run_id, state))
+    cur = conn.execute(
+        "UPDATE users SET status = 'deactivated', deactivated_by = 'sync', updated_at = ?, "
+        "deactivation_reason = (SELECT c.reason FROM user_changes c WHERE c.run_id = ? AND c.state = ? "
+        "AND c.user_id = users.id ORDER BY c.id DESC LIMIT 1) "
+        "WHERE status != 'deactivated' AND id IN (SELECT user_id FROM user_changes WHERE run_id = ? AND state = ?)",
+        (now, run_id, state, run_id, state))
+    conn.execute("UPDATE user_changes SET state = 'applied', at = ? WHERE run_id = ? AND state = ?", (now, run_id, state))
+    return cur.rowcount
+
+
+def hold_planned(conn: sqlite3.Connection, run_id: int) -> int:
+    cur = conn.execute("UPDATE user_changes SET state = 'held' WHERE run_id = ? AND state = 'planned'", (run_id,))
+    return cur.rowcount
+
+
+def adopt(conn: sqlite3.Connection, old_run: int, new_run: int) -> None:
+    """A resumed run takes over the stopped run's seen-marks and planned deactivations."""
+    conn.execute("UPDATE users SET last_seen_run = ? WHERE last_seen_run = ?", (new_run, old_run))
+    conn.execute("UPDATE user_changes SET run_id = ? WHERE run_id = ? AND state = 'planned'", (new_run, old_run))
+
+
+def discard_stale_planned(conn: sqlite3.Connection, run_id: int) -> None:
+    """Planned deactivations left by stopped runs that are not being resumed are dropped."""
+    conn.execute("UPDATE user_changes SET state = 'discarded' WHERE state = 'planned' AND run_id != ?", (run_id,))

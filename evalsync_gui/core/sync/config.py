@@ -1,0 +1,141 @@
+"""The user-sync configuration (roles, identifier, schedule, guard limit) and its live lists.
+
+Stored as one JSON value under ``sync.config`` in the settings table. Changing the roles
+or the identifier invalidates the incremental cursor, so the next run is a full listing
+that re-evaluates everyone against the new rule.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from evalsync_gui.core.errors import UsageError
+from evalsync_gui.core.sync import scope as scope_mod
+
+SETTINGS_KEY = "sync.config"
+_IDENTIFIER_RE = re.compile(r"^(default|external_id|user_fields\.[A-Za-z0-9_\-:.]+)$")
+_LIMIT_RE = re.compile(r"^(default|\d+|\d+(\.\d+)?%)$")
+
+
+@dataclass
+class SyncConfig:
+    """What to import and how often. ``roles`` holds 'agent', 'admin', 'custom:<id>'."""
+
+    roles: list[str] = field(default_factory=list)
+    identifier: str = "default"
+    interval_hours: float = 6
+    deactivation_limit: str = "default"
+    enabled: bool = False
+
+    def validate(self) -> "SyncConfig":
+        """Raise UsageError with a one-line fix when a value is not acceptable."""
+        if not self.roles:
+            raise UsageError("Choose at least one group of users to import: agent, admin or custom:<id>.")
+        try:
+            scope_mod.Scope.from_roles(self.roles)
+        except ValueError as exc:
+            raise UsageError(f"Bad role list: {exc}.") from exc
+        if not _IDENTIFIER_RE.match(self.identifier or "default"):
+            raise UsageError("The identifier must be default, external_id or user_fields.<key>.")
+        if not (0.05 <= float(self.interval_hours) <= 24 * 30):
+            raise UsageError("The sync interval must be between 0.05 and 720 hours.")
+        if not _LIMIT_RE.match(str(self.deactivation_limit)):
+            raise UsageError("The deactivation limit must be default, a number (e.g. 25) or a percentage (e.g. 15%).")
+        return self
+
+    @property
+    def scope(self) -> scope_mod.Scope:
+        return scope_mod.Scope.from_roles(self.roles)
+
+    @property
+    def signature(self) -> str:
+        """What, if changed, makes the previous cursors meaningless."""
+        return f"{','.join(sorted(self.roles))}|{self.identifier or 'default'}"
+
+
+def load_config(ctx) -> SyncConfig:
+    """The saved configuration, or an empty (unconfigured, disabled) one."""
+    raw: dict[str, Any] = ctx.settings.get(SETTINGS_KEY) or {}
+    known = {k: raw[k] for k in SyncConfig.__dataclass_fields__ if k in raw}
+    cfg = SyncConfig(**known)
+    cfg.roles = list(cfg.roles or [])
+    cfg.identifier = cfg.identifier or "default"
+    return cfg
+
+
+def save_config(ctx, cfg: SyncConfig) -> None:
+    """Validate and store ``cfg``; a new scope or identifier forces the next run to be full."""
+    cfg.identifier = cfg.identifier or "default"
+    cfg.validate()
+    old = load_config(ctx)
+    ctx.settings.set(SETTINGS_KEY, asdict(cfg))
+    if old.signature != cfg.signature:
+        from evalsync_gui.core.sync import state
+
+        state.forget_incremental(ctx.db)
+
+
+def is_configured(cfg: SyncConfig) -> bool:
+    return bool(cfg.roles)
+
+
+def describe_scope(cfg: SyncConfig, custom_roles: dict[int, str]) -> str:
+    """The scope in plain words: "agents with the custom role Tier 1, and all admins"."""
+    return scope_mod.describe(cfg.scope, custom_roles)
+
+
+def fetch_custom_roles(client) -> list[dict]:
+    """The account's custom roles (id, name, team_member_count, role_type...) from Zendesk.
+
+    Plans without custom roles answer 403/404; that is an empty list, not an error.
+    """
+    from evalsync_gui.core.errors import NotFound, PermissionDenied
+
+    try:
+        return list(_all_pages(client, "/api/v2/custom_roles.json", "custom_roles"))
+    except (NotFound, PermissionDenied):
+        return []
+
+
+def fetch_user_fields(client) -> list[dict]:
+    """The account's custom user fields (key, title, type, active...) from Zendesk."""
+    return list(_all_pages(client, "/api/v2/user_fields.json", "user_fields"))
+
+
+def _all_pages(client, path: str, key: str, max_pages: int = 50):
+    """Small lists: follow ``next_page`` or ``links.next`` (same origin only) to the end."""
+    url: str | None = path
+    for _ in range(max_pages):
+        body = client.get(url) or {}
+        items = body.get(key) or []
+        yield from items
+        meta = body.get("meta") or {}
+        nxt = (body.get("links") or {}).get("next") if "meta" in body else body.get("next_page")
+        if not items or not nxt or meta.get("has_more") is False:
+            return
+        url = client.check_same_origin(nxt)
+
+
+def next_due(ctx) -> datetime | None:
+    """When the schedule should run next; None when disabled or unconfigured.
+
+    No finished run yet (or a time in the past) means: run now.
+    """
+    cfg = load_config(ctx)
+    if not cfg.enabled or not cfg.roles:
+        return None
+    last = ctx.db.scalar(
+        "SELECT max(started_at) FROM sync_runs WHERE dry_run = 0 AND status IN ('completed', 'held')"
+    )
+    now = datetime.now(timezone.utc)
+    if not last:
+        return now
+    when = _parse_ts(last) + timedelta(hours=float(cfg.interval_hours))
+    return max(when, now) if when > now else now
+
+
+def _parse_ts(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)

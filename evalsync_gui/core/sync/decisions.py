@@ -1,0 +1,230 @@
+"""The sync decision table: (Zendesk user, local row) -> one small action, with no I/O.
+
+Like vdirsyncer's ``_get_actions``, every row of the table is a commented branch of
+:func:`decide`, and each is tested on its own (tests/core/test_sync_decisions.py).
+
+    Zendesk says              EvalSync has                      action
+    ------------------------  --------------------------------  ------------------------------------
+    in scope, present         nothing                           Create (Pending, uses no licence)
+    in scope, present         linked or matched, not deact.     Update name/e-mail/role; link it
+    in scope, present         deactivated by sync               Update + back to Pending, "returned"
+    in scope, present         deactivated by the admin          Update fields only; stays deactivated
+    suspended/deleted/out     nothing, or unlinked (hand/CSV)   nothing: hand-made users are never touched
+    suspended/deleted/out     linked, pending or active         Deactivate (planned; the guard decides)
+    suspended/deleted/out     linked, already deactivated       nothing
+    absent from a complete    linked, pending or active         Deactivate "no longer in Zendesk"
+      listing                                                   (see :func:`absent_reason`, in apply)
+
+Matching (:func:`plan_page`): a linked row (same Zendesk id) always wins; otherwise an
+*unlinked* row with the same identifier (default: e-mail, case-insensitive; or external_id
+or a user field) is linked for good, so later renames never create a duplicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from evalsync_gui.core.sync.scope import DELETED, IN_SCOPE, OUT_OF_SCOPE, SUSPENDED, Scope, zendesk_state
+
+REASONS = {
+    IN_SCOPE: "new in Zendesk",
+    SUSPENDED: "suspended in Zendesk",
+    DELETED: "deleted in Zendesk",
+    OUT_OF_SCOPE: "no longer in scope (role changed or no longer imported)",
+}
+ABSENT_REASON = "no longer in Zendesk (absent from a complete listing)"
+RETURNED_FLAG = "returned"
+RETURNED_REASON = "returned in Zendesk"
+
+# Fields that follow Zendesk and are recorded as changes (old -> new) when they differ.
+RECORDED_FIELDS = ("name", "email", "zendesk_role", "custom_role_id", "identifier")
+# Fields kept current silently (no change record).
+META_FIELDS = ("zendesk_active", "zendesk_suspended", "zendesk_updated_at")
+
+
+@dataclass(frozen=True, slots=True)
+class Remote:
+    """The handful of Zendesk user fields a sync uses (the rest of the 37 keys is ignored)."""
+
+    zendesk_id: int
+    name: str
+    email: str | None
+    zendesk_role: str | None
+    custom_role_id: int | None
+    zendesk_active: int
+    zendesk_suspended: int
+    zendesk_updated_at: str | None
+    identifier: str | None  # value of the configured identifier (None for 'default')
+
+    @classmethod
+    def from_api(cls, user: Mapping[str, Any], identifier_mode: str = "default") -> "Remote":
+        return cls(
+            zendesk_id=int(user["id"]),
+            name=user.get("name") or "",
+            email=user.get("email") or None,
+            zendesk_role=user.get("role"),
+            custom_role_id=user.get("custom_role_id"),
+            zendesk_active=0 if user.get("active") is False else 1,
+            zendesk_suspended=1 if user.get("suspended") else 0,
+            zendesk_updated_at=user.get("updated_at"),
+            identifier=identifier_value(user, identifier_mode),
+        )
+
+
+def identifier_value(user: Mapping[str, Any], mode: str) -> str | None:
+    """The configured identifier's value for a Zendesk user (None when unset or 'default')."""
+    if mode == "external_id":
+        value = user.get("external_id")
+    elif mode.startswith("user_fields."):
+        value = (user.get("user_fields") or {}).get(mode[len("user_fields."):])
+    else:
+        return None
+    return None if value is None or value == "" else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Create:
+    remote: Remote
+    reason: str = REASONS[IN_SCOPE]
+    kind = "create"
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """Fields follow Zendesk. ``link``: first match of an unlinked row. ``returned``: back to Pending."""
+
+    user_id: int
+    remote: Remote
+    changes: tuple[tuple[str, Any, Any], ...] = ()
+    link: bool = False
+    returned: bool = False
+    reason: str = "changed in Zendesk"
+
+    @property
+    def kind(self) -> str:
+        return "return" if self.returned else "link" if self.link and not self.changes else "update"
+
+    @property
+    def recorded(self) -> bool:
+        """False for a silent refresh of metadata (not counted as an update)."""
+        return bool(self.changes or self.link or self.returned)
+
+
+@dataclass(frozen=True, slots=True)
+class Deactivate:
+    user_id: int
+    zendesk_id: int | None
+    name: str
+    email: str | None
+    old_status: str
+    reason: str
+    kind = "deactivate"
+
+
+Action = Create | Update | Deactivate
+
+
+def field_changes(remote: Remote, local: Mapping[str, Any], identifier_mode: str) -> tuple[tuple[str, Any, Any], ...]:
+    """Recorded fields whose Zendesk value differs from the local one."""
+    out = []
+    for name in RECORDED_FIELDS:
+        if name == "identifier" and identifier_mode == "default":
+            continue
+        new = getattr(remote, name)
+        if local[name] != new:
+            out.append((name, local[name], new))
+    return tuple(out)
+
+
+def meta_changed(remote: Remote, local: Mapping[str, Any]) -> bool:
+    return any(local[name] != getattr(remote, name) for name in META_FIELDS)
+
+
+def decide(state: str, remote: Remote, local: Mapping[str, Any] | None, *, linked: bool,
+           identifier_mode: str = "default") -> Action | None:
+    """One row of the decision table; ``state`` comes from :func:`scope.zendesk_state`."""
+    if local is None:
+        # In scope and not in EvalSync: import as Pending. Anyone else: not our business.
+        return Create(remote) if state == IN_SCOPE else None
+    if not linked and state != IN_SCOPE:
+        # A hand-made (manual/CSV) row that merely shares an identifier: never touched.
+        return None
+    changes = field_changes(remote, local, identifier_mode)
+    if state == IN_SCOPE:
+        if local["status"] == "deactivated" and local["deactivated_by"] == "sync":
+            # Came back after sync deactivated them: Pending, flagged for the admin.
+            return Update(local["id"], remote, changes, link=not linked, returned=True, reason=RETURNED_REASON)
+        if changes or not linked or meta_changed(remote, local):
+            # Name and e-mail follow Zendesk; an admin's deactivation is kept as it is.
+            reason = "matched by identifier" if not linked and not changes else "changed in Zendesk"
+            return Update(local["id"], remote, changes, link=not linked, reason=reason)
+        return None
+    if local["status"] == "deactivated":
+        return None
+    # Linked and pending/active, but suspended, deleted or out of scope in Zendesk.
+    return Deactivate(local["id"], remote.zendesk_id, local["name"], local["email"], local["status"], REASONS[state])
+
+
+@dataclass
+class Lookup:
+    """Local rows for one page: by Zendesk id, and unlinked rows by identifier key."""
+
+    by_zendesk_id: dict[int, Mapping[str, Any]] = field(default_factory=dict)
+    unlinked_by_key: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+def match_key(remote: Remote, identifier_mode: str) -> str | None:
+    """The key an unlinked local row must share: lower-cased e-mail by default."""
+    if identifier_mode == "default":
+        return remote.email.lower() if remote.email else None
+    return remote.identifier
+
+
+def plan_page(users: Iterable[Mapping[str, Any]], lookup: Lookup, scope: Scope, identifier_mode: str = "default",
+              claimed: set[int] | None = None) -> tuple[list[Action], list[Remote]]:
+    """Actions for one page, plus the Remote of every distinct user in it (for seen-marks).
+
+    Within a page the last copy of a user wins (the incremental export may repeat one).
+    ``claimed`` holds local ids already linked during this run so two Zendesk users with
+    the same e-mail never both grab one unlinked row.
+    """
+    claimed = claimed if claimed is not None else set()
+    latest: dict[int, Mapping[str, Any]] = {}
+    for user in users:
+        latest[int(user["id"])] = user
+    actions: list[Action] = []
+    remotes: list[Remote] = []
+    for user in latest.values():
+        remote = Remote.from_api(user, identifier_mode)
+        remotes.append(remote)
+        state = zendesk_state(user, scope)
+        local = lookup.by_zendesk_id.get(remote.zendesk_id)
+        linked = local is not None
+        if local is None:
+            key = match_key(remote, identifier_mode)
+            candidate = lookup.unlinked_by_key.get(key) if key else None
+            if candidate is not None and candidate["id"] not in claimed:
+                local = candidate
+        action = decide(state, remote, local, linked=linked, identifier_mode=identifier_mode)
+        if isinstance(action, Update) and action.link:
+            claimed.add(action.user_id)
+        if action is not None:
+            actions.append(action)
+    return actions, remotes
+
+
+def describe_action(action: Action) -> dict[str, Any]:
+    """A plain dict for dry runs, previews and ``--json``."""
+    if isinstance(action, Create):
+        r = action.remote
+        return {"action": "create", "user_id": None, "zendesk_id": r.zendesk_id, "name": r.name,
+                "email": r.email, "changes": [], "reason": action.reason}
+    if isinstance(action, Update):
+        r = action.remote
+        return {"action": action.kind, "user_id": action.user_id, "zendesk_id": r.zendesk_id, "name": r.name,
+                "email": r.email, "changes": [{"field": f, "old": o, "new": n} for f, o, n in action.changes],
+                "reason": action.reason}
+    return {"action": "deactivate", "user_id": action.user_id, "zendesk_id": action.zendesk_id,
+            "name": action.name, "email": action.email, "changes": [], "reason": action.reason}

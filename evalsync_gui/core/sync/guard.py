@@ -1,0 +1,31 @@
+"""The deactivation guard: too many deactivations in one run are held for the admin.
+
+Default limit: more than 10 users AND more than 20% of the synced users. A limit of ``N``
+holds more than N; ``P%`` holds more than P% of the synced users.
+"""
+
+from __future__ import annotations
+
+DEFAULT_MIN_COUNT = 10
+DEFAULT_SHARE = 0.20
+
+
+def exceeds(limit: str, planned: int, synced: int) -> bool:
+    """True when ``planned`` deactivations out of ``synced`` Zendesk-linked users must be held."""
+    if planned <= 0:
+        return False
+    limit = str(limit or "default").strip()
+    if limit == "default":
+        return planned > DEFAULT_MIN_COUNT and planned > DEFAULT_SHARE * max(synced, 0)
+    if limit.endswith("%"):
+        return planned > float(limit[:-1]) / 100.0 * max(synced, 0)
+    return planned > int(limit)
+
+
+def describe(limit: str) -> str:
+    limit = str(limit or "default").strip()
+    if limit == "default":
+        return "more than 10 users and more than 20% of the synced users"
+    if limit.endswith("%"):
+        return f"more than {limit} of the synced users"
+    return f"more than {limit} users"

@@ -1,0 +1,296 @@
+"""``run_sync``: the one public entry point of the user sync.
+
+One run: take the cross-process lock, mark crashed runs interrupted, choose the mode
+(incremental export for admin tokens, else a full listing; a full listing at least once a
+day, or when asked, or when a stopped full listing can be resumed), stream pages through
+the decision table, commit each page with its cursor, and only after a complete read plan
+the "absent" deactivations and let the guard apply or hold them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from evalsync_gui.core.errors import AuthError, Cancelled, EvalsyncError, UsageError, ZendeskError
+from evalsync_gui.core.sync import apply, fetch, guard, runs, state
+from evalsync_gui.core.sync.config import SyncConfig, load_config
+from evalsync_gui.core.sync.decisions import Deactivate, describe_action, plan_page
+from evalsync_gui.core.sync.lock import SyncLock
+
+log = logging.getLogger("evalsync.sync")
+FULL_EVERY_SECONDS = 24 * 3600
+START_MARGIN_SECONDS = 300  # incremental start before the listing began: covers clock skew
+
+
+@dataclass(frozen=True)
+class SyncProgress:
+    phase: str
+    pages: int
+    users: int
+    requests: int
+    rate_wait: float
+    message: str
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    run_id: int | None
+    status: str  # 'completed' | 'failed' | 'held' | 'cancelled'
+    mode: str
+    requests: int
+    new: int
+    updated: int
+    deactivated: int
+    held: int
+    error: str | None
+    dry_run: bool
+    planned: list = field(default_factory=list)
+    exit_code: int = 0  # what the CLI returns: 0, 3 held, 4 auth, 5 Zendesk/network, 130 cancelled
+
+
+def run_sync(ctx, *, trigger: str = "cli", dry_run: bool = False, full: bool = False,
+             allow_deactivations: bool = False, progress: Callable[[SyncProgress], None] | None = None,
+             is_cancelled: Callable[[], bool] | None = None, client=None) -> SyncResult:
+    """Sync Zendesk users into the directory; see the module docstring.
+
+    Never raises for Zendesk or network errors (returns status 'failed' with a one-line
+    error); raises SyncLocked when another sync runs and UsageError when unconfigured.
+    """
+    cfg = load_config(ctx)
+    if not cfg.roles:
+        raise UsageError("User sync is not configured; run `evalsync configure --roles agent,admin` or use the Users tab.")
+    cfg.validate()
+    with SyncLock(ctx.data_dir):
+        runs.mark_interrupted_runs(ctx)
+        run = _Run(ctx, cfg, trigger, dry_run, full, allow_deactivations, progress, is_cancelled, client)
+        return run.execute()
+
+
+class _Run:
+    """The state of one run; methods are the phases."""
+
+    def __init__(self, ctx, cfg: SyncConfig, trigger, dry_run, full, allow, progress, is_cancelled, client) -> None:
+        self.ctx, self.db, self.cfg = ctx, ctx.db, cfg
+        self.scope = cfg.scope
+        self.trigger, self.dry_run, self.force_full, self.allow = trigger, dry_run, full, allow
+        self.progress_cb = progress
+        self.is_cancelled = is_cancelled or (lambda: False)
+        self.client = client
+        self.own_client = client is None
+        self.run_id: int | None = None
+        self.mode = "full"
+        self.pages = self.users = 0
+        self.new = self.updated = self.deactivated = self.held = 0
+        self.planned: list = []
+        self.seen: set[int] = set()  # dry runs only: no seen-marks are written
+        self.claimed: set[int] = set()
+        self.req0 = 0
+        self.resume: dict = {}
+
+    # -- phases ----------------------------------------------------------------------------
+    def execute(self) -> SyncResult:
+        error: str | None = None
+        status = "failed"
+        exit_code = 5
+        try:
+            if self.client is None:
+                self.client = self._open_client()
+            self.req0 = getattr(self.client, "request_count", 0)
+            self.mode = self._choose_mode()
+            self.run_id = runs.start_run(self.db, self.trigger, self.mode, self.dry_run)
+            self._emit("start", f"{self.mode} sync started")
+            status = self._sync()
+            exit_code = 3 if status == "held" else 0
+        except Cancelled:
+            status, error, exit_code = "cancelled", "Cancelled; the next sync resumes where this one stopped.", 130
+        except AuthError as exc:
+            status, error, exit_code = "failed", str(exc), exc.exit_code
+        except ZendeskError as exc:
+            status, error, exit_code = "failed", str(exc), 5
+        except EvalsyncError as exc:
+            status, error, exit_code = "failed", str(exc), exc.exit_code
+        finally:
+            if self.own_client and self.client is not None:
+                self.client.close()
+        if self.run_id is not None:
+            runs.finish_run(self.db, self.run_id, status, self._requests(), error)
+        self._emit("done", error or status)
+        return SyncResult(self.run_id, status, self.mode, self._requests(), self.new, self.updated,
+                          self.deactivated, self.held, error, self.dry_run, self.planned, exit_code)
+
+    def _open_client(self):
+        from evalsync_gui.core.auth.session import open_client  # lazy: auth is another package
+
+        return open_client(self.ctx, is_cancelled=self.is_cancelled)
+
+    def _choose_mode(self) -> str:
+        resume = state.get(self.db, state.RESUME)
+        if resume and resume.get("signature") == self.cfg.signature and resume.get("mode") == "full":
+            return "full"
+        if self.force_full or not self._is_admin():
+            return "full"
+        inc = state.get(self.db, state.INCREMENTAL)
+        last_full = state.get(self.db, state.LAST_FULL_AT) or 0
+        if not inc or inc.get("signature") != self.cfg.signature or time.time() - last_full > FULL_EVERY_SECONDS:
+            return "full"
+        return "incremental"
+
+    def _is_admin(self) -> bool:
+        if "sync_is_admin" in self.ctx.extras:  # tests and callers that know already
+            return bool(self.ctx.extras["sync_is_admin"])
+        try:
+            from evalsync_gui.core.auth.session import connection_info
+
+            info = connection_info(self.ctx)
+            return bool(getattr(info, "is_admin", False)) if info is not None else False
+        except Exception:  # no info (not connected yet, module missing): list, don't export
+            log.debug("connection info unavailable; using a full listing", exc_info=True)
+            return False
+
+    def _sync(self) -> str:
+        now = runs.now_iso()
+        if not self.dry_run:
+            self._prepare_resume()
+        if self.mode == "full":
+            complete = self._full_listing()
+        else:
+            complete = self._incremental()
+        if self.dry_run:
+            return self._finish_dry(complete)
+        return self._finish(complete, now)
+
+    # -- reading ---------------------------------------------------------------------------
+    def _prepare_resume(self) -> None:
+        resume = state.get(self.db, state.RESUME)
+        with self.db.transaction() as conn:
+            if resume and resume.get("signature") == self.cfg.signature and resume.get("mode") == self.mode:
+                apply.adopt(conn, resume["run_id"], self.run_id)
+                resume["run_id"] = self.run_id
+                self.resume = resume
+            else:
+                self.resume = {"run_id": self.run_id, "mode": self.mode, "signature": self.cfg.signature,
+                               "cursors": {}, "started": time.time()}
+            apply.discard_stale_planned(conn, self.run_id)
+            state.put(conn, state.RESUME, self.resume)
+
+    def _full_listing(self) -> bool:
+        cursors = {} if self.dry_run else self.resume["cursors"]
+        for key, params in self.scope.listings():
+            cur = cursors.get(key) or {}
+            if cur.get("done"):
+                continue
+            pages = fetch.iter_listing(self.client, key, params, start_url=cur.get("next"))
+            for page in fetch.prefetched(pages):
+                self._page(page, mark_seen=True)
+        return True
+
+    def _incremental(self) -> bool:
+        inc = state.get(self.db, state.INCREMENTAL) or {}
+        pages = fetch.iter_incremental(self.client, start_url=inc.get("after_url"), start_time=inc.get("start_time"))
+        for page in fetch.prefetched(pages):
+            self._page(page, mark_seen=False)
+        return True
+
+    def _page(self, page: fetch.Page, *, mark_seen: bool) -> None:
+        if self.is_cancelled():
+            raise Cancelled()
+        users = page.users
+        if self.dry_run and mark_seen:
+            users = [u for u in users if int(u["id"]) not in self.seen]
+        conn = self.db.connect()
+        if self.dry_run:
+            lookup = apply.lookup_page(conn, users, self.scope, self.cfg.identifier)
+            actions, remotes = plan_page(users, lookup, self.scope, self.cfg.identifier, self.claimed)
+            self.seen.update(r.zendesk_id for r in remotes)
+            self._count_dry(actions)
+        else:
+            with self.db.transaction() as conn:
+                lookup = apply.lookup_page(conn, users, self.scope, self.cfg.identifier)
+                actions, remotes = plan_page(users, lookup, self.scope, self.cfg.identifier, self.claimed)
+                counts = apply.apply_page(conn, self.run_id, actions, lookup, [r.zendesk_id for r in remotes],
+                                          runs.now_iso(), identifier_mode=self.cfg.identifier, mark_seen=mark_seen)
+                self.new += counts.new
+                self.updated += counts.updated
+                self._save_cursor(conn, page)
+                runs.update_counts(conn, self.run_id, self.new, self.updated, len(users), self._requests())
+        self.pages += 1
+        self.users += len(users)
+        self._emit("fetch", f"{self.users} users read in {self.pages} pages")
+
+    def _save_cursor(self, conn, page: fetch.Page) -> None:
+        if self.mode == "incremental":
+            inc = state.get(conn, state.INCREMENTAL) or {}
+            inc.update(after_url=page.next_url, signature=self.cfg.signature)
+            state.put(conn, state.INCREMENTAL, inc)
+        else:
+            self.resume["cursors"][page.key] = {"next": page.next_url, "done": page.done}
+            state.put(conn, state.RESUME, self.resume)
+
+    def _count_dry(self, actions) -> None:
+        for a in actions:
+            self.planned.append(describe_action(a))
+            if a.kind == "create":
+                self.new += 1
+            elif a.kind == "deactivate":
+                pass
+            elif a.recorded:
+                self.updated += 1
+
+    # -- finishing -------------------------------------------------------------------------
+    def _finish(self, complete: bool, started_iso: str) -> str:
+        now = runs.now_iso()
+        with self.db.transaction() as conn:
+            if complete and self.mode == "full":
+                apply.plan_absent(conn, self.run_id, now)
+            planned = apply.planned_count(conn, self.run_id)
+            synced = apply.synced_count(conn)
+            held = planned and not self.allow and guard.exceeds(self.cfg.deactivation_limit, planned, synced)
+            if held:
+                self.held = apply.hold_planned(conn, self.run_id)
+            else:
+                self.deactivated = apply.apply_planned(conn, self.run_id, now)
+            if self.mode == "full":
+                started = self.resume.get("started", time.time())
+                state.put(conn, state.LAST_FULL_AT, time.time())
+                inc = state.get(conn, state.INCREMENTAL)
+                if not inc or inc.get("signature") != self.cfg.signature:
+                    state.put(conn, state.INCREMENTAL, {"after_url": None, "signature": self.cfg.signature,
+                                                        "start_time": self._incremental_start(started)})
+            state.delete(conn, state.RESUME)
+            runs.set_outcome(conn, self.run_id, self.new, self.updated, self.deactivated, self.held)
+        self._emit("done", f"{self.new} new, {self.updated} updated, {self.deactivated} deactivated, {self.held} held")
+        return "held" if self.held else "completed"
+
+    @staticmethod
+    def _incremental_start(started: float) -> int:
+        """The first export read begins a little before this listing began (clock skew)."""
+        return max(int(started) - START_MARGIN_SECONDS, 0)
+
+    def _finish_dry(self, complete: bool) -> str:
+        conn = self.db.connect()
+        deacts = [p for p in self.planned if p["action"] == "deactivate"]
+        if complete and self.mode == "full":
+            absent = apply.absent_rows(conn, self.seen)
+            self.planned += [describe_action(a) for a in absent]
+            deacts += absent
+        n = len(deacts)
+        if n and not self.allow and guard.exceeds(self.cfg.deactivation_limit, n, apply.synced_count(conn)):
+            self.held = n
+        else:
+            self.deactivated = n
+        with self.db.transaction() as wconn:
+            runs.set_outcome(wconn, self.run_id, self.new, self.updated, self.deactivated, self.held)
+        return "held" if self.held else "completed"
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _requests(self) -> int:
+        return getattr(self.client, "request_count", 0) - self.req0 if self.client is not None else 0
+
+    def _emit(self, phase: str, message: str) -> None:
+        if self.progress_cb is None:
+            return
+        wait = float(getattr(self.client, "rate_limit_wait_total", 0.0) or 0.0) if self.client else 0.0
+        self.progress_cb(SyncProgress(phase, self.pages, self.users, self._requests(), wait, message))

@@ -1,0 +1,162 @@
+"""The users table model: an ordered id list plus a bounded, lazily filled row cache.
+
+Built for 100,000 users the Anki way: sorting and filtering re-run one ``SELECT id`` in SQL
+(no QSortFilterProxyModel, which would call ``data()`` for every row), and ``data()`` loads
+rows in blocks of :data:`BLOCK` around the one asked for, so only what is painted is read.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import OrderedDict
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor
+
+from evalsync_gui.core import directory
+from evalsync_gui.core.store.db import Database
+
+BLOCK = 200
+CACHE_ROWS = 4000
+
+#: (header, row key, sort key); every column sorts in SQL.
+COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("Name", "name", "name"),
+    ("E-mail", "email", "email"),
+    ("Zendesk role", "zendesk_role", "zendesk_role"),
+    ("Custom role", "custom_role_name", "custom_role"),
+    ("Status", "status", "status"),
+    ("Imported", "imported_at", "imported"),
+    ("Last change", "updated_at", "updated"),
+)
+ID_ROLE = Qt.ItemDataRole.UserRole + 1
+
+_STATUS_TEXT = {"pending": "Pending", "active": "Active", "deactivated": "Deactivated"}
+_GREY = QBrush(QColor("#8a8a8a"))
+_RETURNED = QBrush(QColor("#a05a00"))
+
+
+def _short_time(text: str | None) -> str:
+    """'2026-01-05T10:00:00Z' -> '2026-01-05 10:00' (cheap: no datetime parsing per cell)."""
+    return text[:16].replace("T", " ") if text else ""
+
+
+class UsersModel(QAbstractTableModel):
+    """Rows are users of the current :class:`directory.View`; ``ID_ROLE`` gives a row's user id."""
+
+    def __init__(self, db: Database, parent=None) -> None:
+        super().__init__(parent)
+        self._db = db
+        self._view = directory.View(status="pending")
+        self._ids = array("q")
+        self._cache: OrderedDict[int, Any] = OrderedDict()
+        self._loaded = False  # the view's first sort() (from the header) only records the order
+
+    # -- view control ----------------------------------------------------------------------
+    @property
+    def view(self) -> directory.View:
+        return self._view
+
+    def set_view(self, view: directory.View) -> None:
+        """Show ``view``: one SQL query for the ids, then a reset."""
+        ids = directory.query_ids(self._db, view)
+        self._loaded = True
+        self.beginResetModel()
+        self._view, self._ids = view, ids
+        self._cache.clear()
+        self.endResetModel()
+
+    def refresh(self) -> None:
+        """Re-read ids and rows after the directory changed (a sync page, an activation)."""
+        self.set_view(self._view)
+
+    def mark_stale(self) -> None:
+        """Drop cached rows without changing the id list; visible rows re-read on next paint."""
+        self._cache.clear()
+        if self._ids:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, len(COLUMNS) - 1))
+
+    def user_id(self, row: int) -> int:
+        return self._ids[row]
+
+    def ids_for_rows(self, rows: list[int]) -> list[int]:
+        return [self._ids[r] for r in rows if 0 <= r < len(self._ids)]
+
+    # -- Qt model API --------------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._ids)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal and 0 <= section < len(COLUMNS):
+            return COLUMNS[section][0]
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(COLUMNS):
+            return
+        descending = order == Qt.SortOrder.DescendingOrder
+        view = directory.View(self._view.status, self._view.search, COLUMNS[column][2], descending)
+        if not self._loaded:
+            self._view = view
+            return
+        self.set_view(view)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._ids):
+            return None
+        if role == ID_ROLE:
+            return self._ids[index.row()]
+        if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.ForegroundRole):
+            return None
+        row = self._row(index.row())
+        if row is None:
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if row["status"] == "deactivated":
+                return _GREY
+            return _RETURNED if row["flag"] == "returned" else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(row)
+        key = COLUMNS[index.column()][1]
+        value = row[key]
+        if key == "status":
+            return _STATUS_TEXT.get(value, value) + (" (returned in Zendesk)" if row["flag"] == "returned" else "")
+        if key in ("imported_at", "updated_at"):
+            return _short_time(value)
+        if key == "zendesk_role":
+            return (value or "").capitalize() if value else ("Added by hand" if row["source"] != "zendesk" else "")
+        return value or ""
+
+    # -- cache ---------------------------------------------------------------------------
+    def _row(self, row: int):
+        uid = self._ids[row]
+        hit = self._cache.get(uid)
+        if hit is not None:
+            self._cache.move_to_end(uid)
+            return hit
+        start = max(0, row - BLOCK // 4)
+        block = [i for i in self._ids[start:start + BLOCK] if i not in self._cache]
+        self._cache.update(directory.fetch_rows(self._db, block))
+        while len(self._cache) > CACHE_ROWS:
+            self._cache.popitem(last=False)
+        return self._cache.get(uid)
+
+    @staticmethod
+    def _tooltip(row) -> str:
+        parts = [f"{row['name']} <{row['email'] or 'no e-mail'}>"]
+        if row["zendesk_id"]:
+            parts.append(f"Zendesk user {row['zendesk_id']}")
+        if row["identifier"]:
+            parts.append(f"Identifier: {row['identifier']}")
+        if row["evalsync_role"] or row["team"]:
+            role = directory.ROLES.get(row["evalsync_role"] or "", row["evalsync_role"] or "no role")
+            parts.append(f"EvalSync: {role}" + (f", team {row['team']}" if row["team"] else ""))
+        if row["status"] == "deactivated" and row["deactivation_reason"]:
+            parts.append(f"Deactivated by {row['deactivated_by'] or 'sync'}: {row['deactivation_reason']}")
+        if row["flag"] == "returned":
+            parts.append("Active again in Zendesk; reactivate here if they should count again.")
+        return "\n".join(parts)

@@ -1,0 +1,154 @@
+"""The Authenticate tab driven with pytest-qt against the simulator (network on a worker thread)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+
+from evalsync_gui.core.auth import session
+from evalsync_gui.core.auth.secrets import OAUTH, SecretStore
+from evalsync_gui.gui.auth_tab import AuthTab
+from evalsync_gui.gui.services import AppSignals, Services
+from tests.keyring_backends import file_keyring  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.usefixtures("file_keyring")
+SHOTS = os.environ.get("EVALSYNC_SHOTS")  # set to a folder to save a PNG of each state
+
+
+def shot(widget, name: str) -> None:
+    if SHOTS:
+        from PySide6.QtWidgets import QApplication
+        QApplication.processEvents()  # let word-wrapped labels re-lay out before the grab
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        widget.grab().save(str(Path(SHOTS) / f"auth_{name}.png"))
+
+
+def play_browser(url: str) -> None:
+    threading.Thread(target=lambda: httpx.get(url, follow_redirects=True, timeout=10), daemon=True).start()
+
+
+@pytest.fixture
+def tab(qtbot, ctx, sim):
+    ctx.base_url = sim.base_url
+    ctx.settings.set(session.REDIRECT_PORT_KEY, _free_port())
+    services = Services(ctx=ctx, signals=AppSignals())
+    w = AuthTab(services)
+    w.open_browser = play_browser
+    w.resize(760, 640)
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.shutdown()
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_initial_state(tab):
+    assert "Not connected" in tab.status_label.text()
+    assert not tab.auth_button.isEnabled() and not tab.sign_out_button.isEnabled()
+    assert tab.client_edit.isVisible() and not tab.token_edit.isVisible()
+    shot(tab, "1_empty")
+
+
+def test_account_field_resolves_and_refuses(tab, qtbot):
+    tab.account_edit.setText("https://abc-energy.zendesk.com/agent")
+    assert "abc-energy" in tab.account_hint.text()
+    tab.account_edit.setText("abc_energy")
+    assert "letters, digits and hyphens" in tab.account_hint.text()
+    tab.client_edit.setText("x")
+    assert not tab.auth_button.isEnabled()
+    shot(tab, "2_invalid_name")
+
+
+def test_oauth_connect_check_sign_out(tab, qtbot, sim):
+    changed = tab.services.signals.connection_changed
+    tab.account_edit.setText("abc-energy")
+    tab.client_edit.setText(sim.oauth_client_id)
+    shot(tab, "3_ready")
+    with qtbot.waitSignal(changed, timeout=15000):
+        qtbot.mouseClick(tab.auth_button, qtbot_left())
+        assert tab.cancel_button.isVisible() or tab.info is not None  # busy while the browser is "open"
+    assert tab.status_label.text().startswith("<b>Connected to")
+    assert "OAuth" in tab.details_label.text() and "expires" in tab.details_label.text()
+    assert tab.test_button.isEnabled() and tab.sign_out_button.isEnabled()
+    shot(tab, "5_connected")
+    with qtbot.waitSignal(changed, timeout=15000):
+        qtbot.mouseClick(tab.test_button, qtbot_left())
+    assert tab.error_label.text() == ""
+    with qtbot.waitSignal(changed, timeout=15000):
+        qtbot.mouseClick(tab.sign_out_button, qtbot_left())
+    assert "Not connected" in tab.status_label.text()
+    assert SecretStore().get_json("abc-energy", OAUTH) is None
+    shot(tab, "8_signed_out")
+
+
+def test_busy_state_and_cancel(tab, qtbot, sim):
+    tab.open_browser = lambda url: None  # the admin never answers in the browser
+    tab.account_edit.setText("abc-energy")
+    tab.client_edit.setText(sim.oauth_client_id)
+    with qtbot.waitSignal(tab.jobs.running_changed, timeout=5000):
+        qtbot.mouseClick(tab.auth_button, qtbot_left())
+    assert tab.cancel_button.isVisible() and not tab.account_edit.isEnabled() and not tab.auth_button.isEnabled()
+    assert "browser" in tab.busy_label.text()
+    shot(tab, "4_busy")
+    with qtbot.waitSignal(tab.jobs.cancelled, timeout=5000):
+        qtbot.mouseClick(tab.cancel_button, qtbot_left())
+    assert "cancelled" in tab.error_label.text() and tab.account_edit.isEnabled()
+    assert session.connection_info(tab.ctx) is None
+
+
+def test_api_token_wrong_then_right(tab, qtbot, sim):
+    tab.account_edit.setText("abc-energy")
+    tab.token_radio.setChecked(True)
+    assert tab.retirement_label.isVisible() and "2027" in tab.retirement_label.text()
+    tab.email_edit.setText(sim.admin_email)
+    tab.token_edit.setText("wrong")
+    with qtbot.waitSignal(tab.jobs.failed, timeout=15000):
+        qtbot.mouseClick(tab.auth_button, qtbot_left())
+    assert "API token" in tab.error_label.text() and "Not connected" in tab.status_label.text()
+    shot(tab, "6_failed")
+    tab.token_edit.setText(sim.api_token)
+    with qtbot.waitSignal(tab.services.signals.connection_changed, timeout=15000):
+        qtbot.mouseClick(tab.auth_button, qtbot_left())
+    assert "Connected to" in tab.status_label.text() and tab.token_edit.text() == ""
+    assert "2027" in tab.warning_label.text()
+    shot(tab, "7_api_token_connected")
+
+
+def test_non_admin_warning_and_revoked_check(tab, qtbot, sim):
+    sim.set_approver(sim.ids("agent")[0])
+    tab.account_edit.setText("abc-energy")
+    tab.client_edit.setText(sim.oauth_client_id)
+    with qtbot.waitSignal(tab.services.signals.connection_changed, timeout=15000):
+        qtbot.mouseClick(tab.auth_button, qtbot_left())
+    assert "not an admin" in tab.warning_label.text()
+    sim.revoke_all_tokens()
+    with qtbot.waitSignal(tab.jobs.failed, timeout=15000):
+        qtbot.mouseClick(tab.test_button, qtbot_left())
+    assert "authenticate again" in tab.error_label.text()
+    shot(tab, "9_agent_revoked")
+
+
+def test_prefills_from_stored_connection(qtbot, ctx, sim):
+    ctx.base_url = sim.base_url
+    session.connect_api_token(ctx, "abc-energy", sim.admin_email, sim.api_token)
+    w = AuthTab(Services(ctx=ctx, signals=AppSignals()))
+    qtbot.addWidget(w)
+    assert w.account_edit.text() == "abc-energy" and w.token_radio.isChecked()
+    assert w.email_edit.text() == sim.admin_email and w.token_edit.text() == ""
+    assert "Connected to" in w.status_label.text()
+    w.shutdown()
+
+
+def qtbot_left():
+    from PySide6.QtCore import Qt
+    return Qt.MouseButton.LeftButton

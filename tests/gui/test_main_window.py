@@ -1,0 +1,205 @@
+"""The application shell: window, menus, shortcuts, state, shutdown, single instance."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from PySide6.QtCore import QStringListModel, Qt
+from PySide6.QtGui import QKeySequence, QStandardItemModel
+from PySide6.QtWidgets import QApplication, QLabel, QTableView
+
+from evalsync_gui import APP_NAME, __version__
+from evalsync_gui.gui import window_state
+from evalsync_gui.gui.main_window import MainWindow
+from evalsync_gui.gui.services import AppSignals, Services
+from evalsync_gui.gui.single_instance import SingleInstance, notify_running, server_name_for
+from evalsync_gui.gui.workers import TaskController
+
+
+@pytest.fixture
+def services(ctx):
+    return Services(ctx=ctx, signals=AppSignals())
+
+
+@pytest.fixture
+def window(qtbot, services):
+    from evalsync_gui.app import app_icon
+
+    w = MainWindow(services, icon=app_icon())
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+def test_window_has_title_icon_and_three_tabs(window):
+    assert window.windowTitle() == APP_NAME
+    assert not window.windowIcon().isNull()
+    titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert titles == ["Authenticate", "User sync", "Chat agents"]
+    assert window.statusBar().isVisible()
+    assert window.tabs.accessibleName()
+
+
+def test_about_dialog_shows_version(qtbot, window):
+    dialog = window.show_about()
+    qtbot.waitExposed(dialog)
+    assert __version__ in dialog.version_label.text()
+    assert dialog.windowTitle() == f"About {APP_NAME}"
+    dialog.close()
+
+
+def test_help_menu_has_folder_actions(window):
+    texts = [a.text().replace("&", "") for a in window.menuBar().actions()]
+    assert texts == ["File", "View", "Actions", "Help"]
+    assert window.logs_action.isEnabled() and window.data_action.isEnabled()
+
+
+def test_demo_banner_shows_and_hides(window):
+    assert not window.banner.isVisible()
+    window.set_banner("Demo: simulated Zendesk at http://127.0.0.1:1234")
+    assert window.banner.isVisible() and "127.0.0.1:1234" in window.banner.text()
+    window.set_banner("")
+    assert not window.banner.isVisible()
+
+
+def test_shortcuts_emit_requests_and_switch_tabs(qtbot, window):
+    assert window.sync_action.shortcut() == QKeySequence("F5")
+    assert window.find_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Find)
+    assert window.quit_action.shortcut() == QKeySequence("Ctrl+Q")
+    with qtbot.waitSignal(window.services.signals.sync_now_requested, timeout=1000):
+        window.sync_action.trigger()
+    with qtbot.waitSignal(window.services.signals.find_requested, timeout=1000):
+        window.find_action.trigger()
+    for index, action in enumerate(window.tab_actions):
+        assert action.shortcut() == QKeySequence(f"Ctrl+{index + 1}")
+        action.trigger()
+        assert window.tabs.currentIndex() == index
+
+
+def test_log_view_shows_redacted_records(qtbot, window):
+    import logging
+
+    window.log_action.trigger()
+    assert window.log_view.isVisible()
+    with qtbot.waitSignal(window.log_handler.line, timeout=1000):
+        logging.getLogger("evalsync.test").warning("token refresh_token=abcdef123456 sent")
+    qtbot.waitUntil(lambda: "refresh_token=[redacted]" in window.log_view.text.toPlainText(), timeout=1000)
+    assert "abcdef123456" not in window.log_view.text.toPlainText()
+
+
+def test_status_message_reaches_status_bar(window):
+    window.services.signals.status_message.emit("Synced 12 users")
+    assert window.statusBar().currentMessage() == "Synced 12 users"
+    window.services.signals.sync_state_changed.emit("running")
+    assert window.sync_state_label.text() == "Sync: running"
+
+
+def test_closing_stops_threads_tabs_and_simulator(qtbot, services):
+    w = MainWindow(services)
+    qtbot.addWidget(w)
+    w.show()
+    calls: list[str] = []
+    for page in w.tab_pages:
+        original = page.shutdown
+        page.shutdown = lambda original=original, name=type(page).__name__: (calls.append(name), original())
+
+    class FakeSimulator:
+        def stop(self):
+            calls.append("simulator")
+
+    services.simulator = FakeSimulator()
+    controller = TaskController(w, name="long")
+    started = threading.Event()
+
+    def job(task):
+        started.set()
+        while not task.sleep(0.05):
+            pass
+        return None
+
+    controller.start(job)
+    assert started.wait(2)
+    w.shutdown_hooks.append(controller.shutdown)
+    t0 = time.monotonic()
+    w.close()
+    assert time.monotonic() - t0 < 2.0
+    assert calls == ["AuthTab", "UsersTab", "ChatTab", "simulator"]
+    assert not controller.is_running()
+    assert services.simulator is None
+    assert w.log_handler not in __import__("logging").getLogger().handlers
+
+
+def test_window_state_is_restored(qtbot, services):
+    first = MainWindow(services)
+    qtbot.addWidget(first)
+    first.show()
+    first.resize(700, 500)  # the offscreen screen is 800x600; restore clamps to it
+    first.tabs.setCurrentIndex(2)
+    saved = (first.width(), first.height())  # a tab's minimum width may win over 700
+    first.close()
+
+    services2 = Services(ctx=services.ctx, signals=AppSignals())
+    second = MainWindow(services2)
+    qtbot.addWidget(second)
+    second.show()
+    assert second.tabs.currentIndex() == 2
+    assert (second.width(), second.height()) == saved
+    assert saved[1] == 500
+    assert (services.ctx.data_dir / window_state.STATE_FILENAME).exists()
+    text = (services.ctx.data_dir / window_state.STATE_FILENAME).read_text()
+    assert "token" not in text.lower()
+
+
+def test_header_state_helper_round_trips(qtbot, services):
+    def make_view():
+        model = QStandardItemModel(3, 4)
+        view = QTableView()
+        view.setModel(model)
+        view._model = model  # keep the model alive with the view
+        qtbot.addWidget(view)
+        return view
+
+    view = make_view()
+    window_state.track_header(services, "test.table", view.horizontalHeader())
+    view.horizontalHeader().resizeSection(1, 222)
+    window_state.for_services(services).sync()
+
+    fresh = Services(ctx=services.ctx, signals=AppSignals())
+    other = make_view()
+    assert window_state.restore_header(fresh, "test.table", other.horizontalHeader())
+    assert other.horizontalHeader().sectionSize(1) == 222
+
+
+def test_close_to_tray_setting_off_by_default(window):
+    assert window.close_to_tray() is False
+
+
+def test_second_launch_activates_first_instance(qtbot, tmp_path):
+    name_a = server_name_for(tmp_path / "a")
+    name_b = server_name_for(tmp_path / "b")
+    assert name_a != name_b and name_a == server_name_for(tmp_path / "a")
+    first = SingleInstance(name_a)
+    other = SingleInstance(name_b)
+    try:
+        assert first.listen() and other.listen()
+        other_hits: list[bool] = []
+        other.activation_requested.connect(lambda: other_hits.append(True))
+        with qtbot.waitSignal(first.activation_requested, timeout=2000):
+            assert notify_running(name_a)
+        assert other_hits == []
+        assert not notify_running(server_name_for(tmp_path / "nobody"), timeout_ms=200)
+    finally:
+        first.close()
+        other.close()
+    assert not first.is_listening() and not other.is_listening()
+    assert not notify_running(name_a, timeout_ms=200)
+
+
+def test_activation_brings_window_forward(qtbot, window):
+    window.showMinimized()
+    window.bring_to_front()
+    assert window.isVisible()
+    assert not window.isMinimized()

@@ -1,0 +1,159 @@
+"""The User sync tab with pytest-qt: review, activate under the licence limit, sync flow."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from evalsync_gui.core import directory
+from evalsync_gui.gui import sync_controller
+from evalsync_gui.gui.services import AppSignals, Services
+from evalsync_gui.gui.users_tab import UsersTab
+from tests.gui.users_fixtures import seed_users
+
+
+@pytest.fixture
+def make_tab(qtbot, ctx):
+    tabs = []
+
+    def make(**kwargs):
+        services = Services(ctx=ctx, signals=AppSignals())
+        tab = UsersTab(services, **kwargs)
+        qtbot.addWidget(tab)
+        tabs.append(tab)
+        return tab
+
+    yield make
+    for tab in tabs:
+        tab.shutdown()
+
+
+def fake_engine(ctx, n_new=5):
+    """Stand-in for core.sync.runner.run_sync: imports ``n_new`` pending users and reports progress."""
+
+    def run(task, ctx_, **options):
+        task.report(SimpleNamespace(phase="listing", pages=1, users=n_new, requests=1, rate_wait=0, message="Reading users"))
+        if not options.get("dry_run"):
+            with ctx_.db.transaction() as conn:
+                conn.executemany("INSERT INTO users (zendesk_id, name, email, status, zendesk_role) "
+                                 "VALUES (?, ?, ?, 'pending', 'agent')",
+                                 [(500 + i, f"Agent {i}", f"agent{i}@abc-energy.com") for i in range(n_new)])
+        return SimpleNamespace(run_id=1, status="completed", mode="full", requests=1, new=n_new, updated=0,
+                               deactivated=0, held=0, error=None, dry_run=bool(options.get("dry_run")), planned=[])
+
+    return run
+
+
+def test_shows_counts_licences_and_pending_rows(make_tab, ctx):
+    seed_users(ctx.db, 300)
+    tab = make_tab(start_schedule=False)
+    counts = directory.counts(ctx.db)
+    assert tab.status_buttons["pending"].text() == f"Pending ({counts['pending']:,})"
+    assert tab.model.rowCount() == counts["pending"]
+    assert tab.licence_label.text() == f"{counts['active']} of 150 licences used"
+
+
+def test_search_and_status_switch(make_tab, ctx, qtbot):
+    seed_users(ctx.db, 300)
+    tab = make_tab(start_schedule=False)
+    tab.search.setText("kemi")
+    qtbot.waitUntil(lambda: tab.model.view.search == "kemi", timeout=1000)
+    assert 0 < tab.model.rowCount() < directory.counts(ctx.db)["pending"]
+    tab.set_status(None)
+    assert tab.model.view.status is None and tab.model.view.search == "kemi"
+
+
+def test_activation_over_licence_is_refused_with_a_message(make_tab, ctx, qtbot):
+    seed_users(ctx.db, 50, status_mix=(1.0, 0, 0))
+    ctx.settings.set(directory.LICENCE_KEY, 2)
+    tab = make_tab(start_schedule=False)
+    with qtbot.waitSignal(tab.services.signals.status_message, timeout=3000) as msg:
+        tab.activate(tab.model.ids_for_rows([0, 1, 2]), "agent", "")
+    assert "limit is 2" in msg.args[0]
+    assert directory.counts(ctx.db)["active"] == 0
+
+
+def test_enable_sync_pending_appear_activate_three(make_tab, ctx, qtbot, monkeypatch):
+    """Enable User Sync, Pending users appear, activate three, licence counter moves."""
+    monkeypatch.setattr(sync_controller, "run_sync_task", fake_engine(ctx, n_new=6))
+    tab = make_tab(start_schedule=False)
+    panel = tab.config_panel
+    assert tab.licence_label.text() == "0 of 150 licences used"
+    panel.roles.item(0).setCheckState(panel.roles.item(0).checkState().Checked)  # Agents
+    assert "agents" in panel.rule.text().lower()
+    with qtbot.waitSignal(tab.controller.finished, timeout=5000):
+        panel.enable_btn.click()  # the first sync starts at once
+    assert panel.enable_btn.text() == "Disable User Sync"
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 6, timeout=2000)
+    assert tab.status_buttons["pending"].text() == "Pending (6)"
+    assert "6 new" in panel.result_label.text()
+
+    tab.table.selectRow(0)
+    for row in (1, 2):
+        tab.table.selectionModel().select(tab.model.index(row, 0),
+                                          tab.table.selectionModel().SelectionFlag.Select
+                                          | tab.table.selectionModel().SelectionFlag.Rows)
+    ids = tab.selected_ids()
+    assert len(ids) == 3
+    with qtbot.waitSignal(tab.writer.finished, timeout=3000):
+        tab.activate(ids, "team_leader", "North")
+    qtbot.waitUntil(lambda: tab.licence_label.text() == "3 of 150 licences used", timeout=2000)
+    assert tab.status_buttons["pending"].text() == "Pending (3)"
+    assert directory.get_user(ctx.db, ids[0])["evalsync_role"] == "team_leader"
+
+
+def test_cancel_reaches_the_worker(make_tab, ctx, qtbot, monkeypatch):
+    def slow(task, ctx_, **options):
+        while not task.sleep(0.02):
+            pass
+        task.raise_if_cancelled()
+
+    monkeypatch.setattr(sync_controller, "run_sync_task", slow)
+    tab = make_tab(start_schedule=False)
+    assert tab.controller.sync_now()
+    assert not tab.config_panel.sync_btn.isEnabled()
+    with qtbot.waitSignal(tab.controller.cancelled, timeout=1000):
+        tab.config_panel.cancel_btn.click()
+    assert tab.config_panel.sync_btn.isEnabled()
+
+
+def test_export_view_writes_csv(make_tab, ctx, qtbot, tmp_path):
+    seed_users(ctx.db, 40)
+    tab = make_tab(start_schedule=False)
+    out = tmp_path / "view.csv"
+    with qtbot.waitSignal(tab.writer.finished, timeout=3000):
+        tab.export_csv(str(out))
+    lines = out.read_text(encoding="utf-8-sig").splitlines()
+    assert len(lines) == tab.model.rowCount() + 1
+
+
+def test_overdue_sync_runs_at_start_and_disable_stops_schedule(make_tab, ctx, qtbot, monkeypatch):
+    from evalsync_gui.core.sync.config import SyncConfig, load_config, save_config
+
+    monkeypatch.setattr(sync_controller, "run_sync_task", fake_engine(ctx, n_new=2))
+    save_config(ctx, SyncConfig(roles=["agent"], enabled=True))  # enabled, never ran: overdue
+    tab = make_tab(start_schedule=False)
+    with qtbot.waitSignal(tab.controller.finished, timeout=5000):
+        tab.controller.start()
+    assert tab.controller.last_options["trigger"] == "schedule"
+    tab.config_panel.enable_btn.click()  # now "Disable User Sync"
+    assert load_config(ctx).enabled is False
+    assert sync_controller.due_now(ctx) is False
+
+
+def test_held_deactivations_banner_and_discard(make_tab, ctx, qtbot):
+    seed_users(ctx.db, 10, status_mix=(0, 1.0, 0))
+    with ctx.db.transaction() as conn:
+        conn.execute("INSERT INTO sync_runs (id, started_at, trigger, mode, status, n_held) "
+                     "VALUES (7, '2026-11-20T10:00:00Z', 'schedule', 'full', 'held', 2)")
+        conn.executemany("INSERT INTO user_changes (run_id, user_id, action, field, old_value, new_value, reason, state) "
+                         "VALUES (7, ?, 'deactivate', 'status', 'active', 'deactivated', 'gone from Zendesk', 'held')",
+                         [(1,), (2,)])
+    tab = make_tab(start_schedule=False)
+    assert not tab.held_banner.isHidden() and "2 deactivations" in tab.held_banner.text()
+    assert tab.history.held.rowCount() == 2
+    with qtbot.waitSignal(tab.history._task.finished, timeout=3000):
+        tab.history.discard_btn.click()
+    qtbot.waitUntil(lambda: tab.held_banner.isHidden(), timeout=2000)
+    assert directory.counts(ctx.db)["active"] == 10

@@ -1,0 +1,197 @@
+"""Chat agents against the simulator, in both Chat modes, over real loopback HTTP.
+
+The big tests reproduce the issue's target: 1,500 requests against 1,500 agents (enabled,
+disabled, missing, bad domains) with one extract per batch and one write per changed agent.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+
+from evalsync_gui.core.chat import audit, service
+from evalsync_gui.core.chat import requests as rq
+from evalsync_gui.core.chat.inactivity import Policy
+from evalsync_gui.core.chat import inactivity
+from evalsync_gui.core.zendesk.http import ApiTokenAuth, RetryPolicy, ZendeskHttp
+
+DOMAIN = "abc-energy.example.com"
+LATENCY = 0.02
+
+
+def client(sim) -> ZendeskHttp:
+    return ZendeskHttp(sim.base_url, ApiTokenAuth(sim.admin_email, sim.api_token),
+                       retry=RetryPolicy(backoff_base=0.01, backoff_max=0.05))
+
+
+def queue_mix(ctx, agents: list[dict], n: int, seed: int = 3) -> dict[str, int]:
+    """Queue ``n`` requests: most for existing agents, some new people, some bad domains."""
+    rng = random.Random(seed)
+    picks = rng.sample(agents, min(len(agents), n - n // 10 - n // 20))
+    expected = {"already_enabled": 0, "enabled": 0, "created": 0, "rejected": 0}
+    rows = []
+    for a in picks:
+        rows.append((a["email"], a["first_name"] or "X", a["last_name"] or "Y"))
+        expected["enabled" if not a["enabled"] else "already_enabled"] += 1
+    for i in range(n // 10):
+        rows.append((f"new.person{i}@{DOMAIN}", f"New{i}", "Person"))
+        expected["created"] += 1
+    traps = [f"x{{}}@{DOMAIN}.evil.io", f"x{{}}@evil-{DOMAIN}", f"x{{}}@sub.{DOMAIN}", "x{}.no-at-sign.com"]
+    for i in range(n - len(rows)):
+        rows.append((traps[i % len(traps)].format(i), "Bad", "Domain"))
+    rng.shuffle(rows)
+    with ctx.db.transaction() as conn:
+        for email, first, last in rows:
+            conn.execute("INSERT INTO chat_requests (requester, email, first_name, last_name, requested_at)"
+                         " VALUES ('lead@abc-energy.example.com', ?, ?, ?, '2026-11-23T10:00:00Z')",
+                         (email, first, last))
+    expected["rejected"] = n - sum(v for k, v in expected.items() if k != "rejected")
+    return expected
+
+
+def writes(sim, method: str, prefix: str) -> int:
+    return sum(1 for m, p, q, s in sim.request_log if m == method and p.startswith(prefix))
+
+
+@pytest.mark.slow
+def test_standalone_1500_requests_one_extract_one_write_each(ctx, sim_factory):
+    sim = sim_factory(agents=200, chat_agents=1500, latency=LATENCY, chat_per_minute=None,
+                      rate_limit_per_minute=None, seed=11)
+    ctx.settings.set("chat.domains", [DOMAIN])
+    ctx.settings.set("chat.mode", "standalone")
+    expected = queue_mix(ctx, list(sim.chat_agents.values()), 1500)
+    sim.clear_log()
+    started = time.perf_counter()
+    with client(sim) as http:
+        result, _ = service.run_process(ctx.db, ctx.settings, http)
+    elapsed = time.perf_counter() - started
+    counts = result.counts()
+    assert {k: counts.get(k, 0) for k in expected} == expected
+    pages = writes(sim, "GET", "/api/v2/chat/agents")
+    assert pages == 16  # 1,500 agents, 100 a page: one extract for the whole batch
+    assert writes(sim, "PUT", "/api/v2/chat/agents") == expected["enabled"]
+    assert writes(sim, "POST", "/api/v2/chat/agents") == expected["created"]
+    total = len(sim.request_log)
+    assert total == pages + expected["enabled"] + expected["created"]
+    assert elapsed <= 1.2 * total * LATENCY + 0.5, (elapsed, total)
+    # Zendesk now agrees: every allowed requested address is an enabled agent.
+    by_email = {a["email"].lower(): a for a in sim.chat_agents.values()}
+    for row in ctx.db.query("SELECT email, status FROM chat_requests WHERE status != 'rejected'"):
+        assert by_email[row["email"].lower()]["enabled"] is True
+    new = by_email[f"new.person0@{DOMAIN}"]
+    assert new["display_name"] == "New0"  # display name = first name, as in the seed
+
+
+@pytest.mark.slow
+def test_support_1500_requests_through_users_api(ctx, sim_factory):
+    sim = sim_factory(agents=1500, admins=5, end_users=50, chat_agents=0, chat_mode="support", latency=LATENCY,
+                      rate_limit_per_minute=None, chat_per_minute=None, seed=5)
+    ctx.settings.set("chat.domains", [DOMAIN])
+    ctx.settings.set("chat.mode", "support")
+    ctx.settings.set("chat.support_role", sim.role_id("Tier 1"))
+    with client(sim) as http:
+        backend = service.backend_for(ctx.settings, http)
+        staff = [vars(a) for a in backend.extract()]
+    assert len(staff) > 1400
+    expected = queue_mix(ctx, staff, 1500)
+    assert expected["enabled"] > 50  # QA Lead (no chat access) agents and suspended ones
+    sim.clear_log()
+    started = time.perf_counter()
+    with client(sim) as http:
+        result, _ = service.run_process(ctx.db, ctx.settings, http)
+    elapsed = time.perf_counter() - started
+    counts = result.counts()
+    assert {k: counts.get(k, 0) for k in expected} == expected
+    pages = writes(sim, "GET", "/api/v2/users") + writes(sim, "GET", "/api/v2/custom_roles")
+    assert writes(sim, "PUT", "/api/v2/users/") == expected["enabled"]
+    assert writes(sim, "POST", "/api/v2/users") == expected["created"]
+    assert not any(p.startswith("/api/v2/chat") for _, p, _, _ in sim.request_log)
+    total = len(sim.request_log)
+    assert total == pages + expected["enabled"] + expected["created"]
+    assert elapsed <= 1.2 * total * LATENCY + 0.5, (elapsed, total)
+    chat = {a["email"].lower() for a in sim.chat_agents.values() if a["enabled"]}
+    for row in ctx.db.query("SELECT email FROM chat_requests WHERE status != 'rejected'"):
+        assert row["email"].lower() in chat
+
+
+def test_auto_mode_detects_support_from_a_refused_write(ctx, sim_factory):
+    sim = sim_factory(chat_mode="support")
+    ctx.settings.set("chat.domains", [DOMAIN])
+    ctx.settings.set("chat.support_role", sim.role_id("Tier 1"))
+    rq.add_request(ctx.db, requester=f"lead@{DOMAIN}", email=f"fresh@{DOMAIN}", first_name="Fresh", last_name="One")
+    with client(sim) as http:
+        result, _ = service.run_process(ctx.db, ctx.settings, http)
+    assert result.mode == "support" and ctx.settings.get("chat.detected_mode") == "support"
+    assert [o.status for o in result.outcomes] == ["created"]
+    assert writes(sim, "POST", "/api/v2/chat/agents") == 1  # the one refused write
+    user = next(u for u in sim.users.values() if u["email"] == f"fresh@{DOMAIN}")
+    assert user["custom_role_id"] == sim.role_id("Tier 1") and user["role"] == "agent"
+
+
+@pytest.mark.parametrize("mode", ["standalone", "support"])
+def test_failure_mid_batch_then_resume_does_nothing_twice(ctx, sim_factory, mode):
+    sim = sim_factory(agents=60, chat_agents=60, chat_mode=mode)
+    ctx.settings.set("chat.domains", [DOMAIN])
+    ctx.settings.set("chat.mode", mode)
+    ctx.settings.set("chat.support_role", sim.role_id("Tier 1"))
+    for i in range(12):
+        rq.add_request(ctx.db, requester=f"lead@{DOMAIN}", email=f"p{i}@{DOMAIN}", first_name=f"P{i}",
+                       last_name="Q")
+    post = "/api/v2/chat/agents" if mode == "standalone" else "/api/v2/users"
+    # The 4th create reaches Zendesk but the answer is cut off; the 8th never arrives.
+    sim.faults.add(post, kind="cut", method="POST", after=3)
+    sim.faults.add(post, kind="drop", method="POST", after=6)
+    with client(sim) as http:
+        first, _ = service.run_process(ctx.db, ctx.settings, http)
+    assert first.counts() == {"created": 10, "failed": 2}
+    assert all("could not create" in o.reason for o in first.outcomes if o.status == "failed")
+    sim.clear_log()
+    with client(sim) as http:
+        second, _ = service.run_process(ctx.db, ctx.settings, http)
+    assert second.counts() == {"created": 2}
+    assert writes(sim, "POST", post) == 1  # only the one that never arrived is sent again
+    emails = [u["email"] for u in sim.users.values() if u["email"] and u["email"].startswith("p")] \
+        if mode == "support" else [a["email"] for a in sim.chat_agents.values() if a["email"].startswith("p")]
+    assert sorted(emails) == sorted(f"p{i}@{DOMAIN}" for i in range(12))
+    log = [r["action"] for r in audit.recent_actions(ctx.db)]
+    assert log.count(audit.CREATED) == 12
+
+
+def test_inactivity_preview_and_apply(ctx, sim):
+    ctx.settings.set("chat.mode", "standalone")
+    agents = sim.chat_agents
+    ids = sorted(agents)
+    now = time.time()
+
+    def stamp(days):
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - days * 86400))
+
+    owner = next(a for a in agents.values() if a["roles"]["owner"])
+    plain = [i for i in ids if not agents[i]["roles"]["administrator"]]
+    a_disable, a_delete, a_exempt, a_recent = (agents[i] for i in plain[:4])
+    a_disable.update(last_login=stamp(100), enabled=True)
+    a_delete.update(last_login=stamp(200))
+    a_exempt.update(last_login=stamp(300))
+    a_recent.update(last_login=stamp(5), enabled=True)
+    owner["last_login"] = stamp(400)
+    for i in plain[4:]:
+        agents[i]["last_login"] = stamp(10)
+    pol = Policy(90, 180, [a_exempt["email"].upper()])
+    with client(sim) as http:
+        rows, by_id, backend = service.policy_preview(ctx.db, ctx.settings, http, pol)
+        actions = {r.email: (r.action, r.why) for r in rows}
+        assert actions[a_disable["email"]][0] == "disable" and "100 days" in actions[a_disable["email"]][1]
+        assert actions[a_delete["email"]][0] == "delete"
+        assert actions[a_exempt["email"]] == ("keep", f"exempt ({a_exempt['email'].lower()})")
+        assert actions[owner["email"]][0] == "keep" and "owner" in actions[owner["email"]][1]
+        assert actions[a_recent["email"]][0] == "keep"
+        assert sim.chat_agents[a_delete["id"]]  # preview changed nothing
+        counts = inactivity.apply(ctx.db, backend, rows, by_id)
+    assert counts == {"disabled": 1, "deleted": 1, "failed": 0}
+    assert a_delete["id"] not in sim.chat_agents
+    assert sim.chat_agents[a_disable["id"]]["enabled"] is False
+    assert owner["id"] in sim.chat_agents
+    log = {r["action"] for r in audit.recent_actions(ctx.db)}
+    assert {"Disabled", "Deleted"} <= log

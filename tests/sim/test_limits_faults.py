@@ -1,0 +1,109 @@
+"""Rate limits with their headers, latency, and every injectable fault."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import pytest
+
+from tests.sim.conftest import client_for
+
+
+def test_rate_limit_headers_and_429(sim_factory):
+    sim = sim_factory(rate_limit_per_minute=5)
+    with client_for(sim) as c:
+        first = c.get("/api/v2/users/me.json")
+        for name in ("X-Rate-Limit", "X-Rate-Limit-Remaining", "ratelimit-limit", "ratelimit-remaining",
+                     "ratelimit-reset"):
+            assert name in first.headers
+        assert first.headers["X-Rate-Limit"] == "5" and first.headers["X-Rate-Limit-Remaining"] == "4"
+        assert 1 <= int(first.headers["ratelimit-reset"]) <= 60
+        statuses = [c.get("/api/v2/users.json").status_code for _ in range(5)]
+        assert statuses == [200, 200, 200, 200, 429]
+        limited = c.get("/api/v2/custom_roles.json")  # the limit is account-wide
+        assert limited.status_code == 429 and 1 <= int(limited.headers["Retry-After"]) <= 60
+        assert limited.headers["X-Rate-Limit-Remaining"] == "0"
+        sim.advance(60)  # next window
+        assert c.get("/api/v2/users.json").status_code == 200
+
+
+def test_incremental_and_chat_have_their_own_limits(sim_factory):
+    sim = sim_factory(incremental_per_minute=2, chat_per_minute=3)
+    with client_for(sim) as c:
+        inc = [c.get("/api/v2/incremental/users/cursor", params={"start_time": 0}).status_code for _ in range(3)]
+        assert inc == [200, 200, 429]
+        chat = [c.get("/api/v2/chat/agents").status_code for _ in range(4)]
+        assert chat == [200, 200, 200, 429]
+        ok = c.get("/api/v2/users.json")
+        assert ok.status_code == 200 and ok.headers["X-Rate-Limit"] == "700"
+
+
+def test_latency_is_added(sim_factory):
+    sim = sim_factory(latency=0.05)
+    with client_for(sim) as c:
+        t = time.perf_counter()
+        c.get("/api/v2/users/me.json")
+        assert time.perf_counter() - t >= 0.05
+
+
+@pytest.mark.parametrize("kind,status", [("429", 429), ("500", 500), ("502", 502), ("503", 503), ("504", 504)])
+def test_status_faults_fire_once_then_recover(sim, kind, status):
+    sim.faults.add("/api/v2/users", kind, times=1, after=1, retry_after=7)
+    with client_for(sim) as c:
+        assert c.get("/api/v2/users.json").status_code == 200  # `after=1` lets the first through
+        bad = c.get("/api/v2/users.json")
+        assert bad.status_code == status
+        if kind in ("429", "503"):
+            assert bad.headers["Retry-After"] == "7"
+        assert c.get("/api/v2/users.json").status_code == 200
+    assert [s for *_, s in sim.request_log] == [200, status, 200]
+
+
+@pytest.mark.parametrize("kind", ["malformed", "truncated"])
+def test_broken_json_faults(sim, kind):
+    sim.faults.add("/api/v2/users", kind)
+    with client_for(sim) as c:
+        bad = c.get("/api/v2/users.json")
+        assert bad.status_code == 200 and bad.headers["Content-Type"].startswith("application/json")
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(bad.content)
+        assert c.get("/api/v2/users.json").json()["users"]
+
+
+def test_html_error_page_with_200(sim):
+    sim.faults.add("/api/v2/users", "html200")
+    with client_for(sim) as c:
+        r = c.get("/api/v2/users.json")
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html") and "<html>" in r.text
+
+
+@pytest.mark.parametrize("kind", ["drop", "cut"])
+def test_connection_faults(sim, kind):
+    sim.faults.add("/api/v2/users", kind)
+    with client_for(sim) as c:
+        with pytest.raises(httpx.TransportError):
+            c.get("/api/v2/users.json")
+        assert c.get("/api/v2/users.json").status_code == 200
+
+
+def test_timeout_fault(sim):
+    sim.faults.add("/api/v2/users", "timeout", delay=2.0)
+    with client_for(sim) as c:
+        with pytest.raises(httpx.ReadTimeout):
+            c.get("/api/v2/users.json", timeout=0.3)
+    assert [s for *_, s in sim.request_log] in ([], [0])
+
+
+def test_faults_match_method_and_prefix(sim):
+    sim.faults.add("/api/v2/users", "500", times=2, method="POST")
+    with client_for(sim) as c:
+        assert c.get("/api/v2/users.json").status_code == 200
+        assert c.get("/api/v2/custom_roles.json").status_code == 200
+        assert c.post("/api/v2/users.json", json={"user": {"name": "A"}}).status_code == 500
+    assert sim.faults.pending()
+    sim.faults.clear()
+    assert not sim.faults.pending()
+    with pytest.raises(ValueError):
+        sim.faults.add("/x", "explode")
