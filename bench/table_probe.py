@@ -45,10 +45,10 @@ class PaintWatch(QObject):
 
 
 def settle(app: QApplication, ms: int = 80) -> None:
-    end = time.perf_counter() + ms / 1000
-    while time.perf_counter() < end:
-        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-        time.sleep(0.005)
+    """Let pending work (repaints, debounce timers) finish so it is not timed as the next action."""
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
 
 
 def timed(app: QApplication, watch: PaintWatch, model, action: Callable[[], None], *, need_change: bool) -> float:
@@ -91,6 +91,12 @@ def timed(app: QApplication, watch: PaintWatch, model, action: Callable[[], None
 
 def main() -> int:
     data_dir = sys.argv[1]
+    profiler = None
+    if os.environ.get("BENCH_PROFILE"):  # a pyinstrument profile of the whole probe, for the issue note
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0005)
+        profiler.start()
     app = QApplication.instance() or QApplication([sys.argv[0]])
     from evalsync_gui.core.context import AppContext
     from evalsync_gui.gui.services import AppSignals, Services
@@ -135,6 +141,10 @@ def main() -> int:
     out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(out))
     sys.stdout.flush()
+    if profiler is not None:
+        profiler.stop()
+        with open(os.environ["BENCH_PROFILE"], "w") as fh:
+            fh.write(profiler.output_text(unicode=True))
     shutdown = getattr(tab, "shutdown", None)
     if shutdown:
         shutdown()

@@ -243,9 +243,18 @@ def _check_window(folder: Path) -> str:
     return f"'{window.windowTitle()}' with tabs {', '.join(titles)}"
 
 
+def _quiet_qt_message(mode: Any, context: Any, message: str) -> None:
+    # The offscreen platform warns about window size hints it cannot honour; expected here.
+    if "propagateSizeHints" not in message and sys.__stderr__ is not None:
+        print(message, file=sys.__stderr__)
+
+
 def run_self_test() -> int:
     """Check the pieces a frozen build most often loses; print a report; 0 when all pass."""
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtCore import qInstallMessageHandler
+
+    qInstallMessageHandler(_quiet_qt_message)
     make_qapp([])
     report: list[tuple[bool, str, str]] = []
     with tempfile.TemporaryDirectory(prefix="evalsync-selftest-") as tmp:
@@ -254,12 +263,22 @@ def run_self_test() -> int:
         _check(report, "keyring", _check_keyring)
         _check(report, "sqlite", lambda: _check_sqlite(folder))
         _check(report, "simulator", _check_simulator)
-    print(f"{APP_NAME} {__version__} self-test ({'frozen' if getattr(sys, 'frozen', False) else 'source'})")
-    for ok, name, detail in report:
-        print(f"  {'ok  ' if ok else 'FAIL'} {name:<10} {detail}")
     passed = all(ok for ok, _, _ in report)
-    print("self-test passed" if passed else "self-test FAILED")
+    lines = [f"{APP_NAME} {__version__} self-test ({'frozen' if getattr(sys, 'frozen', False) else 'source'})"]
+    lines += [f"  {'ok  ' if ok else 'FAIL'} {name:<10} {detail}" for ok, name, detail in report]
+    lines.append("self-test passed" if passed else "self-test FAILED")
+    _print_report("\n".join(lines))
     return 0 if passed else 1
+
+
+def _print_report(text: str) -> None:
+    """Print to stdout; a windowed Windows build has none, so it writes selftest.txt in the log folder."""
+    if sys.stdout is not None:
+        print(text, flush=True)
+        return
+    folder = resolve_log_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "selftest.txt").write_text(text + "\n", encoding="utf-8")
 
 
 # -- normal start ----------------------------------------------------------------------------
@@ -271,10 +290,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo_dir: Path | None = None
     if args.demo and not args.data_dir:
         demo_dir = Path(tempfile.mkdtemp(prefix="evalsync-demo-"))
-    data_dir = resolve_data_dir(args.data_dir or demo_dir)
+    try:
+        return _start(args, qt_args, resolve_data_dir(args.data_dir or demo_dir))
+    finally:
+        if demo_dir is not None:
+            shutil.rmtree(demo_dir, ignore_errors=True)
+
+
+def _start(args: argparse.Namespace, qt_args: Sequence[str], data_dir: Path) -> int:
     app = make_qapp(qt_args)
 
-    from evalsync_gui.gui.single_instance import SingleInstance, notify_running, server_name_for
+    from evalsync_gui.gui.single_instance import notify_running, server_name_for
 
     instance_name = server_name_for(data_dir)
     if notify_running(instance_name):
@@ -293,34 +319,58 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         QMessageBox.critical(None, APP_NAME, str(exc))
         return exc.exit_code
-    finally:
-        if demo_dir is not None:
-            shutil.rmtree(demo_dir, ignore_errors=True)
+
+
+def create_window(data_dir: Path, *, base_url: str | None = None, demo: bool = False,
+                  log_folder: Path | None = None) -> Any:
+    """Build context, services and the main window (also used by packaging/take_screenshots.py).
+
+    In demo mode this switches to the in-memory keyring and starts the simulator off-thread.
+    """
+    from evalsync_gui.gui.main_window import MainWindow
+    from evalsync_gui.gui.services import AppSignals, Services
+
+    if demo:
+        use_memory_keyring()
+    ctx = AppContext.create(data_dir, base_url)
+    services = Services(ctx=ctx, signals=AppSignals(), demo=demo)
+    window = MainWindow(services, icon=app_icon(), log_folder=log_folder or resolve_log_dir())
+    if demo:
+        window.demo_controller = start_demo(window, services)
+    return window
+
+
+def _quit_on_signals(window: Any) -> None:
+    """Ctrl+C in the terminal (``make run``) and SIGTERM close the window cleanly."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: window.quit())
+    # Python runs signal handlers only between bytecodes; a cheap timer gives it the chance.
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
 
 
 def _run(app: Any, args: argparse.Namespace, data_dir: Path, instance_name: str, log_file: Path | None) -> int:
-    from evalsync_gui.gui.main_window import MainWindow
-    from evalsync_gui.gui.services import AppSignals, Services
     from evalsync_gui.gui.single_instance import SingleInstance
+    from evalsync_gui.gui.workers import wait_for_orphans
 
-    if args.demo:
-        use_memory_keyring()
-    ctx = AppContext.create(data_dir, args.base_url)
-    services = Services(ctx=ctx, signals=AppSignals(), demo=args.demo)
-    window = MainWindow(services, icon=app_icon(), log_folder=log_file.parent if log_file else resolve_log_dir())
+    window = create_window(data_dir, base_url=args.base_url, demo=args.demo,
+                           log_folder=log_file.parent if log_file else None)
     instance = SingleInstance(instance_name, window)
     instance.activation_requested.connect(window.bring_to_front)
     instance.listen()
     window.shutdown_hooks.append(instance.close)
     window.show()
-    if args.demo:
-        start_demo(window, services)
+    _quit_on_signals(window)
     started = time.monotonic()
     code = app.exec()
     window.shutdown()  # no-op after a normal close; covers app.quit() from elsewhere
-    from evalsync_gui.gui.workers import wait_for_orphans
-
     wait_for_orphans(3000)
+    ctx = window.services.ctx
     if "db" in vars(ctx):
         ctx.db.close()
     log.info("%s exited after %.0f s", APP_NAME, time.monotonic() - started)

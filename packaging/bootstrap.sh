@@ -63,6 +63,11 @@ ensure_system_packages() {
 }
 
 ensure_venv() {
+  # A venv left half-made (e.g. created before python3-venv was installed) has no pip: redo it.
+  if [ -x "$VENV/bin/python" ] && ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+    say "$VENV has no pip; recreating it"
+    rm -rf "$VENV"
+  fi
   if [ ! -x "$VENV/bin/python" ]; then
     say "creating $VENV with $("$PYTHON" --version 2>&1)"
     "$PYTHON" -m venv "$VENV"

@@ -10,6 +10,30 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _isolated_environment(request, tmp_path, monkeypatch):
+    """Keep every test away from the real keyring and the real per-user data folder.
+
+    The test keyring is a file backend (tests/keyring_backends.py) chosen through
+    PYTHON_KEYRING_BACKEND, so CLI subprocesses inherit it; tests marked ``secret_service``
+    keep the session's real Secret Service. ``file_keyring``/``no_keyring`` still override.
+    """
+    monkeypatch.setenv("EVALSYNC_DATA_DIR", str(tmp_path / "default-data"))
+    if request.node.get_closest_marker("secret_service"):
+        yield
+        return
+    import keyring.core
+
+    from tests.keyring_backends import BACKEND_NAME, ENV_FILE
+
+    monkeypatch.setenv(ENV_FILE, str(tmp_path / "test-keyring.json"))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", BACKEND_NAME)
+    previous = keyring.get_keyring()
+    keyring.core.set_keyring(keyring.core.load_env())
+    yield
+    keyring.core.set_keyring(previous)
+
+
 @pytest.fixture
 def data_dir(tmp_path):
     """A private, empty data folder."""

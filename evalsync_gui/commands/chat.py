@@ -1,9 +1,279 @@
-"""CLI sub-commands for chat (placeholder until the feature lands)."""
+"""``evalsync chat …``: Chat agents, access requests, the inactivity policy and the action log.
+
+Exit codes as everywhere: 0 ok, 2 usage, 4 authentication, 5 Zendesk or network failure,
+6 database; errors are one line on standard error, ``--json`` output goes to standard output.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from dataclasses import asdict
+
+from evalsync_gui.core.errors import UsageError
+
+MANAGEMENT_KEY = "chat.management_enabled"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this feature's sub-commands to the `evalsync` parser."""
+    """Add ``chat`` and its sub-commands to the `evalsync` parser."""
+    chat = sub.add_parser("chat", help="Zendesk Chat agents: access requests, inactivity policy, action log")
+    csub = chat.add_subparsers(dest="chat_command", metavar="ACTION")
+    csub.required = True
+
+    p = csub.add_parser("config", help="show or change Chat settings")
+    p.add_argument("--domains", help="comma list of allowed e-mail domains, e.g. acme.com,acme.co.uk")
+    p.add_argument("--mode", choices=("auto", "standalone", "support"), help="which Chat API to use")
+    p.add_argument("--support-role", type=int, metavar="ID", help="custom role granting chat access (Support mode)")
+    p.add_argument("--management", choices=("on", "off"), help="allow EvalSync to change agents (needs write scope)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_config)
+
+    agents = csub.add_parser("agents", help="chat agents")
+    asub = agents.add_subparsers(dest="agents_command", metavar="ACTION")
+    asub.required = True
+    p = asub.add_parser("list", help="fetch and list every chat agent")
+    p.add_argument("--cached", action="store_true", help="list the last fetched copy without asking Zendesk")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_agents_list)
+
+    reqs = csub.add_parser("requests", help="access requests")
+    rsub = reqs.add_subparsers(dest="requests_command", metavar="ACTION")
+    rsub.required = True
+    p = rsub.add_parser("add", help="queue one request")
+    p.add_argument("--requester", required=True, metavar="EMAIL", help="who asks (gets the confirmation)")
+    p.add_argument("--email", required=True, metavar="EMAIL", help="who needs Chat access")
+    p.add_argument("--first", required=True, metavar="NAME")
+    p.add_argument("--last", required=True, metavar="NAME")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_requests_add)
+    p = rsub.add_parser("import", help="import a Google Forms/Sheets CSV export")
+    p.add_argument("file", metavar="FILE.csv")
+    p.add_argument("--map", action="append", default=[], metavar="COLUMN=FIELD",
+                   help="column for a field (requester, email, first_name, last_name, requested_at); remembered")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_requests_import)
+    p = rsub.add_parser("list", help="list requests, newest first")
+    p.add_argument("--status", action="append", metavar="STATUS")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_requests_list)
+    p = rsub.add_parser("process", help="process queued, interrupted and failed requests")
+    p.add_argument("--dry-run", action="store_true", help="show what would happen; change nothing")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_requests_process)
+
+    p = csub.add_parser("inactivity", help="preview (or --apply) the inactivity policy")
+    p.add_argument("--disable-after", type=int, metavar="DAYS")
+    p.add_argument("--delete-after", type=int, metavar="DAYS")
+    p.add_argument("--exempt", action="append", metavar="EMAIL|DOMAIN", help="add to the exemption list")
+    p.add_argument("--apply", action="store_true", help="carry out the preview")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_inactivity)
+
+    p = csub.add_parser("log", help="the action log")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--json", action="store_true")
+    g.add_argument("--csv", metavar="FILE", help="export the whole log as CSV (with an Action column)")
+    p.add_argument("--limit", type=int, default=200)
+    p.set_defaults(func=cmd_log)
+
+
+def _client(ctx):
+    from evalsync_gui.core.auth.session import open_client
+
+    return open_client(ctx)
+
+
+def _need_management(ctx) -> None:
+    if not ctx.settings.get(MANAGEMENT_KEY, False):
+        raise UsageError("Chat management is off; run `evalsync chat config --management on`, then re-authenticate "
+                         "so EvalSync gets write access.")
+
+
+def _dump(value) -> None:
+    print(json.dumps(value, indent=None, default=str))
+
+
+# -- config ------------------------------------------------------------------------------
+def cmd_config(ctx, args) -> int:
+    from evalsync_gui.core.chat.domains import normalize_domains
+
+    s = ctx.settings
+    if args.domains is not None:
+        try:
+            s.set("chat.domains", normalize_domains(args.domains.split(",")))
+        except ValueError as exc:
+            raise UsageError(f"{exc}.") from exc
+    if args.mode:
+        s.set("chat.mode", args.mode)
+    if args.support_role is not None:
+        s.set("chat.support_role", args.support_role)
+    if args.management:
+        s.set(MANAGEMENT_KEY, args.management == "on")
+        if args.management == "on":
+            print("Chat management is on: re-authenticate (Authenticate tab or `evalsync connect`) to get write "
+                  "access.", file=sys.stderr)
+    view = {k: v for k, v in s.all().items() if k.startswith("chat.")}
+    if args.json:
+        _dump(view)
+    else:
+        for k, v in sorted(view.items()):
+            print(f"{k} = {json.dumps(v)}")
+    return 0
+
+
+# -- agents ------------------------------------------------------------------------------
+def cmd_agents_list(ctx, args) -> int:
+    from evalsync_gui.core.chat import service
+
+    if not args.cached:
+        with _client(ctx) as http:
+            service.refresh_agents(ctx.db, ctx.settings, http)
+    rows = [dict(r) for r in ctx.db.query(
+        "SELECT id, email, display_name, first_name, last_name, enabled, last_login, departments, is_admin, is_owner"
+        " FROM chat_agents ORDER BY lower(email)")]
+    for r in rows:
+        r["enabled"], r["is_admin"], r["is_owner"] = bool(r["enabled"]), bool(r["is_admin"]), bool(r["is_owner"])
+        r["departments"] = json.loads(r["departments"] or "[]")
+    if args.json:
+        _dump(rows)
+    else:
+        for r in rows:
+            print(f"{r['email']:<40} {'enabled ' if r['enabled'] else 'disabled'} {r['last_login'] or 'never':<21}"
+                  f" {r['display_name']}")
+        print(f"{len(rows)} chat agents ({service.current_mode(ctx.settings)} mode)", file=sys.stderr)
+    return 0
+
+
+# -- requests ----------------------------------------------------------------------------
+def cmd_requests_add(ctx, args) -> int:
+    from evalsync_gui.core.chat import requests as rq
+    from evalsync_gui.core.chat import service
+
+    rid, status, reason = rq.add_request(ctx.db, requester=args.requester, email=args.email, first_name=args.first,
+                                         last_name=args.last, domains=service.domains(ctx.settings), source="cli")
+    if args.json:
+        _dump({"id": rid, "status": status, "reason": reason})
+    else:
+        print(f"Request {rid} {status}" + (f": {reason}" if reason else ""))
+    return 0
+
+
+def parse_map(items: list[str]) -> dict[str, str]:
+    """``["Email of agent=email"]`` -> ``{"email": "email of agent"}`` (field -> column)."""
+    from evalsync_gui.core.chat.requests import FIELDS
+
+    out: dict[str, str] = {}
+    for item in items:
+        column, sep, fld = item.rpartition("=")
+        fld = fld.strip().lower()
+        if not sep or not column.strip():
+            raise UsageError(f"--map needs COLUMN=FIELD, not {item!r}.")
+        if fld not in FIELDS:
+            raise UsageError(f"Unknown field {fld!r} in --map; use one of {', '.join(FIELDS)}.")
+        out[fld] = column.strip().lower()
+    return out
+
+
+def cmd_requests_import(ctx, args) -> int:
+    from evalsync_gui.core.chat import requests as rq
+    from evalsync_gui.core.chat import service
+
+    saved = ctx.settings.get("chat.csv_mapping") or {}
+    mapping = {**saved, **parse_map(args.map)} if args.map else (saved or None)
+    if mapping is None:
+        columns, _ = rq.preview_rows(args.file)
+        mapping = rq.guess_mapping(columns)
+    report = rq.import_csv(ctx.db, args.file, mapping, domains=service.domains(ctx.settings), actor="cli import")
+    ctx.settings.set("chat.csv_mapping", mapping)
+    if args.json:
+        _dump({**asdict(report), "problems": [{"line": n, "reason": r} for n, r in report.problems]})
+    else:
+        for line, reason in report.problems:
+            print(f"line {line}: {reason}")
+        print(report.summary())
+    return 0
+
+
+def cmd_requests_list(ctx, args) -> int:
+    from evalsync_gui.core.chat import requests as rq
+
+    rows = rq.list_requests(ctx.db, args.status)
+    if args.json:
+        _dump(rows)
+    else:
+        for r in rows:
+            print(f"{r['id']:>6} {r['status']:<16} {r['email']:<40} {r['reason'] or ''}")
+    return 0
+
+
+def cmd_requests_process(ctx, args) -> int:
+    from evalsync_gui.core.chat import service
+
+    if not args.dry_run:
+        _need_management(ctx)
+    with _client(ctx) as http:
+        result, mail = service.run_process(ctx.db, ctx.settings, http, dry_run=args.dry_run)
+    if args.json:
+        _dump({**result.to_json(), "mail": asdict(mail)})
+    else:
+        for o in result.outcomes:
+            if o.status in ("rejected", "failed"):
+                print(f"{o.email}: {o.status}: {o.reason}")
+        print(result.summary() + f" [{result.mode} mode]")
+        if mail.sent or mail.failed or mail.error:
+            print(f"Confirmations: {mail.sent} sent, {mail.failed} failed {mail.error}".rstrip())
+    failed = result.counts().get("failed", 0)
+    if failed and not args.json:
+        print(f"evalsync: {failed} requests failed; run `evalsync chat requests process` again to retry them.",
+              file=sys.stderr)
+    return 5 if failed or result.stopped.startswith("Zendesk") else 0
+
+
+# -- inactivity --------------------------------------------------------------------------
+def cmd_inactivity(ctx, args) -> int:
+    from evalsync_gui.core.chat import inactivity, service
+
+    pol = service.policy(ctx.settings)
+    if args.disable_after is not None:
+        pol.disable_after = args.disable_after
+    if args.delete_after is not None:
+        pol.delete_after = args.delete_after
+    if args.exempt:
+        pol.exempt = sorted(set(pol.exempt) | {e.strip().lower() for e in args.exempt})
+    pol.check()
+    if args.apply:
+        _need_management(ctx)
+    with _client(ctx) as http:
+        rows, agents, backend = service.policy_preview(ctx.db, ctx.settings, http, pol)
+        counts = inactivity.apply(ctx.db, backend, rows, agents, actor="cli inactivity") if args.apply else None
+    acting = [r for r in rows if r.action != inactivity.KEEP]
+    if args.json:
+        _dump({"policy": pol.to_settings(), "applied": bool(args.apply), "counts": counts,
+               "agents": [asdict(r) for r in rows]})
+    else:
+        for r in acting:
+            print(f"{r.action:<8} {r.email:<40} {r.last_login or 'never':<21} {r.why}")
+        if counts is not None:
+            print(f"{counts['disabled']} disabled, {counts['deleted']} deleted, {counts['failed']} failed")
+        else:
+            print(f"Preview: {len(acting)} of {len(rows)} agents would change; add --apply to do it.")
+    return 5 if counts and counts["failed"] else 0
+
+
+# -- log ---------------------------------------------------------------------------------
+def cmd_log(ctx, args) -> int:
+    from evalsync_gui.core.chat import audit
+
+    if args.csv:
+        n = audit.export_csv(ctx.db, args.csv)
+        print(f"{n} actions written to {args.csv}", file=sys.stderr)
+        return 0
+    rows = audit.recent_actions(ctx.db, args.limit)
+    if args.json:
+        _dump(rows)
+    else:
+        for r in reversed(rows):
+            print(f"{r['at']} {r['action']:<16} {r['email'] or '':<40} {r['detail'] or ''}")
+    return 0

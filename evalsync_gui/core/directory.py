@@ -248,7 +248,7 @@ def activate(db: Database, settings: Settings, ids: Iterable[int] | None = None,
         params = [(role_key, team, at, i) for i in targets]
         conn.executemany(
             "UPDATE users SET status = 'active', evalsync_role = coalesce(?, evalsync_role), "
-            "team = coalesce(?, team), deactivated_by = NULL, deactivation_reason = NULL, updated_at = ? "
+            "team = coalesce(?, team), deactivated_by = NULL, deactivation_reason = NULL, flag = NULL, updated_at = ? "
             "WHERE id = ?", params)
         _log(conn, [(i, "activate", "status", targets[i]["status"], "active", "activated by an admin", at) for i in newly])
         return len(targets)

@@ -71,6 +71,7 @@ class AuthTab(QWidget):
         #: Replaced in tests to play the browser; called on the worker thread.
         self.open_browser: Callable[[str], Any] = webbrowser.open
         self.info: ConnectionInfo | None = None
+        self._check_failed = False  # the stored connection exists but the last check failed
         self._action = ""
         self.jobs = TaskController(self, name="auth")
         self.jobs.finished.connect(self._on_finished)
@@ -250,8 +251,13 @@ class AuthTab(QWidget):
             self.details_label.setText("EvalSync has no Zendesk sign-in. Authenticate above to start.")
             self.warning_label.hide()
             return
-        self.status_label.setText(f"<b>{info.summary()}</b>")
-        self.status_label.setStyleSheet(OK_STYLE)
+        if self._check_failed:
+            self.status_label.setText(f"<b>Connection problem with {info.host}</b> (last signed in as "
+                                      f"{info.user_name or info.user_email}, {info.role})")
+            self.status_label.setStyleSheet(ERROR_STYLE)
+        else:
+            self.status_label.setText(f"<b>{info.summary()}</b>")
+            self.status_label.setStyleSheet(OK_STYLE)
         rows = [f"Method: {info.method_label}"]
         if info.method == "oauth":
             rows.append(f"Access token expires: {_local_time(info.token_expires_at)}")
@@ -318,6 +324,7 @@ class AuthTab(QWidget):
 
     def _on_finished(self, result: tuple[ConnectionInfo | None, str | None]) -> None:
         info, note = result
+        self._check_failed = False
         self.info = info
         if self._action == "connect":
             self.token_edit.clear()  # the token now lives in the keyring only
@@ -333,6 +340,7 @@ class AuthTab(QWidget):
 
     def _on_failed(self, message: str) -> None:
         self._say(message)
+        self._check_failed = self._action == "check"
         if self._action in ("connect", "check"):
             try:  # a failed connect may have removed a half-made connection; show what is stored
                 self.info = session.connection_info(self.ctx)

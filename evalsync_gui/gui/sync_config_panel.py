@@ -108,6 +108,8 @@ class SyncConfigPanel(QWidget):
         f2 = QVBoxLayout(part2)
         self.roles = QListWidget()
         self.roles.setMaximumHeight(120)
+        self.roles.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.roles.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.roles.itemChanged.connect(self._changed)
         f2.addWidget(self.roles)
         self.rule = QLabel()
@@ -310,7 +312,7 @@ class SyncConfigPanel(QWidget):
             self.live.setText("Starting…")
         else:
             self.progress.setRange(0, 1)
-            self.progress.setValue(1)
+            self.progress.setValue(0)
             self.live.setText("Idle")
             self._update_schedule()
 

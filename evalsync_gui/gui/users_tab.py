@@ -12,10 +12,11 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
-                               QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QScrollArea,
+                               QFormLayout, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QMenu, QPushButton, QScrollArea,
                                QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget)
 
 from evalsync_gui.core import directory
+from evalsync_gui.gui.preview_dialog import PreviewDialog
 from evalsync_gui.gui.run_history import RunHistory
 from evalsync_gui.gui.services import Services
 from evalsync_gui.gui.sync_config_panel import SyncConfigPanel
@@ -120,19 +121,35 @@ class UsersTab(QWidget):
         scroll = QScrollArea()
         scroll.setWidget(self.config_panel)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(330)
+        scroll.setMinimumWidth(250)
         scroll.setMaximumWidth(420)
         split.addWidget(scroll)
 
         self.pages = QTabWidget()
+        self.pages.setCornerWidget(self._licence_corner(), Qt.Corner.TopRightCorner)  # visible on every page
         self.pages.addTab(self._users_page(), "Users")
         self.history = RunHistory(self.services)
         self.pages.addTab(self.history, "Runs")
         split.addWidget(self.pages)
         split.setStretchFactor(1, 1)
+        split.setSizes([340, 940])
         outer = QVBoxLayout(self)
         outer.setContentsMargins(6, 6, 6, 6)
         outer.addWidget(split)
+
+    def _licence_corner(self) -> QWidget:
+        corner = QWidget()
+        row = QHBoxLayout(corner)
+        row.setContentsMargins(0, 0, 4, 2)
+        self.licence_label = QLabel()
+        self.licence_label.setStyleSheet("font-weight: bold;")
+        row.addWidget(self.licence_label)
+        self.limit_btn = QPushButton("Change limit…")
+        self.limit_btn.setFlat(True)
+        self.limit_btn.setToolTip("Set how many active users your EvalSync plan allows")
+        self.limit_btn.clicked.connect(self.change_limit)
+        row.addWidget(self.limit_btn)
+        return corner
 
     def _users_page(self) -> QWidget:
         page = QWidget()
@@ -149,9 +166,6 @@ class UsersTab(QWidget):
             self.status_buttons[key] = b
             top.addWidget(b)
         top.addStretch(1)
-        self.licence_label = QLabel()
-        self.licence_label.setStyleSheet("font-weight: bold;")
-        top.addWidget(self.licence_label)
         layout.addLayout(top)
 
         self.held_banner = QPushButton()
@@ -174,6 +188,8 @@ class UsersTab(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
         vh = self.table.verticalHeader()
         vh.setVisible(False)
         vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
@@ -186,12 +202,15 @@ class UsersTab(QWidget):
         layout.addWidget(self.table, 1)
 
         bottom = QHBoxLayout()
-        self.activate_btn = QPushButton("Activate selected…")
-        self.deactivate_btn = QPushButton("Deactivate selected")
+        self.activate_btn = QPushButton("Activate…")
+        self.activate_btn.setToolTip("Activate the selected users with an EvalSync role and team (uses licences)")
+        self.deactivate_btn = QPushButton("Deactivate")
+        self.deactivate_btn.setToolTip("Deactivate the selected users (frees their licences)")
         self.add_btn = QPushButton("Add user…")
         self.import_btn = QPushButton("Import CSV…")
         self.import_btn.setToolTip("Import existing EvalSync users: columns name, email, identifier")
-        self.export_btn = QPushButton("Export view as CSV…")
+        self.export_btn = QPushButton("Export CSV…")
+        self.export_btn.setToolTip("Export the users shown (this status, search and order) as CSV")
         for b in (self.activate_btn, self.deactivate_btn, self.add_btn, self.import_btn, self.export_btn):
             bottom.addWidget(b)
         bottom.addStretch(1)
@@ -222,7 +241,14 @@ class UsersTab(QWidget):
         signals = self.services.signals
         signals.users_changed.connect(self._reload_timer.start)
         signals.connection_changed.connect(self._load_lists_if_connected)
-        self.controller.progress.connect(lambda _p: self._reload_timer.start())
+        # During a sync: fresh counts and cell values per page, but no reset (it would drop the
+        # admin's selection and scroll position); the id list is re-read once when it finishes.
+        self._stale_timer = QTimer(self)
+        self._stale_timer.setSingleShot(True)
+        self._stale_timer.setInterval(500)
+        self._stale_timer.timeout.connect(self.refresh_live)
+        self.controller.progress.connect(lambda _p: None if self._stale_timer.isActive() else self._stale_timer.start())
+        self.controller.finished.connect(self._show_preview)
         for name, slot in (("sync_now_requested", self.config_panel.sync_now), ("find_requested", self.focus_search)):
             signal = getattr(signals, name, None)
             if signal is not None:
@@ -250,6 +276,16 @@ class UsersTab(QWidget):
 
     def reload(self) -> None:
         """Counts, licence counter, held banner and table rows, re-read from the database."""
+        self.refresh_counts()
+        self.apply_view()
+        self.history.reload()
+
+    def refresh_live(self) -> None:
+        """While a sync runs: counts and visible cells only."""
+        self.refresh_counts()
+        self.model.mark_stale()
+
+    def refresh_counts(self) -> None:
         db = self.ctx.db
         counts = directory.counts(db)
         for key, label in STATUS_BUTTONS:
@@ -261,10 +297,11 @@ class UsersTab(QWidget):
         held = int(db.scalar("SELECT count(*) FROM user_changes WHERE state = 'held'") or 0)
         self.held_banner.setVisible(held > 0)
         self.held_banner.setText(f"⚠ {held:,} deactivations are held by the deactivation guard — review them on the Runs page.")
-        self.apply_view()
-        self.history.reload()
 
     def focus_search(self) -> None:
+        """Ctrl+F: only the visible tab answers the window-wide request."""
+        if not self.isVisible():
+            return
         self.pages.setCurrentIndex(0)
         self.search.setFocus()
         self.search.selectAll()
@@ -287,6 +324,14 @@ class UsersTab(QWidget):
         self.selection_label.setText(f"{n:,} selected of {self.model.rowCount():,}" if n else f"{self.model.rowCount():,} shown")
         self.activate_btn.setEnabled(n > 0)
         self.deactivate_btn.setEnabled(n > 0)
+
+    def _context_menu(self, pos) -> None:
+        if not self.selected_rows():
+            return
+        menu = QMenu(self)
+        menu.addAction("Activate selected…", self.activate_selected)
+        menu.addAction("Deactivate selected", self.deactivate_selected)
+        menu.exec(self.table.viewport().mapToGlobal(pos))
 
     # -- writes (off the GUI thread) ----------------------------------------------------
     def _write(self, fn, *args, **kwargs) -> bool:
@@ -335,9 +380,21 @@ class UsersTab(QWidget):
             self._pending_message = "Exported {n:,} users to " + str(path).replace("{", "{{").replace("}", "}}") + "."
             self._write(directory.export_csv, self.ctx.db, path, self.model.view)
 
+    def change_limit(self) -> None:
+        """Edit the licence limit setting (active users allowed)."""
+        current = directory.licence_limit(self.ctx.settings)
+        value, ok = QInputDialog.getInt(self, "Licence limit", "Active users your plan allows:", current, 1, 10_000_000)
+        if ok and value != current:
+            self._pending_message = f"Licence limit set to {value:,}."
+            self._write(self.ctx.settings.set, directory.LICENCE_KEY, value)
+
+    def _show_preview(self, result: Any) -> None:
+        if getattr(result, "dry_run", False) and self.isVisible():
+            PreviewDialog(result, self).open()
+
     def _write_done(self, result: Any) -> None:
         message = getattr(self, "_pending_message", "{n}")
-        self.services.signals.status_message.emit(message.format(n=result))
+        self.services.signals.status_message.emit(message.format(n=result) if "{" in message else message)
         self.services.signals.users_changed.emit()
 
     def _write_failed(self, message: str) -> None:
@@ -348,6 +405,7 @@ class UsersTab(QWidget):
         """Stop this tab's workers; called from the main window's closeEvent (must return within 2 s)."""
         self._search_timer.stop()
         self._reload_timer.stop()
+        self._stale_timer.stop()
         self.controller.cancel()
         self.writer.cancel()
         self.controller.shutdown(1000)

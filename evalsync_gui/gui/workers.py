@@ -37,12 +37,16 @@ Rules:
 * One run at a time per controller: ``start()`` while busy raises ``RuntimeError``; use two
   controllers for two concurrent jobs. Database work: each thread gets its own SQLite
   connection from ``Database`` automatically, so just use ``ctx.db`` inside the function.
+* Lifetime: call ``shutdown()`` before the owning widget goes away; a QThread destroyed while
+  running aborts the process. A job that ignores cancel past the timeout is parked and
+  :func:`wait_for_orphans` (called by ``app.py`` at exit) waits for it.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -239,11 +243,14 @@ class TaskController(QObject):
 def wait_for_orphans(timeout_ms: int = 3000) -> bool:
     """At exit: give threads that outlived their controller's shutdown a last chance to end.
 
-    Returns True when none is left running (so the interpreter can exit without Qt aborting).
+    ``app.py`` calls this after the event loop returns. True when none is left running (so the
+    interpreter can exit without Qt aborting on a running QThread).
     """
-    deadline = timeout_ms
-    for thread, _worker in list(_orphans):
-        if not thread.wait(max(deadline, 0)):
+    deadline = time.monotonic() + timeout_ms / 1000
+    for thread, worker in list(_orphans):
+        remaining = max(0, int((deadline - time.monotonic()) * 1000))
+        if not thread.wait(remaining):
             return False
-    _orphans.clear()
+        if (thread, worker) in _orphans:
+            _orphans.remove((thread, worker))
     return True

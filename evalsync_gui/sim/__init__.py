@@ -2,7 +2,29 @@
 
     from evalsync_gui.sim import Simulator, SimConfig
     with Simulator(SimConfig(agents=50, end_users=100)) as sim:
-        ...  # sim.base_url, sim.admin_email, sim.api_token
+        ...  # sim.base_url, sim.admin_email, sim.api_token, sim.oauth_client_id
+
+It reproduces recorded behaviour (see /work/shared/reference/zendesk-recorded-facts.md):
+padded base64 cursors, ``links.next`` on a non-empty last page, a trailing empty page after
+a full multiple of ``page[size]``, the 37-key user object, both rate-limit header sets.
+
+Choices where the documentation is silent (clients must not depend on more than this):
+- Chat ``enabled`` is a JSON boolean (docs say 1/0, Airbyte's schema says boolean).
+- Chat ``since_id`` is inclusive (Airbyte sends ``last_id + 1``); ``limit`` defaults to and
+  is capped at 100; the list is a bare array; stop on an empty page.
+- In ``chat_mode="support"`` the Chat agents are the Support admins/agents whose role has
+  ``chat_access`` (plain agents and admins do; "Light agent" and every third custom role,
+  e.g. "QA Lead", do not); their ids are the Support user ids; suspended -> enabled false;
+  writes answer 403; ``SimConfig.chat_agents`` is ignored in that mode.
+- ``POST /oauth/tokens`` answers 200 (the OAS says 201; accept both); codes live 120 s and
+  are single use even when the exchange fails; public clients must use PKCE S256.
+- ``GET /api/v2/users/me`` without any Authorization header answers 200 with an anonymous
+  end user (as Zendesk does); a wrong credential answers 401.
+- A mutation sets ``updated_at`` to the simulated "now"; the incremental exports hide the
+  last 60 s, so tests call ``sim.advance(61)`` before expecting the change there.
+- The 429 body is plain text; Retry-After and ratelimit-reset are the seconds left in the
+  current fixed one-minute window. A limit of 0/None switches that limit off.
+- A stopped simulator cannot be restarted: make a new one.
 
 No Qt here: it runs standalone (``evalsync simulator``) and inside tests.
 """

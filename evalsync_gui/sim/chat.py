@@ -12,7 +12,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from evalsync_gui.sim.clock import iso
 from evalsync_gui.sim.org import chat_agent
 from evalsync_gui.sim.store import UserStore
 

@@ -34,6 +34,7 @@ class SimConfig:
     access_token_ttl: int = 1800
     refresh_token_ttl: int = 2_592_000
     auto_approve: bool = True
+    gzip: bool = False  # gzip bodies > 1 KiB when the client accepts it (real Zendesk does)
     host: str = "127.0.0.1"
     port: int = 0
 

@@ -153,7 +153,8 @@ class _Namer:
         self._taken: dict[str, int] = {}
 
     def person(self) -> tuple[str, str]:
-        return self._rng.choice(FIRST_NAMES), self._rng.choice(LAST_NAMES)
+        r = self._rng.random
+        return FIRST_NAMES[int(r() * len(FIRST_NAMES))], LAST_NAMES[int(r() * len(LAST_NAMES))]
 
     def email(self, first: str, last: str, domain: str) -> str:
         stem = f"{ascii_slug(first)}.{ascii_slug(last)}"
@@ -187,19 +188,20 @@ def seed_org(cfg: SimConfig, base_url: str, now: float) -> SeededOrg:
     updated: list[int] = []
     uid = FIRST_USER_ID
     total = len(kinds)
+    r = rng.random
     for n, (role, crid) in enumerate(kinds):
-        uid += rng.randint(1, 97)
+        uid += 1 + int(r() * 97)
         created = int(account_created + span * n / max(total, 1))
         first, last = namer.person()
         staff = role != "end-user"
         if staff:
             email: str | None = namer.email(first, last, staff_domain)
         else:
-            email = None if rng.random() < 0.1 else namer.email(first, last, rng.choice(CUSTOMER_DOMAINS))
+            email = None if r() < 0.1 else namer.email(first, last, CUSTOMER_DOMAINS[int(r() * len(CUSTOMER_DOMAINS))])
         user = blank_user(base_url, uid, f"{first} {last}", email, created, fields)
         apply_role(user, role, crid)
         _decorate(user, rng, staff, n, created, now)
-        upd = int(created + rng.random() * (now - 2 * 3600 - created))
+        upd = int(created + r() * (now - 2 * 3600 - created))
         user["updated_at"] = iso(upd)
         users.append(user)
         updated.append(upd)
@@ -212,27 +214,25 @@ def seed_org(cfg: SimConfig, base_url: str, now: float) -> SeededOrg:
 
 
 def _decorate(user: dict, rng: random.Random, staff: bool, n: int, created: int, now: float) -> None:
-    tz, iana = TIME_ZONES[rng.randrange(len(TIME_ZONES))]
-    locale, locale_id = LOCALES[rng.randrange(len(LOCALES))]
+    r = rng.random
+    tz, iana = TIME_ZONES[int(r() * len(TIME_ZONES))]
+    locale, locale_id = LOCALES[int(r() * len(LOCALES))]
     user.update(time_zone=tz, iana_time_zone=iana, locale=locale, locale_id=locale_id)
     if staff:
         user.update(organization_id=ORGANIZATION_ID, external_id=f"EMP-{n:06d}", signature="", details="", notes="",
                     verified=True)
-        user["user_fields"].update(employee_id=f"E{n:06d}", qa_team=rng.choice((None, "team_north", "team_south")),
+        user["user_fields"].update(employee_id=f"E{n:06d}", qa_team=(None, "team_north", "team_south")[int(r() * 3)],
                                    evalsync_exempt=False)
-        if rng.random() < 0.92:
-            user["last_login_at"] = iso(now - rng.random() * 60 * DAY)
-    elif rng.random() < 0.3:
-        user["last_login_at"] = iso(created + rng.random() * (now - created))
+        if r() < 0.92:
+            user["last_login_at"] = iso(now - r() * 60 * DAY)
+    elif r() < 0.3:
+        user["last_login_at"] = iso(created + r() * (now - created))
 
 
 def _mark(rng: random.Random, users: list[dict], updated: list[int], count: int, what: str, now: float) -> None:
     """Suspend or delete ``count`` people, half staff and half customers, never the owner."""
-    candidates = [i for i in range(1, len(users)) if users[i]["active"] and not users[i]["suspended"]]
-    staff = [i for i in candidates if users[i]["role"] != "end-user"]
-    customers = [i for i in candidates if users[i]["role"] == "end-user"]
-    want_staff = min(len(staff), (count + 1) // 2)
-    picked = rng.sample(staff, want_staff) + rng.sample(customers, min(len(customers), count - want_staff))
+    picked = _pick(rng, users, (count + 1) // 2, staff=True)
+    picked += _pick(rng, users, count - len(picked), staff=False)
     for i in picked:
         if what == "suspended":
             users[i]["suspended"] = True
@@ -240,6 +240,21 @@ def _mark(rng: random.Random, users: list[dict], updated: list[int], count: int,
             users[i]["active"] = False
         updated[i] = int(now - 3 * 3600 - rng.random() * 30 * DAY)
         users[i]["updated_at"] = iso(updated[i])
+
+
+def _pick(rng: random.Random, users: list[dict], count: int, staff: bool) -> list[int]:
+    """Random untouched people of one kind, by probing (no scan of a 200k list)."""
+    pool = [i for i in range(1, len(users)) if (users[i]["role"] != "end-user") == staff] \
+        if count * 50 > len(users) else None
+    picked: set[int] = set()
+    for _ in range(count * 200 + 1000):
+        if len(picked) >= count or (pool is not None and not pool):
+            break
+        i = pool[int(rng.random() * len(pool))] if pool is not None else 1 + int(rng.random() * (len(users) - 1))
+        u = users[i]
+        if i not in picked and u["active"] and not u["suspended"] and (u["role"] != "end-user") == staff:
+            picked.add(i)
+    return sorted(picked)
 
 
 def seed_chat_agents(rng: random.Random, cfg: SimConfig, users: list[dict], namer: _Namer, domain: str,
@@ -255,12 +270,13 @@ def seed_chat_agents(rng: random.Random, cfg: SimConfig, users: list[dict], name
         else:
             first, last = namer.person()
             email, admin = namer.email(first, last, domain), False
-        cid += rng.randint(1, 9)
-        created = now - rng.random() * 700 * DAY
-        agents.append(chat_agent(cid, email, first, last, enabled=rng.random() > 0.1, admin=admin,
+        r = rng.random
+        cid += 1 + int(r() * 9)
+        created = now - r() * 700 * DAY
+        agents.append(chat_agent(cid, email, first, last, enabled=r() > 0.1, admin=admin,
                                  owner=i == 0, created=created,
-                                 last_login=None if rng.random() < 0.05 else now - rng.random() * 90 * DAY,
-                                 login_count=rng.randint(0, 900)))
+                                 last_login=None if r() < 0.05 else now - r() * 90 * DAY,
+                                 login_count=int(r() * 900)))
     return agents
 
 

@@ -88,7 +88,10 @@ def token(sim: Simulator, req: Request) -> Response:
     if not isinstance(body, dict):
         return json_response({"error": "invalid_request", "error_description": "The request body is not valid."}, 400)
     grant = body.get("grant_type")
-    expires = body.get("expires_in")
+    try:
+        expires = int(body["expires_in"]) if body.get("expires_in") not in (None, "") else None
+    except (TypeError, ValueError):
+        return json_response({"error": "invalid_request", "error_description": "expires_in must be an integer"}, 400)
     try:
         if grant == "authorization_code":
             tok = sim.oauth.exchange_code(str(body.get("client_id", "")), str(body.get("code", "")),

@@ -20,6 +20,7 @@ OFFSET_LIMIT = 10_000
 MAX_PAGE = 100
 MAX_EXPORT_PAGE = 1000
 PAGE_KEYS = {"page[size]", "page[after]", "page[before]"}
+LIST_PARAMS = PAGE_KEYS | {"role", "role[]", "permission_set", "external_id", "include", "sort", "page", "per_page"}
 
 
 def need_agent(req: Request) -> None:
@@ -55,8 +56,13 @@ def list_users(sim: Simulator, req: Request) -> Response:
             lists = [[uid for uid in lists[0] if (sim.store.users[uid]["external_id"] or "").lower() == ext.lower()]] \
                 if len(lists) == 1 else [[]]
         if req.param("page[size]") is not None or req.param("page[after]") or req.param("page[before]"):
-            return _cursor_page(sim, req, lists)
-        return _offset_page(sim, req, lists)
+            resp = _cursor_page(sim, req, lists)
+        else:
+            resp = _offset_page(sim, req, lists)
+    unknown = sorted({k for k, _ in req.params} - LIST_PARAMS)
+    if unknown:  # ignored, as Zendesk does, with a warning header
+        resp.headers.append(("x-zendesk-api-warn", f"Unknown parameter(s) ignored: {', '.join(unknown)}"))
+    return resp
 
 
 def _cursor_page(sim: Simulator, req: Request, lists: list[list[int]]) -> Response:

@@ -7,8 +7,12 @@ scope check -> endpoint. Everything is logged to ``request_log`` (status 0 = no 
 from __future__ import annotations
 
 import base64
+import gc
+import gzip
+import logging
 import re
 import secrets
+import socket
 import threading
 import time
 import uuid
@@ -29,6 +33,7 @@ from evalsync_gui.sim.org import seed_org
 from evalsync_gui.sim.store import UserStore
 from evalsync_gui.sim.wire import HttpError, Principal, Request, Response, error, json_response
 
+log = logging.getLogger("evalsync.sim")
 CLIENT_ID = "evalsync-desktop"
 INVALID_TOKEN = {"error": "invalid_token", "error_description": "The access token provided is expired, revoked, "
                                                                 "malformed or invalid for other reasons."}
@@ -80,8 +85,14 @@ class Simulator:
         self._server.sim = self
         self.port: int = self._server.server_address[1]
         self.base_url = f"http://{cfg.host}:{self.port}"
-        org = seed_org(cfg, self.base_url, self.clock.now())
-        self.store = UserStore(org, self.base_url, self.clock.now)
+        gc_was_on = gc.isenabled()
+        gc.disable()  # hundreds of thousands of new dicts: the cyclic GC would rescan them again and again
+        try:
+            org = seed_org(cfg, self.base_url, self.clock.now())
+            self.store = UserStore(org, self.base_url, self.clock.now)
+        finally:
+            if gc_was_on:
+                gc.enable()
         self.chat: Any = (ChatAgents(org.chat_agents, self.clock.now) if cfg.chat_mode == "standalone"
                           else SupportChatView(self.store, org.owner_id))
         self.limiter = RateLimiter(self.clock.now, cfg.rate_limit_per_minute, cfg.incremental_per_minute,
@@ -116,6 +127,7 @@ class Simulator:
             self._thread.join(timeout=5)
             self._thread = None
         self._server.server_close()
+        self._server.drop_connections()
 
     def __enter__(self) -> Simulator:
         return self.start()
@@ -128,6 +140,10 @@ class Simulator:
     def users(self) -> dict[int, dict]:
         """The live user objects by id (deleted ones too, with ``active: false``)."""
         return self.store.users
+
+    @property
+    def subdomain(self) -> str:
+        return self.config.subdomain
 
     @property
     def custom_roles(self) -> list[dict]:
@@ -303,6 +319,32 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     sim: Simulator
 
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.open_sockets: set[socket.socket] = set()
+        self._sock_lock = threading.Lock()
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        conn, addr = super().get_request()
+        with self._sock_lock:
+            self.open_sockets.add(conn)
+        return conn, addr
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._sock_lock:
+            self.open_sockets.discard(request)
+        super().shutdown_request(request)
+
+    def drop_connections(self) -> None:
+        """Hang up on kept-alive clients so a stopped simulator really stops answering."""
+        with self._sock_lock:
+            conns = list(self.open_sockets)
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
 
 _HTML_ERROR = (b"<!DOCTYPE html><html><head><title>Zendesk - Service unavailable</title></head><body>"
                b"<h1>We'll be right back</h1><p>Zendesk is temporarily unavailable. Please try again.</p>"
@@ -331,6 +373,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             result = sim.handle(req)
         except Exception:  # a simulator bug must look like a Zendesk 500, not kill the connection
+            log.exception("simulator failed on %s %s", req.method, req.path)
             result = error(500, "InternalServerError", "Something went wrong in the simulator")
         if isinstance(result, Fault):
             self._act_out(sim, req, result)
@@ -341,10 +384,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, resp: Response, started: float, body: bytes | None = None, close: bool = False) -> None:
         payload = resp.body if body is None else body
+        zipped = (body is None and self.server.sim.config.gzip and len(payload) > 1024  # type: ignore[attr-defined]
+                  and "gzip" in (self.headers.get("Accept-Encoding") or ""))
+        if zipped:
+            payload = gzip.compress(payload, compresslevel=1)
         self._log(resp.status)
         self.send_response(resp.status)
         if resp.content_type:
             self.send_header("Content-Type", resp.content_type)
+        if zipped:
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Vary", "Accept-Encoding")
         self.send_header("Content-Length", str(len(resp.body if close else payload)))
         names = {k.lower() for k, _ in resp.headers}
         if "cache-control" not in names:

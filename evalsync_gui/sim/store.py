@@ -131,9 +131,12 @@ class UserStore:
         merged = _unique(heapq.merge(*parts), None)
         return merged[-size:]
 
-    @staticmethod
-    def count(lists: list[list[int]]) -> int:
-        return len(set().union(*lists)) if len(lists) > 1 else sum(len(x) for x in lists)
+    def count(self, lists: list[list[int]]) -> int:
+        # Role lists are disjoint, so are custom-role lists; only a mix of both can overlap.
+        kinds = {any(lst is r for r in self.by_role.values()) for lst in lists}
+        if len(lists) > 1 and len(kinds) > 1:
+            return len(set().union(*lists))
+        return sum(len(x) for x in lists)
 
     def export_after(self, key: tuple[int, int], cutoff: int, size: int) -> list[tuple[int, int]]:
         """(updated, id) pairs strictly after ``key`` and updated no later than ``cutoff``."""

@@ -187,3 +187,17 @@ def test_refresh_updates_stored_expiry(ctx, fake):
         http.get("/api/v2/users/me")
     assert fake.refresh_calls == 1
     assert session.connection_info(ctx).token_expires_at > info.token_expires_at
+
+
+@pytest.mark.usefixtures("file_keyring")
+@pytest.mark.parametrize("status, error, match", [
+    (403, AuthError, "denied"),
+    (404, ZendeskError, "check the account name"),
+    (500, ZendeskError, "could not be reached"),
+])
+def test_users_me_failures_are_one_line_and_store_nothing(ctx, status, error, match):
+    transport = httpx.MockTransport(lambda r: httpx.Response(status, json={"error": "Forbidden", "description": "no"}))
+    with pytest.raises(error, match=match) as err:
+        session.connect_api_token(ctx, "abc", "a@b.test", "tok", transport=transport)
+    assert "\n" not in str(err.value) and "tok" not in str(err.value).replace("token", "")
+    assert session.connection_info(ctx) is None and SecretStore().get("abc", API_TOKEN) is None

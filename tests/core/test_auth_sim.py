@@ -19,7 +19,6 @@ import pytest
 
 from evalsync_gui.core.auth import session
 from evalsync_gui.core.auth.secrets import API_TOKEN, OAUTH, SecretStore
-from evalsync_gui.core.context import AppContext
 from evalsync_gui.core.errors import AuthError, UsageError, ZendeskError
 from tests.keyring_backends import file_keyring  # noqa: F401 - fixture
 

@@ -133,12 +133,17 @@ def test_closing_stops_threads_tabs_and_simulator(qtbot, services):
 
 
 def test_window_state_is_restored(qtbot, services):
+    from PySide6.QtCore import QSize
+
     first = MainWindow(services)
     qtbot.addWidget(first)
     first.show()
-    first.resize(700, 500)  # the offscreen screen is 800x600; restore clamps to it
+    # Not the default size, and no smaller than the tabs allow (their minimum may grow).
+    target = first.minimumSizeHint().expandedTo(QSize(700, 500)) + QSize(13, 7)
+    first.resize(target)
     first.tabs.setCurrentIndex(2)
-    saved = (first.width(), first.height())  # a tab's minimum width may win over 700
+    saved = (first.width(), first.height())
+    assert saved == (target.width(), target.height())
     first.close()
 
     services2 = Services(ctx=services.ctx, signals=AppSignals())
@@ -147,7 +152,6 @@ def test_window_state_is_restored(qtbot, services):
     second.show()
     assert second.tabs.currentIndex() == 2
     assert (second.width(), second.height()) == saved
-    assert saved[1] == 500
     assert (services.ctx.data_dir / window_state.STATE_FILENAME).exists()
     text = (services.ctx.data_dir / window_state.STATE_FILENAME).read_text()
     assert "token" not in text.lower()
@@ -203,3 +207,35 @@ def test_activation_brings_window_forward(qtbot, window):
     window.bring_to_front()
     assert window.isVisible()
     assert not window.isMinimized()
+
+
+def test_self_test_passes_from_source(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", EVALSYNC_LOG_DIR=str(tmp_path / "logs"),
+               PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
+    done = subprocess.run([sys.executable, str(root / "main.py"), "--self-test"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "self-test passed" in done.stdout
+    assert "keyring.backends.null.Keyring" in done.stdout
+
+
+def test_tray_helpers_describe_results_and_badge_icons(qtbot):
+    from types import SimpleNamespace
+
+    from evalsync_gui.app import app_icon
+    from evalsync_gui.gui.tray import describe_result, state_icon
+
+    assert describe_result(SimpleNamespace(status="held", summary="12 deactivations held")) == (
+        "held", "12 deactivations held")
+    assert describe_result(SimpleNamespace(status="failed", message="Zendesk answered 503")) == (
+        "failed", "Zendesk answered 503")
+    assert describe_result(object()) == ("completed", "Sync completed.")
+    icon = app_icon()
+    assert state_icon(icon, "idle") is icon
+    assert not state_icon(icon, "failed").isNull()

@@ -42,25 +42,32 @@ def test_deactivated_rows_show_reason_in_tooltip(ctx):
     assert "Deactivated by sync: suspended in Zendesk" in tip
 
 
+def best_of(times: int, fn) -> float:
+    """The fastest of ``times`` runs: budgets are about the code, not a busy CI neighbour."""
+    out = []
+    for _ in range(times):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return min(out)
+
+
 def test_100k_users_stay_fast(ctx):
     seed_users(ctx.db, 100_000)
     model = UsersModel(ctx.db)
-    t0 = time.perf_counter()
-    model.set_view(directory.View(status=None))
-    for r in range(40):
-        model.data(model.index(r, 0))
-    first_rows = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    model.sort(2, Qt.SortOrder.DescendingOrder)
-    sort_time = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    model.data(model.index(model.rowCount() - 1, 0))
-    jump = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    model.set_view(directory.View(status="pending", search="garcia 9"))
-    search = time.perf_counter() - t0
+
+    def first_rows():
+        model.set_view(directory.View(status=None))
+        for r in range(40):
+            model.data(model.index(r, 0))
+
+    timings = {
+        "first_rows": best_of(3, first_rows),
+        "sort": best_of(3, lambda: model.sort(2, Qt.SortOrder.DescendingOrder)),
+        "jump": best_of(3, lambda: (model.mark_stale(), model.data(model.index(model.rowCount() - 1, 0)))),
+        "search": best_of(3, lambda: model.set_view(directory.View(status="pending", search="garcia 9"))),
+    }
     assert model.rowCount() > 0
-    # Budgets (first rows 150 ms, sort 300 ms, jump 100 ms, search 150 ms) with 2x headroom for slow CI.
-    timings = {"first_rows": first_rows, "sort": sort_time, "jump": jump, "search": search}
-    budgets = {"first_rows": 0.3, "sort": 0.6, "jump": 0.1, "search": 0.3}
+    # Budgets: first rows 150 ms, sort 300 ms, jump 100 ms, search 150 ms (CI headroom on the slow ones).
+    budgets = {"first_rows": 0.2, "sort": 0.4, "jump": 0.1, "search": 0.25}
     assert all(timings[k] < budgets[k] for k in budgets), timings

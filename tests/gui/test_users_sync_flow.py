@@ -45,3 +45,48 @@ def test_enable_sync_pending_appear_activate_three_licence_moves(qtbot, connecte
         assert tab.history.runs.rowCount() == 1
     finally:
         tab.shutdown()
+
+
+def test_preview_lists_planned_changes_and_changes_nothing(qtbot, connected):
+    from evalsync_gui.core.sync.config import SyncConfig, save_config
+    from evalsync_gui.gui.preview_dialog import PreviewDialog
+
+    ctx = connected
+    save_config(ctx, SyncConfig(roles=["agent", "admin"]))
+    tab = UsersTab(Services(ctx=ctx, signals=AppSignals()), start_schedule=False)
+    qtbot.addWidget(tab)
+    tab.show()
+    try:
+        with qtbot.waitSignal(tab.controller.finished, timeout=30_000) as done:
+            tab.config_panel.preview_btn.click()
+        assert done.args[0].dry_run and done.args[0].new > 0
+        dialog = tab.findChild(PreviewDialog)
+        assert dialog is not None and dialog.table.rowCount() == done.args[0].new
+        assert dialog.table.item(0, 0).text() == "Import as Pending"
+        assert directory.counts(ctx.db)["pending"] == 0
+        dialog.grab().save(str(ctx.data_dir / "preview.png"))
+    finally:
+        tab.shutdown()
+
+
+def test_cancel_stops_a_real_sync_within_a_second(qtbot, ctx, sim_factory, file_keyring):  # noqa: F811
+    import time
+
+    from evalsync_gui.core.auth.session import connect_api_token
+    from evalsync_gui.core.sync.config import SyncConfig, save_config
+
+    sim = sim_factory(agents=3000, latency=0.2)
+    connect_api_token(ctx, "abc-energy", sim.admin_email, sim.api_token, base_url=sim.base_url)
+    save_config(ctx, SyncConfig(roles=["agent"]))
+    tab = UsersTab(Services(ctx=ctx, signals=AppSignals()), start_schedule=False)
+    qtbot.addWidget(tab)
+    try:
+        with qtbot.waitSignal(tab.controller.progress, timeout=10_000):
+            tab.config_panel.sync_now()
+        started = time.monotonic()
+        with qtbot.waitSignal(tab.controller.running_changed, timeout=2000, check_params_cb=lambda r: r is False):
+            tab.config_panel.cancel_btn.click()
+        assert time.monotonic() - started < 1.0
+        assert tab.config_panel.sync_btn.isEnabled()
+    finally:
+        tab.shutdown()

@@ -157,3 +157,13 @@ def test_held_deactivations_banner_and_discard(make_tab, ctx, qtbot):
         tab.history.discard_btn.click()
     qtbot.waitUntil(lambda: tab.held_banner.isHidden(), timeout=2000)
     assert directory.counts(ctx.db)["active"] == 10
+
+
+def test_import_csv_from_the_tab(make_tab, ctx, qtbot, tmp_path):
+    src = tmp_path / "people.csv"
+    src.write_text("name,email,identifier\nAnn,ann@x.org,A1\nBob,bob@x.org,B2\n", encoding="utf-8")
+    tab = make_tab(start_schedule=False)
+    with qtbot.waitSignal(tab.services.signals.status_message, timeout=3000) as msg:
+        tab.import_csv(str(src))
+    assert msg.args[0].startswith("Imported 2 users")
+    qtbot.waitUntil(lambda: tab.licence_label.text() == "2 of 150 licences used", timeout=2000)

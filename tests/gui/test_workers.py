@@ -122,3 +122,16 @@ def test_cancelled_raised_by_core_maps_to_cancelled(qtbot, controller):
 
     with qtbot.waitSignal(controller.cancelled, timeout=2000):
         controller.start(work)
+
+
+def test_job_ignoring_cancel_is_parked_then_reaped(qtbot):
+    from evalsync_gui.gui import workers
+
+    c = TaskController(name="stubborn")
+    gate = threading.Event()
+    c.start(lambda task: gate.wait(5))  # ignores cancel
+    assert c.shutdown(100) is False
+    assert len(workers._orphans) == 1
+    gate.set()
+    assert workers.wait_for_orphans(2000)
+    assert workers._orphans == []

@@ -107,3 +107,19 @@ def test_faults_match_method_and_prefix(sim):
     assert not sim.faults.pending()
     with pytest.raises(ValueError):
         sim.faults.add("/x", "explode")
+
+
+def test_optional_gzip(sim_factory):
+    sim = sim_factory(gzip=True)
+    with client_for(sim) as c:
+        r = c.get("/api/v2/users.json", params={"page[size]": 50})
+    assert r.headers["Content-Encoding"] == "gzip" and len(r.json()["users"]) == 50
+
+
+def test_stop_hangs_up_on_kept_alive_connections(sim_factory):
+    sim = sim_factory()
+    with client_for(sim) as c:
+        assert c.get("/api/v2/users/me.json").status_code == 200
+        sim.stop()
+        with pytest.raises(httpx.TransportError):
+            c.get("/api/v2/users/me.json")

@@ -147,3 +147,9 @@ def test_user_writes(sim, api):
     gone = api.delete(f"/api/v2/users/{uid}")
     assert gone.status_code == 200 and gone.json()["user"]["active"] is False
     assert uid not in [u["id"] for u in api.get("/api/v2/users", params={"page[size]": 100}).json()["users"]]
+
+
+def test_unknown_parameters_are_ignored_with_a_warning(api):
+    r = api.get("/api/v2/users.json", params={"page[size]": 3, "colour": "blue"})
+    assert r.status_code == 200 and len(r.json()["users"]) == 3
+    assert "colour" in r.headers["x-zendesk-api-warn"]

@@ -45,3 +45,9 @@ def test_incremental_export_matches(zen):
     for uid, src in sim.users.items():
         assert (by_id[uid].name, by_id[uid].active, by_id[uid].updated_at) == \
             (src["name"], src["active"], src["updated_at"])
+
+
+def test_offset_listing_matches(zen):
+    sim, z = zen
+    got = [u.id for u in z.users(cursor_pagination=False)]
+    assert got == sorted(uid for uid, u in sim.users.items() if u["active"])

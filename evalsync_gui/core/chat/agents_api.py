@@ -202,9 +202,10 @@ class SupportChat:
         if self._chat_roles is None:
             self._roles = chat_roles(self.http)
             self._chat_roles = {r["id"] for r in self._roles if r["chat_access"]}
-            if self.no_chat_role_id is None:
-                self.no_chat_role_id = next((r["id"] for r in self._roles
-                                             if not r["chat_access"] and r["role_type"] in (0, 1)), None)
+            if self.no_chat_role_id is None:  # prefer a full agent role without chat over Light agent
+                without = [r for r in self._roles if not r["chat_access"] and r["role_type"] in (0, 1)]
+                without.sort(key=lambda r: r["role_type"])
+                self.no_chat_role_id = without[0]["id"] if without else None
         return self._chat_roles
 
     def _has_chat(self, user: dict) -> bool:

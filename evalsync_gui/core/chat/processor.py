@@ -230,7 +230,10 @@ class _Batch:
                 index[key] = created
                 new_id = created.id or None
         except (ChatModeMismatch, AuthError, UsageError, Cancelled):
-            raise  # the request stays 'processing'; the next run re-checks it
+            # Refused before Zendesk acted (403/401, missing setting, cancelled before sending):
+            # the request goes back to the queue untouched and the batch stops.
+            self._requeue(req)
+            raise
         except ZendeskError as exc:
             self._fail(req, kind, exc)
             return net_failures + 1 if (exc.retryable or exc.status is None) else 0
@@ -246,6 +249,10 @@ class _Batch:
                          " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?", (req["id"],))
             audit.log_action(conn, audit.CREATING if kind == "create" else audit.ENABLING, email=req["email"],
                              actor=req["requester"], request_id=req["id"])
+
+    def _requeue(self, req: dict) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE chat_requests SET status = 'queued' WHERE id = ?", (req["id"],))
 
     def _fail(self, req: dict, kind: str, exc: ZendeskError) -> None:
         reason = f"could not {kind}: {exc}"

@@ -29,6 +29,7 @@ from evalsync_gui.core.zendesk.http import BearerAuth, ZendeskHttp
 
 log = logging.getLogger("evalsync.chat")
 MODES = ("auto", STANDALONE, SUPPORT)
+CHAT_OAUTH_FLAG = "chat.oauth_added"  # True once a Chat OAuth access token was put in the keyring
 
 
 @dataclass
@@ -68,7 +69,7 @@ def _chat_account(base_url: str) -> str:
     return f"chat-oauth:{urlsplit(base_url).netloc}"
 
 
-def set_chat_oauth(base_url: str, value: str | None) -> None:
+def set_chat_oauth(settings: Settings, base_url: str, value: str | None) -> None:
     """Keep (or forget, with None) a Chat OAuth access token in the keyring."""
     try:
         if value:
@@ -80,10 +81,13 @@ def set_chat_oauth(base_url: str, value: str | None) -> None:
                 pass
     except keyring.errors.KeyringError as exc:
         raise SecretStoreError("The system keyring is not available; the Chat token was not saved.") from exc
+    settings.set(CHAT_OAUTH_FLAG, bool(value))
 
 
-def chat_client(http: ZendeskHttp) -> ZendeskHttp | None:
+def chat_client(http: ZendeskHttp, settings: Settings | None = None) -> ZendeskHttp | None:
     """A client using the stored Chat OAuth token, when one was added; else None."""
+    if settings is not None and not settings.get(CHAT_OAUTH_FLAG, False):
+        return None  # no keyring round-trip when none was ever added
     try:
         value = keyring.get_password(mailer.KEYRING_SERVICE, _chat_account(http.base_url))
     except keyring.errors.KeyringError:
@@ -96,7 +100,7 @@ def chat_client(http: ZendeskHttp) -> ZendeskHttp | None:
 # -- backends ----------------------------------------------------------------------------
 def backend_for(settings: Settings, http: ZendeskHttp, mode: str | None = None) -> ChatBackend:
     mode = mode or current_mode(settings)
-    return make_backend(mode, http, settings.get, chat_http=chat_client(http) if mode == STANDALONE else None)
+    return make_backend(mode, http, settings.get, chat_http=chat_client(http, settings) if mode == STANDALONE else None)
 
 
 def detect_and_remember(settings: Settings, http: ZendeskHttp) -> str:

@@ -1,0 +1,33 @@
+"""`evalsync simulator` serves until interrupted and prints how to connect."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import httpx
+
+from evalsync_gui.cli import build_parser
+
+
+def test_parser_needs_no_data_folder():
+    args = build_parser().parse_args(["simulator", "--port", "0", "--users", "10", "--chat-mode", "support"])
+    assert args.needs_context is False and args.users == 10 and args.chat_mode == "support"
+
+
+def test_standalone_server_answers_and_stops_on_ctrl_c():
+    proc = subprocess.Popen([sys.executable, "-m", "evalsync_gui.cli", "simulator", "--port", "0", "--users", "12",
+                             "--end-users", "5", "--chat-agents", "3"], stdout=subprocess.PIPE, text=True)
+    try:
+        lines = [proc.stdout.readline() for _ in range(4)]
+        base = lines[0].rsplit(" ", 1)[-1].strip()
+        email = lines[1].split(":", 1)[1].strip()
+        token = lines[2].split(":", 1)[1].strip()
+        assert lines[3].split(":", 1)[1].strip() == "evalsync-desktop"
+        r = httpx.get(f"{base}/api/v2/users/me.json", auth=(f"{email}/token", token), timeout=5)
+        assert r.json()["user"]["email"] == email
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=10)
+    assert proc.returncode == 0 and "stopped" in out
