@@ -100,9 +100,9 @@ AGENT_COLUMNS: list[Column] = [
     ("Role", "is_admin", lambda r: "owner" if r.get("is_owner") else ("admin" if r.get("is_admin") else "")),
 ]
 REQUEST_COLUMNS: list[Column] = [
-    ("#", "id", None), ("Status", "status", None), ("E-mail", "email", None), ("First name", "first_name", None),
-    ("Last name", "last_name", None), ("Requested by", "requester", None), ("Requested at", "requested_at", None),
-    ("Source", "source", None), ("Reason", "reason", None),
+    ("#", "id", None), ("Status", "status", None), ("E-mail", "email", None), ("Reason", "reason", None),
+    ("First name", "first_name", None), ("Last name", "last_name", None), ("Requested by", "requester", None),
+    ("Requested at", "requested_at", None), ("Source", "source", None),
 ]
 POLICY_COLUMNS: list[Column] = [
     ("Action", "action", None), ("E-mail", "email", None), ("Name", "name", None),

@@ -26,7 +26,7 @@ from evalsync_gui.gui.workers import TaskController
 
 MANAGEMENT_KEY = "chat.management_enabled"
 WIDTHS = {"#": 50, "E-mail": 300, "Name": 170, "Requested by": 200, "Status": 110, "Action": 110,
-          "When": 150, "Last login": 150, "Requested at": 150, "Detail": 260, "To": 220, "Subject": 260}
+          "When": 150, "Last login": 150, "Requested at": 150, "Detail": 260, "Reason": 300, "To": 220, "Subject": 260}
 MODE_HELP = (
     "Standalone Chat: EvalSync uses the Chat Agents API (enable, create, disable, delete).\n"
     "Chat created in Support: that API is read-only, so EvalSync manages chat agents as Support users: "

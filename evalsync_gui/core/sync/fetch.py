@@ -15,7 +15,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from evalsync_gui.core.errors import ResponseError
@@ -86,11 +86,14 @@ def _object(body, key: str) -> dict:
 _END = object()
 
 
-def prefetched(pages: Iterator[Page], depth: int = 2) -> Iterator[Page]:
+def prefetched(pages: Iterator[Page], depth: int = 4, *, wait_budget: Callable[[], float | None] | None = None,
+               on_idle: Callable[[], None] | None = None) -> Iterator[Page]:
     """Yield ``pages`` while a background thread fetches up to ``depth`` pages ahead.
 
     Errors raised by the fetching thread are re-raised here, in order. Closing this
     generator (break, exception, cancel) stops the fetcher after its current request.
+    When the next page is not ready within ``wait_budget()`` seconds, ``on_idle()`` runs
+    before waiting on (the group commit uses it so no write lock is held across a wait).
     """
     q: queue.Queue = queue.Queue(maxsize=max(1, depth))
     stop = threading.Event()
@@ -121,7 +124,13 @@ def prefetched(pages: Iterator[Page], depth: int = 2) -> Iterator[Page]:
     thread.start()
     try:
         while True:
-            kind, item = q.get()
+            budget = wait_budget() if wait_budget is not None else None
+            try:
+                kind, item = q.get() if budget is None else q.get(timeout=budget) if budget > 0 else q.get_nowait()
+            except queue.Empty:
+                if on_idle is not None:
+                    on_idle()
+                kind, item = q.get()
             if kind == "page":
                 yield item
             elif kind == "error":
