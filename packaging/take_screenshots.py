@@ -55,7 +55,7 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    app = make_qapp([])
+    make_qapp([])  # Qt keeps the QApplication as its singleton
     data_dir = Path(tempfile.mkdtemp(prefix="evalsync-shots-"))
     window = create_window(data_dir, demo=True, log_folder=data_dir / "logs")
     try:

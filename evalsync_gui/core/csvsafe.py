@@ -20,6 +20,12 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ENCODING = "utf-8-sig"  # the BOM makes Excel read UTF-8 correctly; csv readers skip it
 
 
+def _short(path: Path) -> str:
+    """A path for a one-line message: long ones keep their readable end."""
+    text = str(path)
+    return text if len(text) <= 120 else "…" + text[-119:]
+
+
 def safe_cell(value: Any) -> str:
     """``value`` as CSV text that a spreadsheet will not evaluate as a formula."""
     if value is None:
@@ -48,7 +54,7 @@ def write_csv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[A
         os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise UsageError(f"Cannot write {target}: {exc.strerror or exc}; choose another file or folder.") from exc
+        raise UsageError(f"Cannot write {_short(target)}: {exc.strerror or exc}; choose another file or folder.") from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -65,7 +71,7 @@ def read_csv_limited(path: str | Path, max_bytes: int = 10_000_000, max_rows: in
     try:
         size = source.stat().st_size
     except OSError as exc:
-        raise UsageError(f"Cannot read {source}: {exc.strerror or exc}; check the file name.") from exc
+        raise UsageError(f"Cannot read {_short(source)}: {exc.strerror or exc}; check the file name.") from exc
     if size > max_bytes:
         raise UsageError(f"{source.name} is {size:,} bytes, over the {max_bytes:,}-byte limit; split it into smaller files.")
     try:
@@ -73,7 +79,7 @@ def read_csv_limited(path: str | Path, max_bytes: int = 10_000_000, max_rows: in
     except UnicodeDecodeError as exc:
         raise UsageError(f"{source.name} is not UTF-8 text; save it as 'CSV UTF-8' and try again.") from exc
     except OSError as exc:
-        raise UsageError(f"Cannot read {source}: {exc.strerror or exc}; check the file name.") from exc
+        raise UsageError(f"Cannot read {_short(source)}: {exc.strerror or exc}; check the file name.") from exc
     if not text.strip():
         raise UsageError(f"{source.name} is empty; it needs a header row and at least one data row.")
     try:

@@ -60,6 +60,12 @@ def _search_clause(word: str) -> str:
     return "(" + " OR ".join(f"{col} LIKE ?{escape}" for col in _SEARCHED) + ")"
 
 
+def shown(value: object, limit: int = 60) -> str:
+    """``value`` quoted for an error message, cut short so the message stays one readable line."""
+    text = " ".join(str(value).split())
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
 def now_iso() -> str:
     """UTC now in the schema's text format."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -80,7 +86,7 @@ class View:
         params: list = []
         if self.status:
             if self.status not in STATUSES:
-                raise UsageError(f"Unknown status {self.status!r}; use one of {', '.join(STATUSES)}.")
+                raise UsageError(f"Unknown status {shown(self.status)}; use one of {', '.join(STATUSES)}.")
             clauses.append("status = ?")
             params.append(self.status)
         for word in self.search.split():
@@ -91,7 +97,7 @@ class View:
     def order_by(self) -> str:
         """ORDER BY with id as tie-breaker, so the order is total and index-friendly."""
         if self.sort not in SORT_SQL:
-            raise UsageError(f"Cannot sort by {self.sort!r}; use one of {', '.join(SORT_SQL)}.")
+            raise UsageError(f"Cannot sort by {shown(self.sort)}; use one of {', '.join(SORT_SQL)}.")
         direction = "DESC" if self.descending else "ASC"
         return f"ORDER BY {SORT_SQL[self.sort]} {direction}, id {direction}"
 
@@ -201,7 +207,7 @@ def _validate_role(role: str | None) -> str | None:
         return None
     key = role.strip().lower().replace(" ", "_").replace("-", "_")
     if key not in ROLES:
-        raise UsageError(f"Unknown EvalSync role {role!r}; use one of {', '.join(ROLES)}.")
+        raise UsageError(f"Unknown EvalSync role {shown(role)}; use one of {', '.join(ROLES)}.")
     return key
 
 
@@ -271,7 +277,7 @@ def validate_email(email: str, where: str = "") -> str:
     """A trimmed e-mail address, or UsageError naming ``where``."""
     email = (email or "").strip()
     if not _EMAIL_RE.match(email):
-        raise UsageError(f"{where}{email!r} is not an e-mail address like name@example.com.")
+        raise UsageError(f"{where}{shown(email)} is not an e-mail address like name@example.com.")
     return email
 
 
@@ -291,7 +297,7 @@ def _clean(user: NewUser, where: str = "") -> NewUser:
         raise UsageError(f"{where}a name is required.")
     status = (user.status or "pending").strip().lower()
     if status not in ("pending", "active"):
-        raise UsageError(f"{where}status must be pending or active, not {user.status!r}.")
+        raise UsageError(f"{where}status must be pending or active, not {shown(user.status)}.")
     return NewUser(name=name, email=validate_email(user.email, where), identifier=(user.identifier or "").strip() or None,
                    status=status, role=_validate_role(user.role) if user.role else None,
                    team=(user.team or "").strip() or None)
@@ -318,7 +324,7 @@ def add_user(db: Database, settings: Settings, user: NewUser) -> int:
     clean = _clean(user)
     with db.transaction() as conn:
         if _email_taken(conn, clean.email):
-            raise UsageError(f"A user with the e-mail {clean.email} already exists; activate or edit that one.")
+            raise UsageError(f"A user with the e-mail {shown(clean.email)} already exists; activate or edit that one.")
         _check_licences(conn, settings, 1 if clean.status == "active" else 0)
         return _insert(conn, [clean], "manual", now_iso())[0]
 
@@ -357,7 +363,7 @@ def import_rows(db: Database, settings: Settings, rows: list[dict[str, str]], so
             problems.append(str(exc))
             continue
         if user.email.lower() in seen:
-            problems.append(f"line {line}: the e-mail {user.email} appears twice.")
+            problems.append(f"line {line}: the e-mail {shown(user.email)} appears twice.")
             continue
         seen.add(user.email.lower())
         clean.append(user)

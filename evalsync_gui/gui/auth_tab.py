@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (QButtonGroup, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QProgressBar, QPushButton, QRadioButton, QVBoxLayout, QWidget)
 
@@ -82,6 +82,14 @@ class AuthTab(QWidget):
         self._say("")
         self._set_busy(False)
         self._load_stored()
+        # Another part of the app (the --demo pre-connect, the Chat tab's management switch)
+        # may change the stored connection; show what is stored now.
+        services.signals.connection_changed.connect(self._on_connection_changed)
+
+    @Slot()
+    def _on_connection_changed(self) -> None:
+        if not self.jobs.is_running():
+            self._load_stored()
 
     # -- layout ---------------------------------------------------------------------------
     def _build(self) -> None:

@@ -13,8 +13,7 @@ from collections import deque
 
 from PySide6.QtCore import QObject, Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices, QFontDatabase
-from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QPlainTextEdit, QPushButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 from evalsync_gui.core.logsetup import LOG_FORMAT, RedactingFilter
 

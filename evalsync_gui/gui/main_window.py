@@ -12,12 +12,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl, Slot
+from PySide6.QtCore import Qt, QUrl, SignalInstance, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
 from evalsync_gui import APP_NAME
-from evalsync_gui.gui import window_state
+from evalsync_gui.gui import window_state, workers
 from evalsync_gui.gui.about import AboutDialog
 from evalsync_gui.gui.log_view import LogView, QtLogHandler
 from evalsync_gui.gui.services import Services
@@ -95,7 +95,7 @@ class MainWindow(QMainWindow):
         self.tabs.setAccessibleName("Sections")
         self.tabs.setDocumentMode(True)
         self.tab_pages = _build_tabs(self.services, self.tabs)
-        for page, title in zip(self.tab_pages, TAB_TITLES):
+        for page, title in zip(self.tab_pages, TAB_TITLES, strict=True):
             self.tabs.addTab(page, title)
         body = QWidget(central)
         body_layout = QVBoxLayout(body)
@@ -119,7 +119,7 @@ class MainWindow(QMainWindow):
             self.tray.quit_requested.connect(self.quit)
             self.tray.show()
 
-    def _action(self, text: str, slot: Callable, shortcut: str | QKeySequence | None = None,
+    def _action(self, text: str, slot: Callable | SignalInstance, shortcut: str | QKeySequence | None = None,
                 tip: str = "") -> QAction:
         action = QAction(text, self)
         if shortcut:
@@ -159,9 +159,9 @@ class MainWindow(QMainWindow):
         view.addAction(self.tray_action)
 
         actions = bar.addMenu("&Actions")
-        self.sync_action = self._action("&Sync now", signals.sync_now_requested.emit, "F5",
+        self.sync_action = self._action("&Sync now", signals.sync_now_requested, "F5",
                                         "Sync users from Zendesk now")
-        self.find_action = self._action("&Find…", signals.find_requested.emit, QKeySequence.StandardKey.Find,
+        self.find_action = self._action("&Find…", signals.find_requested, QKeySequence.StandardKey.Find,
                                         "Search in the current tab")
         actions.addActions([self.sync_action, self.find_action])
 
@@ -253,6 +253,7 @@ class MainWindow(QMainWindow):
             return
         self._is_shut_down = True
         started = time.monotonic()
+        workers.cancel_all()  # every tab's jobs stop in parallel; the waits below are then short
         for page in self.tab_pages:
             self._safely(getattr(page, "shutdown", None), type(page).__name__)
         for hook in self.shutdown_hooks:

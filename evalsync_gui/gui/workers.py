@@ -47,6 +47,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -59,6 +60,21 @@ log = logging.getLogger(__name__)
 #: Threads whose function ignored cancel past the shutdown timeout. Kept referenced so Qt
 #: does not destroy a running QThread (which aborts the process); they end with their function.
 _orphans: list[tuple[QThread, QObject]] = []
+
+#: Every controller alive, so the window can ask all jobs to stop at once before it waits.
+_live: "weakref.WeakSet[TaskController]" = weakref.WeakSet()
+
+
+def cancel_all() -> int:
+    """Request cancel of every running job (all controllers); return how many were running.
+
+    The main window calls this first on close, so jobs in different tabs wind down in
+    parallel and each tab's ``shutdown()`` then mostly finds its thread already done.
+    """
+    running = [c for c in list(_live) if c.is_running()]
+    for controller in running:
+        controller.cancel()
+    return len(running)
 
 
 class Task:
@@ -150,6 +166,7 @@ class TaskController(QObject):
         self._worker: Worker | None = None
         self._busy = False
         self._closed = False
+        _live.add(self)
 
     # -- public API ---------------------------------------------------------------------
     def is_running(self) -> bool:

@@ -152,3 +152,20 @@ def test_prefills_from_stored_connection(qtbot, ctx, sim):
 def qtbot_left():
     from PySide6.QtCore import Qt
     return Qt.MouseButton.LeftButton
+
+
+def test_tab_shows_a_connection_made_elsewhere(qtbot, sim, data_dir):
+    """The --demo pre-connect (or a CLI connect) happens outside the tab; the tab follows it."""
+    from evalsync_gui.core.auth import session
+    from evalsync_gui.core.context import AppContext
+    from evalsync_gui.gui.auth_tab import AuthTab
+    from evalsync_gui.gui.services import AppSignals, Services
+
+    ctx = AppContext.create(data_dir)
+    services = Services(ctx=ctx, signals=AppSignals())
+    tab = AuthTab(services)
+    qtbot.addWidget(tab)
+    session.connect_api_token(ctx, "abc-energy", sim.admin_email, sim.api_token, base_url=sim.base_url)
+    services.signals.connection_changed.emit()
+    assert tab.info is not None and tab.info.subdomain == "abc-energy"
+    tab.shutdown()

@@ -6,9 +6,8 @@ import threading
 import time
 
 import pytest
-from PySide6.QtCore import QStringListModel, Qt
 from PySide6.QtGui import QKeySequence, QStandardItemModel
-from PySide6.QtWidgets import QApplication, QLabel, QTableView
+from PySide6.QtWidgets import QTableView
 
 from evalsync_gui import APP_NAME, __version__
 from evalsync_gui.gui import window_state
@@ -102,9 +101,12 @@ def test_closing_stops_threads_tabs_and_simulator(qtbot, services):
     qtbot.addWidget(w)
     w.show()
     calls: list[str] = []
+    def spy(page):
+        original, name = page.shutdown, type(page).__name__
+        page.shutdown = lambda: (calls.append(name), original())
+
     for page in w.tab_pages:
-        original = page.shutdown
-        page.shutdown = lambda original=original, name=type(page).__name__: (calls.append(name), original())
+        spy(page)
 
     class FakeSimulator:
         def stop(self):
@@ -239,3 +241,34 @@ def test_tray_helpers_describe_results_and_badge_icons(qtbot):
     icon = app_icon()
     assert state_icon(icon, "idle") is icon
     assert not state_icon(icon, "failed").isNull()
+
+
+def test_demo_starts_simulator_off_thread_connects_and_stops_on_close(qtbot, services, monkeypatch):
+    import keyring
+
+    from evalsync_gui import app
+
+    monkeypatch.setattr(app, "DEMO_ORG", dict(agents=20, admins=2, end_users=10, chat_agents=5, seed=3))
+    previous = keyring.get_keyring()
+    app.use_memory_keyring()
+    try:
+        w = MainWindow(services)
+        qtbot.addWidget(w)
+        w.show()
+        messages: list[str] = []
+        services.signals.status_message.connect(messages.append)
+        with qtbot.waitSignal(services.signals.connection_changed, timeout=10000):
+            controller = app.start_demo(w, services)
+        sim = services.simulator
+        assert sim is not None and services.ctx.base_url == sim.base_url
+        assert w.banner.isVisible() and sim.base_url in w.banner.text()
+        assert any(sim.admin_email in m for m in messages), messages
+        w.close()
+        assert services.simulator is None
+        assert not controller.is_running()
+        import httpx
+
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"{sim.base_url}/api/v2/users/me.json", timeout=1)
+    finally:
+        keyring.set_keyring(previous)

@@ -167,3 +167,35 @@ def test_import_csv_from_the_tab(make_tab, ctx, qtbot, tmp_path):
         tab.import_csv(str(src))
     assert msg.args[0].startswith("Imported 2 users")
     qtbot.waitUntil(lambda: tab.licence_label.text() == "2 of 150 licences used", timeout=2000)
+
+
+def test_dialogs_activate_selected_and_add_user(make_tab, ctx, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QDialog
+
+    from evalsync_gui.gui import users_tab
+
+    seed_users(ctx.db, 20, status_mix=(1.0, 0, 0))
+    tab = make_tab(start_schedule=False)
+
+    def accept_activate(dialog):
+        dialog.role.setCurrentIndex(dialog.role.findData("evaluator"))
+        dialog.team.setText("QA")
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(users_tab.ActivateDialog, "exec", accept_activate)
+    tab.table.selectRow(0)
+    with qtbot.waitSignal(tab.writer.finished, timeout=3000):
+        tab.activate_btn.click()
+    assert directory.counts(ctx.db)["active"] == 1
+    active = directory.list_users(ctx.db, "active")[0]
+    assert (active["evalsync_role"], active["team"]) == ("evaluator", "QA")
+
+    def accept_add(dialog):
+        dialog.name.setText("Hand Made")
+        dialog.email.setText("hand@x.org")
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(users_tab.AddUserDialog, "exec", accept_add)
+    with qtbot.waitSignal(tab.writer.finished, timeout=3000):
+        tab.add_btn.click()
+    assert any(u["email"] == "hand@x.org" and u["source"] == "manual" for u in directory.list_users(ctx.db, "pending"))

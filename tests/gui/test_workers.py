@@ -135,3 +135,25 @@ def test_job_ignoring_cancel_is_parked_then_reaped(qtbot):
     gate.set()
     assert workers.wait_for_orphans(2000)
     assert workers._orphans == []
+
+
+def test_cancel_all_reaches_every_running_controller(qtbot):
+    from evalsync_gui.gui import workers
+
+    controllers = [TaskController(name=f"c{i}") for i in range(3)]
+    started = threading.Semaphore(0)
+
+    def job(task):
+        started.release()
+        while not task.sleep(0.02):
+            pass
+        raise Cancelled("stopped")
+
+    for c in controllers:
+        c.start(job)
+    for _ in controllers:
+        assert started.acquire(timeout=2)
+    assert workers.cancel_all() == 3
+    for c in controllers:
+        qtbot.waitUntil(lambda c=c: not c.is_running(), timeout=1000)
+        assert c.shutdown(1000)

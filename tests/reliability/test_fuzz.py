@@ -172,7 +172,7 @@ def test_chat_requests_csv_import_any_file(text):
     with tempfile.TemporaryDirectory() as d:
         ctx = AppContext.create(Path(d) / "data")
         f = Path(d) / "chat.csv"
-        f.write_text("requester,email,first name,last name,requested at\n" + text, encoding="utf-8")
+        f.write_text("Timestamp,Email Address,Email of user requiring access,First name,Last name\n" + text, encoding="utf-8")
         before = ctx.db.scalar("SELECT COUNT(*) FROM chat_requests")
         try:
             requests_mod.import_csv(ctx.db, f)

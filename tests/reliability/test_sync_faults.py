@@ -201,3 +201,61 @@ def test_repeating_cursor_stops_instead_of_looping(env, monkeypatch):
     assert result.status == "failed" and "\n" not in result.error
     assert seen["calls"] <= 5
     env.consistent()
+
+
+def test_full_disk_during_a_sync(env):
+    """SQLITE_FULL part-way (PRAGMA max_page_count on the run's own connection)."""
+    from evalsync_gui.core.errors import StoreError
+
+    _baseline_then_delete(env)
+    before = env.deactivated()
+    for uid in env.sim.ids("agent")[:200]:
+        env.sim.rename(uid, "R" * 2000)  # enough new text to overflow the few free pages
+    conn = env.ctx.db.connect()
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.execute(f"PRAGMA max_page_count = {pages + 5}")
+    try:
+        result = env.sync(full=True)
+        assert result.status == "failed" and "full" in result.error, result
+    except StoreError as exc:  # the run could not even record its failure: the disk is full
+        assert "full" in assert_one_line(exc)
+    conn.execute("PRAGMA max_page_count = 1073741823")
+    assert env.deactivated() == before
+    env.consistent()
+    again = env.sync(full=True)  # space freed: the retry path works
+    assert again.status == "completed", again.error
+    statuses = [s for (s,) in env.rows("SELECT status FROM sync_runs ORDER BY id")]
+    assert "running" not in statuses
+
+
+def test_database_locked_by_another_process_during_a_sync(env, monkeypatch):
+    import subprocess
+    import sys
+    import textwrap
+
+    from evalsync_gui.core.errors import StoreError
+    from evalsync_gui.core.store import db as dbmod
+
+    _baseline_then_delete(env)
+    before = env.deactivated()
+    env.ctx.db.close()
+    monkeypatch.setattr(dbmod, "BUSY_TIMEOUT_MS", 200)
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sqlite3, time
+        c = sqlite3.connect({str(env.db_path)!r}, isolation_level=None)
+        c.execute("BEGIN EXCLUSIVE"); print("locked", flush=True); time.sleep(2); c.execute("ROLLBACK")
+    """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        try:
+            result = env.sync(full=True)
+            assert result.status == "failed" and "busy" in result.error, result
+        except StoreError as exc:
+            assert "busy" in assert_one_line(exc) and "try again" in str(exc)
+    finally:
+        holder.wait(timeout=10)
+    env.ctx.db.close()
+    monkeypatch.setattr(dbmod, "BUSY_TIMEOUT_MS", 5000)
+    assert env.deactivated() == before
+    env.consistent()
+    assert env.sync(full=True).status == "completed"

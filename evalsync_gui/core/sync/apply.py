@@ -8,6 +8,7 @@ only :func:`apply_planned` (after a complete read and the guard) turns them into
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from evalsync_gui.core.sync.decisions import (
     Lookup,
     Remote,
     Update,
-    match_key,
+    identifier_value,
 )
 from evalsync_gui.core.sync.scope import IN_SCOPE, Scope, zendesk_state
 
@@ -59,9 +60,10 @@ def lookup_page(conn: sqlite3.Connection, users: Sequence[Mapping[str, Any]], sc
     for row in _select_in(conn, "zendesk_id IN ({marks})", sorted(ids)):
         lookup.by_zendesk_id[row["zendesk_id"]] = row
     keys = set()
+    found = lookup.by_zendesk_id
     for user in users:
-        if int(user["id"]) not in lookup.by_zendesk_id and zendesk_state(user, scope) == IN_SCOPE:
-            key = match_key(Remote.from_api(user, identifier_mode), identifier_mode)
+        if int(user["id"]) not in found and zendesk_state(user, scope) == IN_SCOPE:
+            key = _match_key(user, identifier_mode)
             if key:
                 keys.add(key)
     if keys:
@@ -73,6 +75,14 @@ def lookup_page(conn: sqlite3.Connection, users: Sequence[Mapping[str, Any]], sc
     return lookup
 
 
+def _match_key(user: Mapping[str, Any], identifier_mode: str) -> str | None:
+    """:func:`decisions.match_key` straight from the API dict (no Remote built twice)."""
+    if identifier_mode == "default":
+        email = user.get("email")
+        return email.lower() if email else None
+    return identifier_value(user, identifier_mode)
+
+
 def apply_page(conn: sqlite3.Connection, run_id: int, actions: Sequence[Action], lookup: Lookup,
                seen_ids: Sequence[int], now: str, *, identifier_mode: str, mark_seen: bool) -> PageCounts:
     """Apply creates/updates, replace this run's planned deactivations for the page's users."""
@@ -82,13 +92,9 @@ def apply_page(conn: sqlite3.Connection, run_id: int, actions: Sequence[Action],
     deacts = [a for a in actions if isinstance(a, Deactivate)]
     changes: list[tuple] = []
     if creates:
-        _insert_users(conn, creates, run_id if mark_seen else None, now)
-        new_ids = {r["zendesk_id"]: r["id"] for r in _select_in(conn, "zendesk_id IN ({marks})",
-                                                                 [a.remote.zendesk_id for a in creates])}
-        for a in creates:
-            r = a.remote
-            changes.append((run_id, new_ids[r.zendesk_id], "create", None, None,
-                            f"{r.name} <{r.email or ''}>", a.reason, "applied", now))
+        first = _insert_users(conn, creates, run_id if mark_seen else None, now)
+        changes += [(run_id, first + i, "create", None, None, f"{a.remote.name} <{a.remote.email or ''}>", a.reason,
+                     "applied", now) for i, a in enumerate(creates)]
         counts.new = len(creates)
     if updates:
         _update_users(conn, updates, identifier_mode, now)
@@ -104,24 +110,42 @@ def apply_page(conn: sqlite3.Connection, run_id: int, actions: Sequence[Action],
         changes.append((run_id, a.user_id, "deactivate", "status", a.old_status, "deactivated", a.reason, "planned", now))
     counts.planned = len(deacts)
     if changes:
-        conn.executemany(
-            "INSERT INTO user_changes (run_id, user_id, action, field, old_value, new_value, reason, state, at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", changes)
+        conn.execute(_INSERT_CHANGES, {"run": run_id, "now": now, "rows": _dumps([c[1:8] for c in changes])})
     if mark_seen and seen_ids:
+        # Rows created above already carry this run's seen-mark.
+        created = {a.remote.zendesk_id for a in creates}
+        seen_ids = [zid for zid in seen_ids if zid not in created] if created else seen_ids
         for part in _chunks(list(seen_ids)):
             conn.execute(f"UPDATE users SET last_seen_run = ? WHERE zendesk_id IN ({','.join('?' * len(part))})",
                          (run_id, *part))
     return counts
 
 
-def _insert_users(conn: sqlite3.Connection, creates: Sequence[Create], seen_run: int | None, now: str) -> None:
-    conn.executemany(
-        "INSERT INTO users (zendesk_id, name, email, identifier, status, source, zendesk_role, custom_role_id, "
-        "zendesk_active, zendesk_suspended, zendesk_updated_at, last_seen_run, imported_at, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, 'pending', 'zendesk', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(r.zendesk_id, r.name, r.email, r.identifier, r.zendesk_role, r.custom_role_id, r.zendesk_active,
-          r.zendesk_suspended, r.zendesk_updated_at, seen_run, now, now, now) for r in (a.remote for a in creates)],
-    )
+# A page's rows go in as one JSON array and one statement: one sqlite3_step per page instead
+# of one per row, so the GIL is released once for the whole insert (the fetch thread parses
+# the next page meanwhile) and per-row Python binding disappears.
+_INSERT_USERS = (
+    "INSERT INTO users (id, zendesk_id, name, email, identifier, status, source, zendesk_role, custom_role_id, "
+    "zendesk_active, zendesk_suspended, zendesk_updated_at, last_seen_run, imported_at, created_at, updated_at) "
+    "SELECT :first + key, value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'pending', 'zendesk', value ->> 4, "
+    "value ->> 5, value ->> 6, value ->> 7, value ->> 8, :seen, :now, :now, :now FROM json_each(:rows)")
+_INSERT_CHANGES = (
+    "INSERT INTO user_changes (run_id, user_id, action, field, old_value, new_value, reason, state, at) "
+    "SELECT :run, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, :now "
+    "FROM json_each(:rows)")
+
+
+def _insert_users(conn: sqlite3.Connection, creates: Sequence[Create], seen_run: int | None, now: str) -> int:
+    """Insert the new rows with explicit consecutive ids; returns the first id.
+
+    The caller holds the write lock (BEGIN IMMEDIATE), so ``max(id) + 1`` onwards is
+    exactly what SQLite would assign, and no SELECT is needed to learn the new ids.
+    """
+    first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM users").fetchone()[0]
+    rows = [(r.zendesk_id, r.name, r.email, r.identifier, r.zendesk_role, r.custom_role_id, r.zendesk_active,
+             r.zendesk_suspended, r.zendesk_updated_at) for r in (a.remote for a in creates)]
+    conn.execute(_INSERT_USERS, {"first": first, "seen": seen_run, "now": now, "rows": _dumps(rows)})
+    return first
 
 
 def _update_users(conn: sqlite3.Connection, updates: Sequence[Update], identifier_mode: str, now: str) -> None:
@@ -160,6 +184,11 @@ def _update_changes(run_id: int, a: Update, now: str) -> list[tuple]:
         rows.append((run_id, a.user_id, "return", "flag", None, RETURNED_FLAG, a.reason, "applied", now))
         rows.append((run_id, a.user_id, "return", "deactivated_by", "sync", None, a.reason, "applied", now))
     return rows
+
+
+def _dumps(rows: list) -> str:
+    # ensure_ascii=False: SQLite reads UTF-8 JSON as is, and nothing needs unescaping
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
 
 
 def _text(value: Any) -> str | None:

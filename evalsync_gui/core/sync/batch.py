@@ -7,13 +7,19 @@ checkpoints they trigger) for 100 rows each. :class:`GroupCommit` instead keeps 
 * it has been open for ``max_seconds`` (0.5 s) or holds ``max_pages`` pages, checked
   after each page, or
 * the next page is not ready within the time left (:meth:`GroupCommit.wait_budget`), so
-  the write lock is never held while the client waits on the network or a rate limit, or
+  the write lock is held for at most about ``max_seconds`` plus one page's work, never
+  across a slow response or a rate-limit wait (other windows' writes queue on
+  busy_timeout meanwhile), or
 * the stream ends, fails or is cancelled (the pages already applied are committed).
 
-Each page runs inside its own ``SAVEPOINT``: a page is applied wholly or not at all, and
-the page's resume cursor is written in that same savepoint. So a crash (or kill) loses at
-most the uncommitted group (under a second of work) and the next run resumes from the
-cursor of the last committed page; no page is ever split across transactions.
+A page's writes and its resume cursor are made together, and a transaction only ever
+ends between pages: so a crash (or kill) loses at most the uncommitted group (about half a
+second of work) and the next run resumes from the cursor of the last committed page; no
+page is ever split across transactions. If applying a page fails half-way (a database
+error, a bug), the whole open group is rolled back, not just that page, and the run fails
+with the cursor of the last committed group (a savepoint per page would cost a statement
+journal copy of every touched page). A network error, a cancel or the end of the stream
+happens between pages, so the pages already applied are committed first.
 
 During a group the connection uses a larger page cache and WAL auto-checkpoint (restored
 afterwards) and ``temp_store=MEMORY``; ``synchronous`` stays NORMAL (WAL), so a committed
@@ -36,6 +42,14 @@ CACHE_KIB = 65536  # page cache for the sync connection: dirty index pages of a 
 WAL_AUTOCHECKPOINT = 8000  # pages (~32 MB): checkpoint every few groups, not after each one
 
 
+def _rollback(conn: sqlite3.Connection) -> None:
+    try:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+    except sqlite3.Error:
+        pass
+
+
 class GroupCommit:
     """Apply pages in grouped transactions on this thread's connection of ``db``."""
 
@@ -51,10 +65,10 @@ class GroupCommit:
     # -- lifetime ----------------------------------------------------------------------
     def __enter__(self) -> "GroupCommit":
         self.conn = self.db.connect()
-        for name, value in (("cache_size", -CACHE_KIB), ("wal_autocheckpoint", WAL_AUTOCHECKPOINT)):
+        for name, value in (("cache_size", -CACHE_KIB), ("wal_autocheckpoint", WAL_AUTOCHECKPOINT),
+                            ("temp_store", 2)):  # 2 = MEMORY
             self._saved[name] = self.conn.execute(f"PRAGMA {name}").fetchone()[0]
             self.conn.execute(f"PRAGMA {name} = {value}")
-        self.conn.execute("PRAGMA temp_store = MEMORY")
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -67,7 +81,7 @@ class GroupCommit:
             conn = self.conn
             if conn is not None:
                 if conn.in_transaction:
-                    self.db._rollback(conn)
+                    _rollback(conn)
                 for name, value in self._saved.items():
                     conn.execute(f"PRAGMA {name} = {value}")
 
@@ -80,28 +94,23 @@ class GroupCommit:
         if not conn.in_transaction:
             self._execute("BEGIN IMMEDIATE")
             self.began, self.pages = time.monotonic(), 0
-        self._execute("SAVEPOINT sync_page")
         try:
             yield conn
         except sqlite3.Error as exc:
-            self._undo_page()
+            self.rollback()
             raise translate_sqlite_error(exc, self.db.path) from exc
         except BaseException:
-            self._undo_page()
+            self.rollback()
             raise
-        self._execute("RELEASE sync_page")
         self.pages += 1
         if self.due():
             self.commit()
 
-    def _undo_page(self) -> None:
-        conn = self.conn
-        if conn is not None and conn.in_transaction:
-            try:
-                conn.execute("ROLLBACK TO sync_page")
-                conn.execute("RELEASE sync_page")
-            except sqlite3.Error:
-                self.db._rollback(conn)
+    def rollback(self) -> None:
+        """Drop the whole open group: a page that failed half-way must leave no trace."""
+        if self.conn is not None:
+            _rollback(self.conn)
+        self.began = None
 
     def due(self) -> bool:
         if self.began is None or self.conn is None or not self.conn.in_transaction:
@@ -120,7 +129,7 @@ class GroupCommit:
             try:
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                self.db._rollback(conn)
+                _rollback(conn)
                 raise translate_sqlite_error(exc, self.db.path) from exc
             self.commits += 1
         self.began = None
