@@ -7,6 +7,7 @@ instead of running it (CSV injection). Imports refuse oversized files before par
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -53,10 +54,12 @@ def write_csv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[A
                 count += 1
         os.replace(tmp, target)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # the same bad name may refuse the cleanup too
+            tmp.unlink(missing_ok=True)
         raise UsageError(f"Cannot write {_short(target)}: {exc.strerror or exc}; choose another file or folder.") from exc
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
         raise
     return count
 

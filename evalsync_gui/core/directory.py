@@ -28,7 +28,7 @@ ROLES = {"agent": "Agent", "team_leader": "Team leader", "evaluator": "Evaluator
 LICENCE_KEY = "licences.limit"
 DEFAULT_LICENCES = 150
 
-#: Sortable columns: key -> SQL ordering expression (each has an index, see schema_v4).
+#: Sortable columns: key -> SQL ordering expression (each has an index, see schema_v3).
 SORT_SQL = {
     "name": "name COLLATE NOCASE",
     "email": "lower(email)",
@@ -99,6 +99,8 @@ class View:
         if self.sort not in SORT_SQL:
             raise UsageError(f"Cannot sort by {shown(self.sort)}; use one of {', '.join(SORT_SQL)}.")
         direction = "DESC" if self.descending else "ASC"
+        if self.sort == "status" and self.status:  # one status shown: its order is the id order
+            return f"ORDER BY id {direction}"
         return f"ORDER BY {SORT_SQL[self.sort]} {direction}, id {direction}"
 
 

@@ -84,6 +84,8 @@ class ChatTab(QWidget):
         self.loader.failed.connect(self._job_failed)
         self._on_done = None
         self._reload_again = False
+        self._snapshot_seen = False
+        self._auto_refreshed = False
 
         layout = QVBoxLayout(self)
         layout.addLayout(self._header())
@@ -589,11 +591,37 @@ class ChatTab(QWidget):
         self.request_counts.setText("  ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(c.items())))
         self.log_model.set_rows(snap["log"])
         self.outbox_model.set_rows(snap["outbox"])
+        self._snapshot_seen = True
         if self._reload_again:
             self._reload_again = False
             self.reload()
             return
+        self._maybe_first_refresh()
         self.refreshed.emit()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt naming
+        super().showEvent(event)
+        self._maybe_first_refresh()
+
+    def _maybe_first_refresh(self) -> None:
+        """The first time the tab is seen with no agents cached, fetch them (once, if connected).
+
+        A newcomer opening the tab (the demo, or right after authenticating) should see the
+        account's agents rather than an empty table and a button to find.
+        """
+        if self._auto_refreshed or not self._snapshot_seen or not self.isVisible():
+            return
+        if self.agents_model.rowCount() or self.jobs.is_running():
+            return
+        self._auto_refreshed = True
+        try:
+            from evalsync_gui.core.auth.session import connection_info
+
+            connected = connection_info(self.ctx) is not None
+        except Exception:  # noqa: BLE001 - no stored connection is simply "not yet"
+            connected = False
+        if connected:
+            self.refresh_agents()
 
     def shutdown(self) -> None:
         """Stop this tab's workers; called from the main window's closeEvent (must return within 2 s)."""

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QLabel, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
+from evalsync_gui.gui.rows_model import RowsView
 from evalsync_gui.gui.sync_config_panel import result_text
 
 ACTION_TEXT = {"create": "Import as Pending", "update": "Update", "rename": "Rename", "deactivate": "Deactivate",
                "reactivate": "Flag as returned", "link": "Link"}
-MAX_ROWS = 2000  # a preview of a first sync can list every user; more than this is noise on screen
+MAX_ROWS = 20_000  # a preview of a first sync can list every user; more than this is noise on screen
 
 
 def _changes(item: dict[str, Any]) -> str:
@@ -28,18 +28,10 @@ class PreviewDialog(QDialog):
         planned = list(getattr(result, "planned", None) or [])
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(result_text(result)))
-        table = QTableWidget(min(len(planned), MAX_ROWS), 5)
-        table.setHorizontalHeaderLabels(["Action", "Name", "E-mail", "Changes", "Reason"])
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.verticalHeader().setVisible(False)
-        table.verticalHeader().setDefaultSectionSize(22)
-        table.horizontalHeader().setStretchLastSection(True)
-        for row, item in enumerate(planned[:MAX_ROWS]):
-            values = (ACTION_TEXT.get(item.get("action"), item.get("action")), item.get("name"), item.get("email"),
-                      _changes(item), item.get("reason"))
-            for col, value in enumerate(values):
-                table.setItem(row, col, QTableWidgetItem(str(value or "")))
-        table.resizeColumnsToContents()
+        table = RowsView(["Action", "Name", "E-mail", "Changes", "Reason"])
+        table.set_rows([(ACTION_TEXT.get(item.get("action"), item.get("action")), item.get("name"), item.get("email"),
+                         _changes(item), item.get("reason")) for item in planned[:MAX_ROWS]],
+                       widths=(130, 170, 220, 220))
         self.table = table
         layout.addWidget(table, 1)
         if len(planned) > MAX_ROWS:

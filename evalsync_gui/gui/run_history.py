@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMessageBox,
-                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton,
+                               QVBoxLayout, QWidget)
 
+from evalsync_gui.gui.rows_model import RowsView
 from evalsync_gui.gui.services import Services
 from evalsync_gui.gui.workers import Task, TaskController
 
 RUN_COLUMNS = ("Started", "Trigger", "Mode", "Status", "New", "Updated", "Deactivated", "Held", "Requests", "Note")
 HELD_COLUMNS = ("User", "E-mail", "Run", "Reason")
 MAX_RUNS = 200
+MAX_HELD = 500  # Allow/Discard act on whole runs, so the first rows are enough to review
 
 
 def _runs_api():
@@ -32,9 +33,13 @@ def recent_runs(db) -> list[Any]:
                     "n_deactivated, n_held, error, undone_at FROM sync_runs ORDER BY id DESC LIMIT ?", (MAX_RUNS,))
 
 
-def held_rows(db) -> list[Any]:
+def held_rows(db, limit: int = MAX_HELD) -> list[Any]:
     return db.query("SELECT c.id, c.run_id, c.reason, u.name, u.email FROM user_changes c "
-                    "JOIN users u ON u.id = c.user_id WHERE c.state = 'held' ORDER BY c.id")
+                    "JOIN users u ON u.id = c.user_id WHERE c.state = 'held' ORDER BY c.id LIMIT ?", (limit,))
+
+
+def held_count(db) -> int:
+    return int(db.scalar("SELECT count(*) FROM user_changes WHERE state = 'held'") or 0)
 
 
 def _call(task: Task, name: str, *args: Any) -> Any:
@@ -67,7 +72,7 @@ class RunHistory(QWidget):
         self.held_label = QLabel()
         self.held_label.setWordWrap(True)
         layout.addWidget(self.held_label)
-        self.held = self._table(HELD_COLUMNS, QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.held = RowsView(HELD_COLUMNS)
         self.held.setMaximumHeight(160)
         layout.addWidget(self.held)
         held_buttons = QHBoxLayout()
@@ -83,7 +88,7 @@ class RunHistory(QWidget):
         layout.addLayout(held_buttons)
 
         layout.addWidget(QLabel("<b>Sync history</b>"))
-        self.runs = self._table(RUN_COLUMNS, QAbstractItemView.SelectionMode.SingleSelection)
+        self.runs = RowsView(RUN_COLUMNS, selection=QAbstractItemView.SelectionMode.SingleSelection)
         layout.addWidget(self.runs, 1)
         buttons = QHBoxLayout()
         self.undo_btn = QPushButton("Undo run…")
@@ -98,54 +103,30 @@ class RunHistory(QWidget):
         buttons.addStretch(1)
         layout.addLayout(buttons)
 
-    @staticmethod
-    def _table(columns: tuple[str, ...], mode: QAbstractItemView.SelectionMode) -> QTableWidget:
-        t = QTableWidget(0, len(columns))
-        t.setHorizontalHeaderLabels(list(columns))
-        t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        t.setSelectionMode(mode)
-        t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        t.verticalHeader().setVisible(False)
-        t.verticalHeader().setDefaultSectionSize(22)
-        t.horizontalHeader().setStretchLastSection(True)
-        t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        return t
-
     # -- reading -------------------------------------------------------------------------
     def reload(self) -> None:
-        """Re-read the newest runs and the held deactivations."""
+        """Re-read the newest runs and the first held deactivations (bounded queries)."""
         db = self.services.ctx.db
         runs = recent_runs(db)
-        self.runs.setRowCount(len(runs))
-        for i, r in enumerate(runs):
+        rows = []
+        for r in runs:
             note = r["error"] or ("undone " + r["undone_at"][:16].replace("T", " ") if r["undone_at"] else "")
             mode = r["mode"] + (" (preview)" if r["dry_run"] else "")
-            values = (r["started_at"][:16].replace("T", " "), r["trigger"], mode, r["status"], r["n_new"],
-                      r["n_updated"], r["n_deactivated"], r["n_held"], r["requests"], note)
-            for c, v in enumerate(values):
-                item = QTableWidgetItem(f"{v:,}" if isinstance(v, int) else str(v or ""))
-                item.setData(Qt.ItemDataRole.UserRole, r["id"])
-                if isinstance(v, int):
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                self.runs.setItem(i, c, item)
-        held = held_rows(db)
-        self.held.setRowCount(len(held))
-        for i, h in enumerate(held):
-            for c, v in enumerate((h["name"], h["email"], h["run_id"], h["reason"])):
-                item = QTableWidgetItem(str(v or ""))
-                item.setData(Qt.ItemDataRole.UserRole, h["id"])
-                self.held.setItem(i, c, item)
+            rows.append((r["started_at"][:16].replace("T", " "), r["trigger"], mode, r["status"], r["n_new"],
+                         r["n_updated"], r["n_deactivated"], r["n_held"], r["requests"], note))
+        self.runs.set_rows(rows, [r["id"] for r in runs], widths=(125, 75, 110, 85, 70, 70, 85, 55, 70))
+        total = held_count(db)
+        held = held_rows(db) if total else []
+        self._held_runs = [h["run_id"] for h in held]
+        self.held.set_rows([(h["name"], h["email"], h["run_id"], h["reason"]) for h in held],
+                           [h["id"] for h in held], widths=(170, 220, 50))
+        more = f" (showing the first {len(held):,})" if total > len(held) else ""
         self.held_label.setText(
-            f"<b>{len(held):,} deactivations held by the deactivation guard.</b> Review the reasons, then Allow or Discard."
-            if held else "No deactivations are held.")
-        for t in (self.runs, self.held):  # small tables (<= MAX_RUNS rows): fitting is cheap
-            t.resizeColumnsToContents()
+            f"<b>{total:,} deactivations held by the deactivation guard</b>{more}. Review the reasons, then Allow "
+            "or Discard; both act on every held deactivation of the selected rows' runs."
+            if total else "No deactivations are held.")
         for w in (self.held, self.allow_btn, self.discard_btn):
-            w.setVisible(bool(held))
-
-    def _selected_ids(self, table: QTableWidget) -> list[int]:
-        rows = sorted({i.row() for i in table.selectedIndexes()})
-        return [table.item(r, 0).data(Qt.ItemDataRole.UserRole) for r in rows]
+            w.setVisible(bool(total))
 
     # -- actions -------------------------------------------------------------------------
     def _start(self, name: str, *args: Any) -> None:
@@ -156,8 +137,8 @@ class RunHistory(QWidget):
 
     def _held_action(self, name: str) -> None:
         """Allow or Discard applies to whole runs: every held row of the selected rows' runs."""
-        rows = sorted({i.row() for i in self.held.selectedIndexes()}) or list(range(self.held.rowCount()))
-        run_ids = sorted({int(self.held.item(r, 2).text()) for r in rows if self.held.item(r, 2)})
+        rows = self.held.selected_rows() or list(range(self.held.rowCount()))
+        run_ids = sorted({self._held_runs[r] for r in rows})
         if not run_ids:
             return
         if self._task.is_running():

@@ -62,7 +62,7 @@ def test_preview_lists_planned_changes_and_changes_nothing(qtbot, connected):
         assert done.args[0].dry_run and done.args[0].new > 0
         dialog = tab.findChild(PreviewDialog)
         assert dialog is not None and dialog.table.rowCount() == done.args[0].new
-        assert dialog.table.item(0, 0).text() == "Import as Pending"
+        assert dialog.table.text(0, 0) == "Import as Pending"
         assert directory.counts(ctx.db)["pending"] == 0
         dialog.grab().save(str(ctx.data_dir / "preview.png"))
     finally:
@@ -108,10 +108,10 @@ def test_runs_page_exports_and_undoes_a_run(qtbot, connected, tmp_path):
         with qtbot.waitSignal(tab.history._task.done, timeout=5000):
             tab.history._start("export_runs_csv", str(out))
         assert out.read_text(encoding="utf-8-sig").count("\n") > 1
-        run_id = tab.history.runs.item(0, 0).data(Qt.ItemDataRole.UserRole)
+        run_id = tab.history.runs.key(0)
         with qtbot.waitSignal(tab.history._task.finished, timeout=5000):
             tab.history._start("undo_run", run_id)
         qtbot.waitUntil(lambda: tab.status_buttons["pending"].text() == "Pending (0)", timeout=3000)
-        assert "undone" in tab.history.runs.item(0, 9).text()
+        assert "undone" in tab.history.runs.text(0, 9)
     finally:
         tab.shutdown()

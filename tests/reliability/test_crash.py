@@ -109,6 +109,8 @@ def test_sigkill_at_random_moments_never_corrupts_and_resumes(tmp_path, file_key
                 no_duplicate_zendesk_users(db)
             assert not is_locked(crashy), f"kill {i}: the lock outlived the killed process"
             first = _first_listing_after(sim, mark)
+            if os.environ.get("EVALSYNC_CRASH_DEBUG"):
+                print(i, len(cursors_before), first, _saved_cursors(db) if db.exists() else None)
             if cursors_before and first is not None:
                 assert any(parse_qs(c.split("?", 1)[1]).get("page[after]", [None])[0] == first
                            for c in cursors_before), f"kill {i}: restarted from the beginning, not the cursor"

@@ -150,3 +150,20 @@ def test_data_folder_0700_and_database_0600(tmp_path):
         if f.name.startswith("evalsync.db"):
             assert (f.stat().st_mode & 0o077) == 0, f"{f.name} is readable by others"
     ctx.db.close()
+
+
+def test_migration_backup_is_private(data_dir):
+    """The pre-migration copy holds the same names and e-mails: 0600 like the database."""
+    import sqlite3
+
+    from evalsync_gui.core.store import migrations
+
+    path = data_dir / "evalsync.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    migrations.migrate(conn, str(path), target=1)
+    conn.close()
+    os.chmod(path, 0o600)
+    Database(path).close()
+    backup = migrations.backup_path(str(path), 1)
+    assert backup.exists()
+    assert (backup.stat().st_mode & 0o077) == 0, oct(backup.stat().st_mode)

@@ -52,13 +52,37 @@ def _select_in(conn: sqlite3.Connection, where: str, values: Sequence) -> list[s
     return rows
 
 
+class IdAllocator:
+    """Ids for new users rows, from ``max(id) + 1``: exactly what SQLite would assign.
+
+    Valid only while the caller's write transaction lasts (nobody else can insert), so a
+    group commit makes a new one per transaction; no SELECT is needed to learn new ids.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.next = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM users").fetchone()[0]
+
+    def take(self, n: int) -> int:
+        first, self.next = self.next, self.next + n
+        return first
+
+
+def has_unlinked(conn: sqlite3.Connection) -> bool:
+    """Whether any row could be matched by identifier (hand-made or CSV rows, not yet linked)."""
+    return conn.execute("SELECT EXISTS (SELECT 1 FROM users WHERE zendesk_id IS NULL)").fetchone()[0] == 1
+
+
 def lookup_page(conn: sqlite3.Connection, users: Sequence[Mapping[str, Any]], scope: Scope,
-                identifier_mode: str) -> Lookup:
-    """Local rows for a page in two queries: by Zendesk id, then unlinked rows by identifier."""
+                identifier_mode: str, *, unlinked: bool = True) -> Lookup:
+    """Local rows for a page in two queries: by Zendesk id, then unlinked rows by identifier.
+
+    ``unlinked=False`` (the caller knows no unlinked row exists) skips the second query."""
     lookup = Lookup()
     ids = {int(u["id"]) for u in users}
     for row in _select_in(conn, "zendesk_id IN ({marks})", sorted(ids)):
         lookup.by_zendesk_id[row["zendesk_id"]] = row
+    if not unlinked:
+        return lookup
     keys = set()
     found = lookup.by_zendesk_id
     for user in users:
@@ -84,7 +108,8 @@ def _match_key(user: Mapping[str, Any], identifier_mode: str) -> str | None:
 
 
 def apply_page(conn: sqlite3.Connection, run_id: int, actions: Sequence[Action], lookup: Lookup,
-               seen_ids: Sequence[int], now: str, *, identifier_mode: str, mark_seen: bool) -> PageCounts:
+               seen_ids: Sequence[int], now: str, *, identifier_mode: str, mark_seen: bool,
+               ids: IdAllocator | None = None) -> PageCounts:
     """Apply creates/updates, replace this run's planned deactivations for the page's users."""
     counts = PageCounts()
     creates = [a for a in actions if isinstance(a, Create)]
@@ -92,7 +117,7 @@ def apply_page(conn: sqlite3.Connection, run_id: int, actions: Sequence[Action],
     deacts = [a for a in actions if isinstance(a, Deactivate)]
     changes: list[tuple] = []
     if creates:
-        first = _insert_users(conn, creates, run_id if mark_seen else None, now)
+        first = _insert_users(conn, creates, run_id if mark_seen else None, now, ids or IdAllocator(conn))
         changes += [(run_id, first + i, "create", None, None, f"{a.remote.name} <{a.remote.email or ''}>", a.reason,
                      "applied", now) for i, a in enumerate(creates)]
         counts.new = len(creates)
@@ -135,13 +160,10 @@ _INSERT_CHANGES = (
     "FROM json_each(:rows)")
 
 
-def _insert_users(conn: sqlite3.Connection, creates: Sequence[Create], seen_run: int | None, now: str) -> int:
-    """Insert the new rows with explicit consecutive ids; returns the first id.
-
-    The caller holds the write lock (BEGIN IMMEDIATE), so ``max(id) + 1`` onwards is
-    exactly what SQLite would assign, and no SELECT is needed to learn the new ids.
-    """
-    first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM users").fetchone()[0]
+def _insert_users(conn: sqlite3.Connection, creates: Sequence[Create], seen_run: int | None, now: str,
+                  ids: IdAllocator) -> int:
+    """Insert the new rows with explicit consecutive ids (see :class:`IdAllocator`); returns the first."""
+    first = ids.take(len(creates))
     rows = [(r.zendesk_id, r.name, r.email, r.identifier, r.zendesk_role, r.custom_role_id, r.zendesk_active,
              r.zendesk_suspended, r.zendesk_updated_at) for r in (a.remote for a in creates)]
     conn.execute(_INSERT_USERS, {"first": first, "seen": seen_run, "now": now, "rows": _dumps(rows)})

@@ -12,7 +12,8 @@ checkpoints they trigger) for 100 rows each. :class:`GroupCommit` instead keeps 
   busy_timeout meanwhile), or
 * the stream ends, fails or is cancelled (the pages already applied are committed).
 
-A page's writes and its resume cursor are made together, and a transaction only ever
+A group's pages and the resume cursor after its last page (written by ``before_commit``
+just before COMMIT, with the run's counters) commit together, and a transaction only ever
 ends between pages: so a crash (or kill) loses at most the uncommitted group (about half a
 second of work) and the next run resumes from the cursor of the last committed page; no
 page is ever split across transactions. If applying a page fails half-way (a database
@@ -31,7 +32,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from evalsync_gui.core.store.db import translate_sqlite_error
@@ -53,8 +54,13 @@ def _rollback(conn: sqlite3.Connection) -> None:
 class GroupCommit:
     """Apply pages in grouped transactions on this thread's connection of ``db``."""
 
-    def __init__(self, db, *, max_seconds: float = MAX_SECONDS, max_pages: int = MAX_PAGES) -> None:
+    def __init__(self, db, *, max_seconds: float = MAX_SECONDS, max_pages: int = MAX_PAGES,
+                 before_commit: Callable[[sqlite3.Connection], None] | None = None) -> None:
+        """``before_commit(conn)`` runs inside each group just before COMMIT: the caller
+        writes the group's last cursor and run counters there, once per group."""
         self.db = db
+        self.before_commit = before_commit
+        self.generation = 0  # bumped at each BEGIN: callers may cache per-group facts
         self.max_seconds, self.max_pages = max_seconds, max_pages
         self.conn: sqlite3.Connection | None = None
         self.began: float | None = None
@@ -94,6 +100,7 @@ class GroupCommit:
         if not conn.in_transaction:
             self._execute("BEGIN IMMEDIATE")
             self.began, self.pages = time.monotonic(), 0
+            self.generation += 1
         try:
             yield conn
         except sqlite3.Error as exc:
@@ -127,6 +134,8 @@ class GroupCommit:
         conn = self.conn
         if conn is not None and conn.in_transaction:
             try:
+                if self.before_commit is not None and self.pages:
+                    self.before_commit(conn)
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 _rollback(conn)

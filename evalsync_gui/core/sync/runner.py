@@ -11,6 +11,7 @@ the "absent" deactivations and let the guard apply or hold them.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from evalsync_gui.core.sync.lock import SyncLock
 
 log = logging.getLogger("evalsync.sync")
 FULL_EVERY_SECONDS = 24 * 3600
+SWITCH_INTERVAL = 0.0005  # seconds; see _read
 START_MARGIN_SECONDS = 300  # incremental start before the listing began: covers clock skew
 
 
@@ -92,6 +94,11 @@ class _Run:
         self.req0 = 0
         self.resume: dict = {}
         self.group: GroupCommit | None = None
+        self._generation = 0
+        self._ids: apply.IdAllocator | None = None
+        self._any_unlinked = True
+        self._last_page: fetch.Page | None = None
+        self._unsaved_seen = 0
 
     # -- phases ----------------------------------------------------------------------------
     def execute(self) -> SyncResult:
@@ -201,12 +208,17 @@ class _Run:
             for page in fetch.prefetched(pages):
                 self._page(page, mark_seen=mark_seen)
             return
-        with GroupCommit(self.db) as group:
+        with GroupCommit(self.db, before_commit=self._save_progress) as group:
             self.group = group
+            switch = sys.getswitchinterval()
+            # Each SQLite call releases the GIL; with the default 5 ms switch interval the
+            # fetch thread (parsing JSON) keeps it that long before this thread gets it back.
+            sys.setswitchinterval(min(switch, SWITCH_INTERVAL))
             try:
                 for page in fetch.prefetched(pages, wait_budget=group.wait_budget, on_idle=group.commit):
                     self._page(page, mark_seen=mark_seen)
             finally:
+                sys.setswitchinterval(switch)
                 self.group = None
 
     def _page(self, page: fetch.Page, *, mark_seen: bool) -> None:
@@ -223,17 +235,31 @@ class _Run:
             self._count_dry(actions)
         else:
             with self.group.page() as conn:
-                lookup = apply.lookup_page(conn, users, self.scope, self.cfg.identifier)
+                if self.group.generation != self._generation:
+                    # Facts that hold for a whole group: it holds the write lock, and this run
+                    # only ever adds linked rows.
+                    self._generation = self.group.generation
+                    self._ids = apply.IdAllocator(conn)
+                    self._any_unlinked = apply.has_unlinked(conn)
+                lookup = apply.lookup_page(conn, users, self.scope, self.cfg.identifier, unlinked=self._any_unlinked)
                 actions, remotes = plan_page(users, lookup, self.scope, self.cfg.identifier, self.claimed)
                 counts = apply.apply_page(conn, self.run_id, actions, lookup, [r.zendesk_id for r in remotes],
-                                          runs.now_iso(), identifier_mode=self.cfg.identifier, mark_seen=mark_seen)
+                                          runs.now_iso(), identifier_mode=self.cfg.identifier, mark_seen=mark_seen,
+                                          ids=self._ids)
                 self.new += counts.new
                 self.updated += counts.updated
-                self._save_cursor(conn, page)
-                runs.update_counts(conn, self.run_id, self.new, self.updated, len(users), self._requests())
+                self._last_page = page
+                self._unsaved_seen += len(users)
         self.pages += 1
         self.users += len(users)
         self._emit("fetch", f"{self.users} users read in {self.pages} pages")
+
+    def _save_progress(self, conn) -> None:
+        """Once per group, before its COMMIT: the cursor after its last page, and the counters."""
+        if self._last_page is not None:
+            self._save_cursor(conn, self._last_page)
+        runs.update_counts(conn, self.run_id, self.new, self.updated, self._unsaved_seen, self._requests())
+        self._last_page, self._unsaved_seen = None, 0
 
     def _save_cursor(self, conn, page: fetch.Page) -> None:
         if self.mode == "incremental":
