@@ -331,6 +331,8 @@ METHODS = """\
 8. **Chat batch**: 1,500 access requests (already enabled, disabled, missing, bad domain) against
    1,500 chat agents with 20 ms simulator latency; `evalsync chat requests process --json` is timed and
    its requests counted: the agent extract pages plus one write per changed agent.
+
+Profiles (pyinstrument) of the targets not met, and how to re-take them: `bench/profiles/`.
 """
 
 

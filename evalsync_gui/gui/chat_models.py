@@ -17,9 +17,13 @@ STATUS_COLOURS = {
     "queued": "#e8eef7", "processing": "#fff1c2", "enabled": "#d4f5d9", "created": "#c3f0c8",
     "already_enabled": "#e3f6e6", "rejected": "#ffe0c2", "failed": "#ffd0d0",
     "pending": "#fff1c2", "sent": "#d4f5d9",
-    "disable": "#fff1c2", "delete": "#ffd0d0", "keep": "#ffffff",
+    "disable": "#fff1c2", "delete": "#ffd0d0",
     "0": "#ececec",  # a disabled agent (colour_key "enabled")
 }
+# The status tints are pale, so their text is always near-black: readable in light AND dark themes
+# (the theme's own text colour would be near-white on a pale tint in a dark theme).
+STATUS_TEXT = "#1b1b1b"
+_LABELLED = set(STATUS_COLOURS) | {"keep"}
 STATUS_LABELS = {"already_enabled": "Already enabled"}
 
 Column = tuple[str, str, Callable[[dict], Any] | None]  # (header, key, formatter)
@@ -28,7 +32,7 @@ Column = tuple[str, str, Callable[[dict], Any] | None]  # (header, key, formatte
 def label(value: Any) -> str:
     if isinstance(value, str) and value in STATUS_LABELS:
         return STATUS_LABELS[value]
-    if isinstance(value, str) and value in STATUS_COLOURS:
+    if isinstance(value, str) and value in _LABELLED:
         return value.capitalize()
     return "" if value is None else str(value)
 
@@ -74,6 +78,9 @@ class RowsModel(QAbstractTableModel):
         if role == Qt.BackgroundRole and self.colour_key:
             colour = STATUS_COLOURS.get(str(self.rows[index.row()].get(self.colour_key)))
             return QColor(colour) if colour else None
+        if role == Qt.ForegroundRole and self.colour_key:
+            tinted = str(self.rows[index.row()].get(self.colour_key)) in STATUS_COLOURS
+            return QColor(STATUS_TEXT) if tinted else None
         if role == Qt.ToolTipRole:
             return label(self.value(index.row(), index.column())) or None
         return None

@@ -18,6 +18,7 @@ from evalsync_gui.core.chat.domains import normalize_domains
 from evalsync_gui.core.chat.inactivity import KEEP, Policy
 from evalsync_gui.core.errors import EvalsyncError
 from evalsync_gui.gui import chat_jobs as jobs
+from evalsync_gui.gui import window_state
 from evalsync_gui.gui.chat_dialogs import MappingDialog
 from evalsync_gui.gui.chat_models import (AGENT_COLUMNS, LOG_COLUMNS, OUTBOX_COLUMNS, POLICY_COLUMNS,
                                           REQUEST_COLUMNS, RowsModel, proxy_for)
@@ -37,9 +38,11 @@ MODE_HELP = (
 )
 
 
-def make_table(model: RowsModel, parent: QWidget) -> tuple[QTableView, object]:
+def make_table(model: RowsModel, parent: QWidget, name: str, services: Services) -> tuple[QTableView, object]:
+    """A sortable table over ``model``; ``name`` is its accessible name and remembered-columns key."""
     proxy = proxy_for(model, parent)
     view = QTableView(parent)
+    view.setAccessibleName(name)
     view.setModel(proxy)
     view.horizontalHeader().setSortIndicator(-1, Qt.AscendingOrder)  # keep the loaded order until a click
     view.setSortingEnabled(True)
@@ -50,12 +53,14 @@ def make_table(model: RowsModel, parent: QWidget) -> tuple[QTableView, object]:
     view.horizontalHeader().setSectionResizeMode(QHeaderView.Interactive)
     for col, (title, _key, _fmt) in enumerate(model.columns):
         view.setColumnWidth(col, WIDTHS.get(title, 110))
+    window_state.track_header(services, "chat." + name.lower().replace(" ", "_"), view.horizontalHeader())
     return view, proxy
 
 
-def search_box(proxy, placeholder: str) -> QLineEdit:
+def search_box(proxy, placeholder: str, name: str) -> QLineEdit:
     box = QLineEdit()
     box.setPlaceholderText(placeholder)
+    box.setAccessibleName(name)
     box.setClearButtonEnabled(True)
     box.textChanged.connect(proxy.setFilterFixedString)
     return box
@@ -125,9 +130,10 @@ class ChatTab(QWidget):
         page = QWidget()
         v = QVBoxLayout(page)
         self.agents_model = RowsModel(AGENT_COLUMNS, colour_key="enabled")
-        self.agents_view, proxy = make_table(self.agents_model, page)
+        self.agents_view, proxy = make_table(self.agents_model, page, "Chat agents", self.services)
         top = QHBoxLayout()
-        top.addWidget(search_box(proxy, "Search agents (e-mail, name…)"))
+        self.agents_search = search_box(proxy, "Search agents (e-mail, name…) — Ctrl+F", "Search agents")
+        top.addWidget(self.agents_search)
         self.agents_count = QLabel()
         top.addWidget(self.agents_count)
         self.refresh_button = QPushButton("Refresh from Zendesk")
@@ -147,8 +153,11 @@ class ChatTab(QWidget):
         for w, text in ((self.f_requester, "Requester's e-mail"), (self.f_email, "E-mail needing access"),
                         (self.f_first, "First name"), (self.f_last, "Last name")):
             w.setPlaceholderText(text)
+            w.setAccessibleName(text)
             form.addWidget(w)
         self.add_button = QPushButton("Add")
+        self.add_button.setToolTip("Queue this access request (Process sends it to Zendesk)")
+        self.add_button.setAccessibleName("Add request")
         self.add_button.clicked.connect(self.add_request)
         form.addWidget(self.add_button)
         v.addWidget(form_box)
@@ -162,8 +171,9 @@ class ChatTab(QWidget):
         self.process_button.clicked.connect(lambda: self.process(dry_run=False))
         self.request_counts = QLabel()
         self.requests_model = RowsModel(REQUEST_COLUMNS, colour_key="status")
-        self.requests_view, proxy = make_table(self.requests_model, page)
-        bar.addWidget(search_box(proxy, "Search requests"))
+        self.requests_view, proxy = make_table(self.requests_model, page, "Access requests", self.services)
+        self.requests_search = search_box(proxy, "Search requests — Ctrl+F", "Search requests")
+        bar.addWidget(self.requests_search)
         bar.addWidget(self.request_counts, 1)
         for b in (self.import_button, self.dry_button, self.process_button):
             bar.addWidget(b)
@@ -174,6 +184,7 @@ class ChatTab(QWidget):
         self.import_report.setReadOnly(True)
         self.import_report.setPlaceholderText("Rows an import could not use are listed here with their reason.")
         self.import_report.setMaximumHeight(110)
+        self.import_report.setAccessibleName("Import problems")
         split.addWidget(self.import_report)
         v.addWidget(split)
         return page
@@ -188,10 +199,12 @@ class ChatTab(QWidget):
             spin.setSuffix(" days")
         self.p_exempt = QLineEdit()
         self.p_exempt.setPlaceholderText("Exempt e-mails or domains, comma separated")
-        row.addWidget(QLabel("Disable after"))
-        row.addWidget(self.p_disable)
-        row.addWidget(QLabel("Delete after"))
-        row.addWidget(self.p_delete)
+        self.p_exempt.setAccessibleName("Exempt e-mails or domains")
+        for text, spin in (("&Disable after", self.p_disable), ("De&lete after", self.p_delete)):
+            caption = QLabel(text)
+            caption.setBuddy(spin)
+            row.addWidget(caption)
+            row.addWidget(spin)
         row.addWidget(self.p_exempt, 1)
         self.preview_button = QPushButton("Preview")
         self.preview_button.clicked.connect(self.preview_policy)
@@ -203,7 +216,7 @@ class ChatTab(QWidget):
         v.addLayout(row)
         v.addWidget(QLabel("The account owner and admins are never touched. Nothing changes until you press Apply."))
         self.policy_model = RowsModel(POLICY_COLUMNS, colour_key="action")
-        self.policy_view, proxy = make_table(self.policy_model, page)
+        self.policy_view, proxy = make_table(self.policy_model, page, "Policy preview", self.services)
         self.policy_summary = QLabel()
         v.addWidget(self.policy_summary)
         v.addWidget(self.policy_view)
@@ -213,10 +226,12 @@ class ChatTab(QWidget):
         page = QWidget()
         v = QVBoxLayout(page)
         self.log_model = RowsModel(LOG_COLUMNS)
-        self.log_view, proxy = make_table(self.log_model, page)
+        self.log_view, proxy = make_table(self.log_model, page, "Action log", self.services)
         bar = QHBoxLayout()
-        bar.addWidget(search_box(proxy, "Search the log"))
+        self.log_search = search_box(proxy, "Search the log — Ctrl+F", "Search the action log")
+        bar.addWidget(self.log_search)
         export = QPushButton("Export CSV…")
+        export.setToolTip("Save the action log as a CSV file")
         export.clicked.connect(self.export_log)
         bar.addWidget(export)
         v.addLayout(bar)
@@ -225,7 +240,7 @@ class ChatTab(QWidget):
         box = QGroupBox("Confirmation e-mails")
         bv = QVBoxLayout(box)
         self.outbox_model = RowsModel(OUTBOX_COLUMNS, colour_key="status")
-        self.outbox_view, _ = make_table(self.outbox_model, box)
+        self.outbox_view, _ = make_table(self.outbox_model, box, "Confirmation e-mails", self.services)
         buttons = QHBoxLayout()
         send = QPushButton("Send pending now")
         send.clicked.connect(lambda: self._start(jobs.send_outbox, self.ctx))
@@ -296,6 +311,7 @@ class ChatTab(QWidget):
         self.m_preview.setMaximumHeight(120)
         self.m_test_to = QLineEdit()
         self.m_test_to.setPlaceholderText("send a test message to…")
+        self.m_test_to.setAccessibleName("Test message recipient")
         for label_text, w in (("SMTP server", self.m_host), ("Port", self.m_port), ("Security", self.m_security),
                               ("User", self.m_user), ("Password", self.m_password), ("From", self.m_from),
                               ("Template", self.m_kind), ("Subject", self.m_subject), ("Body", self.m_body)):

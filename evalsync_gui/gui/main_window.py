@@ -31,6 +31,9 @@ TAB_MENU_TEXT = ("&Authenticate", "User &sync", "C&hat agents")
 # Amber with near-black text: readable in light and dark themes because both colours are set.
 BANNER_STYLE = "QLabel#demoBanner { background: #ffd54f; color: #1b1b1b; padding: 6px 12px; font-weight: 600; }"
 CLOSE_TO_TRAY_KEY = "ui/close_to_tray"
+# Issue 7: closing must stop everything within 2 s. Workers of all tabs share one deadline;
+# the rest of the budget is for tab clean-up, shutdown hooks and stopping the demo simulator.
+WORKER_BUDGET_MS = 1400
 
 
 def _build_tabs(services: Services, parent: QWidget) -> list[QWidget]:
@@ -253,7 +256,9 @@ class MainWindow(QMainWindow):
             return
         self._is_shut_down = True
         started = time.monotonic()
-        workers.cancel_all()  # every tab's jobs stop in parallel; the waits below are then short
+        # Every job in the window is cancelled first and all are waited for against one shared
+        # deadline, so the tabs' shutdown() below finds their threads already stopped.
+        workers.shutdown_controllers(self.findChildren(workers.TaskController), WORKER_BUDGET_MS)
         for page in self.tab_pages:
             self._safely(getattr(page, "shutdown", None), type(page).__name__)
         for hook in self.shutdown_hooks:

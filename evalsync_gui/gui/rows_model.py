@@ -77,11 +77,14 @@ class RowsView(QTableView):
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.verticalHeader().setDefaultSectionSize(22)
         self.horizontalHeader().setStretchLastSection(True)
+        self._widths_applied = False
 
     def set_rows(self, rows: Sequence[tuple], keys: Sequence[Any] | None = None, widths: Sequence[int] = ()) -> None:
         self.rows_model.set_rows(rows, keys)
-        for col, width in enumerate(widths):
-            self.setColumnWidth(col, width)
+        if widths and not self._widths_applied:  # defaults once; later the user's (remembered) widths win
+            self._widths_applied = True
+            for col, width in enumerate(widths):
+                self.setColumnWidth(col, width)
 
     def rowCount(self) -> int:
         return self.rows_model.rowCount()

@@ -12,6 +12,7 @@ from typing import Any
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton,
                                QVBoxLayout, QWidget)
 
+from evalsync_gui.gui import window_state
 from evalsync_gui.gui.rows_model import RowsView
 from evalsync_gui.gui.services import Services
 from evalsync_gui.gui.workers import Task, TaskController
@@ -65,7 +66,9 @@ class RunHistory(QWidget):
         self._task.finished.connect(self._done)
         self._task.failed.connect(self._failed)
         self._build()
-        self.reload()
+        self.reload()  # applies the default column widths; the remembered ones then replace them
+        window_state.track_header(services, "users.runs", self.runs.horizontalHeader())
+        window_state.track_header(services, "users.held", self.held.horizontalHeader())
 
     def _build(self) -> None:
         layout = QVBoxLayout(self)
@@ -74,6 +77,7 @@ class RunHistory(QWidget):
         layout.addWidget(self.held_label)
         self.held = RowsView(HELD_COLUMNS)
         self.held.setMaximumHeight(160)
+        self.held.setAccessibleName("Held deactivations")
         layout.addWidget(self.held)
         held_buttons = QHBoxLayout()
         self.allow_btn = QPushButton("Allow deactivations")
@@ -89,6 +93,7 @@ class RunHistory(QWidget):
 
         layout.addWidget(QLabel("<b>Sync history</b>"))
         self.runs = RowsView(RUN_COLUMNS, selection=QAbstractItemView.SelectionMode.SingleSelection)
+        self.runs.setAccessibleName("Sync history")
         layout.addWidget(self.runs, 1)
         buttons = QHBoxLayout()
         self.undo_btn = QPushButton("Undo run…")

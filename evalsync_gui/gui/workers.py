@@ -77,6 +77,23 @@ def cancel_all() -> int:
     return len(running)
 
 
+def shutdown_controllers(controllers: list["TaskController"], timeout_ms: int) -> bool:
+    """Cancel every controller first, then wait for all of them against ONE shared deadline.
+
+    Waiting tab by tab with a timeout each adds the timeouts up; here the whole set gets
+    ``timeout_ms`` in total. Jobs still running at the deadline are parked as orphans.
+    Returns True when every thread stopped in time.
+    """
+    deadline = time.monotonic() + max(0, timeout_ms) / 1000
+    for controller in controllers:
+        controller.cancel()
+    stopped = True
+    for controller in controllers:
+        remaining = max(0, int((deadline - time.monotonic()) * 1000))
+        stopped = controller.shutdown(remaining) and stopped
+    return stopped
+
+
 class Task:
     """What the worker function receives: the cancel flag and a progress channel."""
 

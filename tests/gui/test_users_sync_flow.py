@@ -65,6 +65,7 @@ def test_preview_lists_planned_changes_and_changes_nothing(qtbot, connected):
         assert dialog.table.text(0, 0) == "Import as Pending"
         assert directory.counts(ctx.db)["pending"] == 0
         dialog.grab().save(str(ctx.data_dir / "preview.png"))
+        dialog.close()
     finally:
         tab.shutdown()
 

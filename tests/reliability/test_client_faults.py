@@ -117,3 +117,21 @@ def test_revoked_token_says_authenticate_again(fresh):
     text = assert_one_line(info.value, secrets=(token,))
     assert "authenticate again" in text
     assert c.request_count == 1  # no retry storm against a dead credential
+
+
+def test_cancel_set_after_construction_interrupts_a_rate_limit_wait():
+    """Workers hand their cancel check to an already-open client (``http.is_cancelled = ...``)."""
+    import threading
+    import time
+
+    cancel = threading.Event()
+    c = ZendeskHttp("https://abc-energy.zendesk.com", None,
+                    transport=httpx.MockTransport(lambda r: httpx.Response(429, headers={"Retry-After": "60"})))
+    c.is_cancelled = cancel.is_set
+    threading.Timer(0.3, cancel.set).start()
+    started = time.monotonic()
+    from evalsync_gui.core.errors import Cancelled
+
+    with pytest.raises(Cancelled):
+        c.get(USERS)
+    assert time.monotonic() - started < 2.0

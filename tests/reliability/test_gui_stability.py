@@ -123,3 +123,50 @@ def test_qtablewidget_setitem_keeps_none_alive():
         pytest.xfail(f"installed PySide6 leaks None references in QTableWidget.setItem ({delta} per 100 calls): "
                      "gui/run_history.py, preview_dialog.py and chat_dialogs.py use setItem; switch them to a "
                      "QAbstractTableModel + QTableView or pin PySide6-Essentials != 6.12.0")
+
+
+def test_closing_the_window_during_a_chat_batch_stops_it_within_2_seconds(qtbot, tmp_path, file_keyring):  # noqa: F811
+    chat_tab_mod = pytest.importorskip("evalsync_gui.gui.chat_tab")
+    from evalsync_gui.core.auth import session
+    from evalsync_gui.core.chat import requests as rq
+    from evalsync_gui.core.context import AppContext
+    from evalsync_gui.gui.main_window import MainWindow
+    from evalsync_gui.gui.services import AppSignals, Services
+
+    cfg = sim_mod.SimConfig(agents=10, admins=2, end_users=5, chat_agents=20, rate_limit_per_minute=None,
+                            chat_per_minute=None, latency=0.02)
+    with sim_mod.Simulator(cfg) as sim:
+        ctx = AppContext.create(tmp_path / "data")
+        session.connect_api_token(ctx, "abc-energy", sim.admin_email, sim.api_token, base_url=sim.base_url)
+        ctx.settings.set("chat.domains", ["abc-energy.example.com"])
+        ctx.settings.set("chat.mode", "standalone")
+        for i in range(300):
+            rq.add_request(ctx.db, requester="boss@abc-energy.example.com", email=f"n{i}@abc-energy.example.com",
+                           first_name=f"N{i}", last_name="L")
+        window = MainWindow(Services(ctx=ctx, signals=AppSignals()))
+        qtbot.addWidget(window)
+        window.show()
+        tab = next(p for p in window.tab_pages if isinstance(p, chat_tab_mod.ChatTab))
+        tab.management.setChecked(True)
+        with qtbot.waitSignal(tab.jobs.progress, timeout=10_000):
+            tab.process()
+        qtbot.wait(300)
+        assert tab.jobs.is_running()
+        window._quitting = True
+        started = time.monotonic()
+        window.close()
+        took = time.monotonic() - started
+        assert took < 2.0, f"closing took {took:.2f}s"
+        assert not tab.jobs.is_running()
+        path = ctx.db.path
+        ctx.db.close()
+        integrity_ok(path)
+        posts = sum(1 for m, p, q, s in sim.request_log if m == "POST" and p == "/api/v2/chat/agents" and s < 300)
+        import sqlite3
+
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            created = conn.execute("SELECT COUNT(*) FROM chat_requests WHERE status = 'created'").fetchone()[0]
+            processing = conn.execute("SELECT COUNT(*) FROM chat_requests WHERE status = 'processing'").fetchone()[0]
+        assert 0 < posts < 300  # stopped part-way
+        assert created + processing >= posts  # every create Zendesk saw is recorded or in doubt (resumable)
+        assert processing <= 1

@@ -40,7 +40,7 @@ def test_database_locked_by_another_process(data_dir, monkeypatch):
         c.execute("BEGIN EXCLUSIVE")
         c.execute("INSERT INTO users (zendesk_id, name) VALUES (999, 'held')")
         print("locked", flush=True)
-        time.sleep(3)
+        time.sleep(1.5)
         c.execute("ROLLBACK")
     """)], stdout=subprocess.PIPE, text=True)
     try:
@@ -48,7 +48,7 @@ def test_database_locked_by_another_process(data_dir, monkeypatch):
         started = time.monotonic()
         with pytest.raises(StoreError) as info:
             _insert_user(db, 2)
-        assert time.monotonic() - started < 2.5
+        assert time.monotonic() - started < 1.4
         text = assert_one_line(info.value)
         assert "busy" in text and "try again" in text
     finally:

@@ -146,6 +146,23 @@ class Database:
 
     def _migrate_once(self) -> None:
         try:
-            migrations.migrate(self.connect(), self.path)
+            conn = self.connect()
+            self._prepare_private_backup(conn)
+            migrations.migrate(conn, self.path)
         except sqlite3.Error as exc:
             raise translate_sqlite_error(exc, self.path) from exc
+
+    def _prepare_private_backup(self, conn: sqlite3.Connection) -> None:
+        """Create the pre-migration backup file 0600 first: it holds the same names and e-mails."""
+        if self.path == ":memory:" or os.name != "posix":
+            return
+        start = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if not 0 < start < migrations.LATEST:
+            return
+        backup = migrations.backup_path(self.path, start)
+        try:
+            fd = os.open(backup, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+            os.chmod(backup, 0o600)
+        except OSError:
+            pass  # the backup step itself reports a real problem

@@ -209,8 +209,10 @@ class ZendeskHttp:
         self.retry = retry or RetryPolicy()
         self.on_event = on_event
         self._sleep = sleep
-        self.is_cancelled = is_cancelled or (lambda: False)
-        self._cancellable = is_cancelled is not None
+        self._is_cancelled: Callable[[], bool] = lambda: False
+        self._cancellable = False
+        if is_cancelled is not None:
+            self.is_cancelled = is_cancelled
         self._client = httpx.Client(
             transport=transport,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
@@ -258,6 +260,16 @@ class ZendeskHttp:
                 self._emit("retry", method, path, retry.status, wait, retry.reason)
                 log.info("%s %s: %s; retry %d in %.1fs", method, path, retry.reason, attempt, wait)
                 self._sleep_interruptibly(wait)
+
+    @property
+    def is_cancelled(self) -> Callable[[], bool]:
+        """The cancel check; may be set after construction (a worker hands over its own)."""
+        return self._is_cancelled
+
+    @is_cancelled.setter
+    def is_cancelled(self, check: Callable[[], bool] | None) -> None:
+        self._is_cancelled = check or (lambda: False)
+        self._cancellable = check is not None
 
     @property
     def rate_limit_wait_total(self) -> float:
