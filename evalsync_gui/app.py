@@ -142,6 +142,20 @@ def demo_job(task: Any, ctx: AppContext, org: dict[str, int]) -> tuple[Any, str 
     return sim, error
 
 
+def preconfigure_demo(ctx: AppContext) -> None:
+    """Demo only: tick Agents and Admins (User sync part 2) so a newcomer just presses Enable.
+
+    The schedule itself stays off: enabling it is the newcomer's decision.
+    """
+    from evalsync_gui.core.sync.config import SyncConfig, load_config, save_config
+
+    try:
+        if not load_config(ctx).roles:
+            save_config(ctx, SyncConfig(roles=["agent", "admin"], enabled=False))
+    except EvalsyncError as exc:  # the demo still works; the tab just starts unticked
+        log.warning("Demo pre-configuration skipped: %s", exc)
+
+
 def start_demo(window: Any, services: Any) -> Any:
     """Run :func:`demo_job` off the GUI thread and wire its outcome into the window."""
     from evalsync_gui.gui.workers import TaskController
@@ -333,6 +347,8 @@ def create_window(data_dir: Path, *, base_url: str | None = None, demo: bool = F
     if demo:
         use_memory_keyring()
     ctx = AppContext.create(data_dir, base_url)
+    if demo:
+        preconfigure_demo(ctx)
     services = Services(ctx=ctx, signals=AppSignals(), demo=demo)
     window = MainWindow(services, icon=app_icon(), log_folder=log_folder or resolve_log_dir())
     if demo:

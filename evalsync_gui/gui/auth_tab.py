@@ -22,13 +22,10 @@ from evalsync_gui.core.auth import session
 from evalsync_gui.core.auth.connection import API_TOKEN_RETIREMENT, ConnectionInfo
 from evalsync_gui.core.auth.listener import redirect_uri_for
 from evalsync_gui.core.errors import EvalsyncError
+from evalsync_gui.gui import theme
 from evalsync_gui.gui.services import Services
 from evalsync_gui.gui.workers import Task, TaskController
 
-OK_STYLE = "color: #1b6e20;"
-ERROR_STYLE = "color: #b00020;"
-WARN_STYLE = "color: #8a5300;"
-MUTED_STYLE = "color: #666;"
 
 
 def _local_time(iso_text: str | None) -> str:
@@ -126,7 +123,7 @@ class AuthTab(QWidget):
         self.client_edit.setPlaceholderText("identifier of the OAuth client created in Admin Center")
         self.redirect_label = QLabel()
         self.redirect_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.redirect_label.setStyleSheet(MUTED_STYLE)
+        self.redirect_label.setStyleSheet(theme.colour_css("muted"))
         self.email_edit = QLineEdit()
         self.email_edit.setPlaceholderText("admin@abc-energy.com")
         self.token_edit = QLineEdit()
@@ -134,7 +131,7 @@ class AuthTab(QWidget):
         self.token_edit.setPlaceholderText("API token from Admin Center > Apps and integrations > Zendesk API")
         self.retirement_label = QLabel("⚠ " + API_TOKEN_RETIREMENT)
         self.retirement_label.setWordWrap(True)
-        self.retirement_label.setStyleSheet(WARN_STYLE)
+        self.retirement_label.setStyleSheet(theme.colour_css("warn"))
         self._oauth_rows = [("Client identifier", self.client_edit), ("", self.redirect_label)]
         self._token_rows = [("E-mail", self.email_edit), ("API token", self.token_edit), ("", self.retirement_label)]
         self._form = form
@@ -166,10 +163,10 @@ class AuthTab(QWidget):
         self.details_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.warning_label = QLabel()
         self.warning_label.setWordWrap(True)
-        self.warning_label.setStyleSheet(WARN_STYLE)
+        self.warning_label.setStyleSheet(theme.colour_css("warn"))
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet(ERROR_STYLE)
+        self.error_label.setStyleSheet(theme.colour_css("error"))
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         card_buttons = QHBoxLayout()
         self.test_button = QPushButton("Test connection")
@@ -242,7 +239,7 @@ class AuthTab(QWidget):
         subdomain, hint = self._resolved()
         self.account_hint.setText(hint)
         empty = not self.account_edit.text().strip()
-        self.account_hint.setStyleSheet(MUTED_STYLE if subdomain or empty else ERROR_STYLE)
+        self.account_hint.setStyleSheet(theme.colour_css("muted") if subdomain or empty else theme.colour_css("error"))
         ready = subdomain is not None and (
             bool(self.client_edit.text().strip()) if oauth
             else bool(self.email_edit.text().strip() and self.token_edit.text().strip()))
@@ -262,10 +259,10 @@ class AuthTab(QWidget):
         if self._check_failed:
             self.status_label.setText(f"<b>Connection problem with {info.host}</b> (last signed in as "
                                       f"{info.user_name or info.user_email}, {info.role})")
-            self.status_label.setStyleSheet(ERROR_STYLE)
+            self.status_label.setStyleSheet(theme.colour_css("error"))
         else:
             self.status_label.setText(f"<b>{info.summary()}</b>")
-            self.status_label.setStyleSheet(OK_STYLE)
+            self.status_label.setStyleSheet(theme.colour_css("ok"))
         rows = [f"Method: {info.method_label}"]
         if info.method == "oauth":
             rows.append(f"Access token expires: {_local_time(info.token_expires_at)}")
@@ -280,7 +277,7 @@ class AuthTab(QWidget):
         self.warning_label.setText("<br>".join("⚠ " + w for w in warnings))
         self.warning_label.setVisible(bool(warnings))
 
-    def _say(self, text: str, style: str = ERROR_STYLE) -> None:
+    def _say(self, text: str, style: str = theme.colour_css("error")) -> None:
         """Show one line under the connection details (errors red, notes amber); hide when empty."""
         self.error_label.setStyleSheet(style)
         self.error_label.setText(text)
@@ -338,7 +335,7 @@ class AuthTab(QWidget):
             self.token_edit.clear()  # the token now lives in the keyring only
         if self._action == "sign_out":
             self.token_edit.clear()
-        self._say(note or "", WARN_STYLE)
+        self._say(note or "", theme.colour_css("warn"))
         self._show_info()
         self._update_form()
         messages = {"connect": info.summary() if info else "", "check": "Connection checked: " + (info.summary() if info else ""),
@@ -359,7 +356,7 @@ class AuthTab(QWidget):
         self.services.signals.status_message.emit(message)
 
     def _on_cancelled(self) -> None:
-        self._say("Sign-in cancelled; nothing was stored.", WARN_STYLE)
+        self._say("Sign-in cancelled; nothing was stored.", theme.colour_css("warn"))
         self._update_form()
 
     def shutdown(self) -> None:

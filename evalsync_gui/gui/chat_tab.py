@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView,
-                               QLabel, QLineEdit, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox,
+                               QLabel, QLineEdit, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea, QSpinBox,
                                QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget)
 
 from evalsync_gui.core.chat import mailer, service
@@ -102,6 +102,7 @@ class ChatTab(QWidget):
         self.pages.addTab(self._settings_page(), "Settings")
         layout.addWidget(self.pages)
         self._load_settings()
+        services.signals.find_requested.connect(self.focus_search)
         self.reload()
 
     # -- construction ----------------------------------------------------------------------
@@ -141,6 +142,9 @@ class ChatTab(QWidget):
         top.addWidget(self.refresh_button)
         v.addLayout(top)
         v.addWidget(self.agents_view)
+        # The table is built first (the search box needs its proxy); Tab should still go top-down.
+        QWidget.setTabOrder(self.agents_search, self.refresh_button)
+        QWidget.setTabOrder(self.refresh_button, self.agents_view)
         return page
 
     def _requests_page(self) -> QWidget:
@@ -173,6 +177,7 @@ class ChatTab(QWidget):
         self.requests_model = RowsModel(REQUEST_COLUMNS, colour_key="status")
         self.requests_view, proxy = make_table(self.requests_model, page, "Access requests", self.services)
         self.requests_search = search_box(proxy, "Search requests — Ctrl+F", "Search requests")
+        self.requests_search.setMinimumWidth(240)
         bar.addWidget(self.requests_search)
         bar.addWidget(self.request_counts, 1)
         for b in (self.import_button, self.dry_button, self.process_button):
@@ -187,6 +192,10 @@ class ChatTab(QWidget):
         self.import_report.setAccessibleName("Import problems")
         split.addWidget(self.import_report)
         v.addWidget(split)
+        for a, b in ((self.add_button, self.requests_search), (self.requests_search, self.import_button),
+                     (self.import_button, self.dry_button), (self.dry_button, self.process_button),
+                     (self.process_button, self.requests_view), (self.requests_view, self.import_report)):
+            QWidget.setTabOrder(a, b)
         return page
 
     def _policy_page(self) -> QWidget:
@@ -235,6 +244,8 @@ class ChatTab(QWidget):
         export.clicked.connect(self.export_log)
         bar.addWidget(export)
         v.addLayout(bar)
+        QWidget.setTabOrder(self.log_search, export)
+        QWidget.setTabOrder(export, self.log_view)
         split = QSplitter(Qt.Vertical)
         split.addWidget(self.log_view)
         box = QGroupBox("Confirmation e-mails")
@@ -328,7 +339,31 @@ class ChatTab(QWidget):
         mform.addRow(self.m_preview)
         h.addWidget(left, 1)
         h.addWidget(right, 1)
-        return page
+        # The two forms are taller than a small laptop window: scroll rather than force the window taller.
+        scroll = QScrollArea()
+        scroll.setWidget(page)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        return scroll
+
+    # -- keyboard --------------------------------------------------------------------------
+    def current_search_box(self) -> QLineEdit | None:
+        """The search box of the visible page (Agents, Requests, Action log), else None."""
+        boxes = {0: self.agents_search, 1: self.requests_search, 3: self.log_search}
+        return boxes.get(self.pages.currentIndex())
+
+    @Slot()
+    def focus_search(self) -> None:
+        """Ctrl+F (AppSignals.find_requested): only the visible tab reacts; pages without a
+        search box switch to Agents, whose search is the one most often wanted."""
+        if not self.isVisible():
+            return
+        box = self.current_search_box()
+        if box is None:
+            self.pages.setCurrentIndex(0)
+            box = self.agents_search
+        box.setFocus()
+        box.selectAll()
 
     # -- settings --------------------------------------------------------------------------
     def _load_settings(self) -> None:

@@ -15,11 +15,20 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox
 
 from evalsync_gui.core.errors import UsageError
 from evalsync_gui.core.sync.config import SyncConfig, describe_scope, load_config, save_config
+from evalsync_gui.gui import theme
 from evalsync_gui.gui.services import Services
 from evalsync_gui.gui.sync_controller import SyncController
 from evalsync_gui.gui.workers import Task, TaskController
 
 ROLE_KEY = Qt.ItemDataRole.UserRole + 1
+# Zendesk's system roles also come back from /custom_roles: role_type 4 is "Admin" and 5 the
+# billing admin. They are covered by the Admins tick box, so they are not offered as custom roles.
+SYSTEM_ROLE_TYPES = {4, 5}
+
+
+def choosable_roles(custom_roles: list[dict]) -> list[dict]:
+    """The custom roles an admin may pick (agent-level roles, light agents...), without system roles."""
+    return [r for r in custom_roles if r.get("role_type") not in SYSTEM_ROLE_TYPES]
 
 
 def load_zendesk_lists(task: Task, ctx) -> dict[str, list[dict]]:
@@ -94,19 +103,21 @@ class SyncConfigPanel(QWidget):
         part1 = QGroupBox("1. Primary identifier")
         f1 = QVBoxLayout(part1)
         self.identifier = QComboBox()
+        self.identifier.setAccessibleName("Primary identifier")
         self.identifier.addItem("Default: Zendesk user ID, then e-mail", "default")
         self.identifier.addItem("External ID", "external_id")
         self.identifier.currentIndexChanged.connect(self._changed)
         f1.addWidget(self.identifier)
         hint = QLabel("Leave on Default if you match users by Zendesk ID or e-mail address.")
         hint.setWordWrap(True)
-        hint.setStyleSheet("color: palette(mid);")
+        hint.setStyleSheet(theme.colour_css("muted"))
         f1.addWidget(hint)
         outer.addWidget(part1)
 
         part2 = QGroupBox("2. Which users to import")
         f2 = QVBoxLayout(part2)
         self.roles = QListWidget()
+        self.roles.setAccessibleName("Which users to import")
         self.roles.setMaximumHeight(120)
         self.roles.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.roles.setTextElideMode(Qt.TextElideMode.ElideMiddle)
@@ -127,6 +138,7 @@ class SyncConfigPanel(QWidget):
         part3 = QGroupBox("3. Enable User Sync")
         f3 = QFormLayout(part3)
         self.interval = QDoubleSpinBox()
+        self.interval.setAccessibleName("Sync every (hours)")
         self.interval.setRange(0.25, 720)
         self.interval.setDecimals(2)
         self.interval.setSuffix(" hours")
@@ -192,6 +204,7 @@ class SyncConfigPanel(QWidget):
         chosen = set(self.current_roles() if self.roles.count() else self.config.roles)
         self.roles.clear()
         entries = [("agent", "Agents"), ("admin", "Admins")]
+        custom_roles = choosable_roles(custom_roles)
         self._role_names = {int(r["id"]): r.get("name", str(r["id"])) for r in custom_roles if "id" in r}
         for r in custom_roles:
             count = r.get("team_member_count")

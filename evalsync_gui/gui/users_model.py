@@ -12,10 +12,11 @@ from collections import OrderedDict
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush
 
 from evalsync_gui.core import directory
 from evalsync_gui.core.store.db import Database
+from evalsync_gui.gui import theme
 
 BLOCK = 200
 CACHE_ROWS = 4000
@@ -33,8 +34,6 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
 _STATUS_TEXT = {"pending": "Pending", "active": "Active", "deactivated": "Deactivated"}
-_GREY = QBrush(QColor("#8a8a8a"))
-_RETURNED = QBrush(QColor("#a05a00"))
 
 
 def _short_time(text: str | None) -> str:
@@ -117,8 +116,8 @@ class UsersModel(QAbstractTableModel):
             return None
         if role == Qt.ItemDataRole.ForegroundRole:
             if row["status"] == "deactivated":
-                return _GREY
-            return _RETURNED if row["flag"] == "returned" else None
+                return QBrush(theme.colour("muted"))  # deactivated rows: theme-aware grey
+            return QBrush(theme.colour("warn")) if row["flag"] == "returned" else None
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(row)
         key = COLUMNS[index.column()][1]

@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
                                QFormLayout, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QMenu, QPushButton, QScrollArea,
                                QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget)
 
 from evalsync_gui.core import directory
+from evalsync_gui.gui import theme, window_state
 from evalsync_gui.gui.preview_dialog import PreviewDialog
 from evalsync_gui.gui.run_history import RunHistory
 from evalsync_gui.gui.services import Services
@@ -177,9 +177,11 @@ class UsersTab(QWidget):
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search name, e-mail, identifier, custom role or team (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
+        self.search.setAccessibleName("Search users")
         layout.addWidget(self.search)
 
         self.table = QTableView()
+        self.table.setAccessibleName("Users")
         self.table.setModel(self.model)
         self.table.setSortingEnabled(True)
         self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
@@ -197,8 +199,9 @@ class UsersTab(QWidget):
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         hh.setStretchLastSection(True)
-        for col, width in enumerate((160, 215, 95, 95, 85, 115, 115)[:len(COLUMNS)]):
+        for col, width in enumerate((150, 195, 95, 95, 85, 115, 115)[:len(COLUMNS)]):
             self.table.setColumnWidth(col, width)
+        window_state.track_header(self.services, "users.table", hh)
         layout.addWidget(self.table, 1)
 
         bottom = QHBoxLayout()
@@ -249,14 +252,10 @@ class UsersTab(QWidget):
         self._stale_timer.timeout.connect(self.refresh_live)
         self.controller.progress.connect(lambda _p: None if self._stale_timer.isActive() else self._stale_timer.start())
         self.controller.finished.connect(self._show_preview)
-        for name, slot in (("sync_now_requested", self.config_panel.sync_now), ("find_requested", self.focus_search)):
-            signal = getattr(signals, name, None)
-            if signal is not None:
-                signal.connect(slot)
-        if getattr(signals, "find_requested", None) is None:
-            QShortcut(QKeySequence.StandardKey.Find, self, self.focus_search)
-        if getattr(signals, "sync_now_requested", None) is None:
-            QShortcut(QKeySequence(Qt.Key.Key_F5), self, self.config_panel.sync_now)
+        # The window owns the Ctrl+F and F5 shortcuts (a second QShortcut on the same key would
+        # make both ambiguous and Qt would fire neither); the tab only answers the requests.
+        signals.sync_now_requested.connect(self.config_panel.sync_now)
+        signals.find_requested.connect(self.focus_search)
 
     # -- view ----------------------------------------------------------------------------
     def current_status(self) -> str | None:
@@ -293,7 +292,7 @@ class UsersTab(QWidget):
             self.status_buttons[key].setText(f"{label} ({n:,})")
         lic = directory.licences(db, self.ctx.settings)
         self.licence_label.setText(str(lic))
-        self.licence_label.setStyleSheet("font-weight: bold;" + (" color: #b02a37;" if lic.used >= lic.limit else ""))
+        self.licence_label.setStyleSheet("font-weight: bold;" + (theme.colour_css("error") if lic.used >= lic.limit else ""))
         held = int(db.scalar("SELECT count(*) FROM user_changes WHERE state = 'held'") or 0)
         self.held_banner.setVisible(held > 0)
         self.held_banner.setText(f"⚠ {held:,} deactivations are held by the deactivation guard — review them on the Runs page.")

@@ -30,29 +30,34 @@ def _committed(tmp_path) -> dict:
 
 def test_pages_share_a_transaction_until_due(db, tmp_path):
     with GroupCommit(db, max_seconds=60, max_pages=3) as group:
-        for n in range(2):
+        with group.page() as conn:
+            _page(conn, 0)
+        assert _committed(tmp_path)["cursor"] == "0"  # the first page alone: a cursor exists at once
+        for n in (1, 2):
             with group.page() as conn:
                 _page(conn, n)
-        assert _committed(tmp_path) == {}  # two pages, not due yet
-        with group.page() as conn:
-            _page(conn, 2)
-        assert _committed(tmp_path)["cursor"] == "2" and group.commits == 1
+        assert _committed(tmp_path)["cursor"] == "0"  # two pages, not due yet
         with group.page() as conn:
             _page(conn, 3)
-    assert _committed(tmp_path)["cursor"] == "3"  # the end of the stream commits the rest
+        assert _committed(tmp_path)["cursor"] == "3" and group.commits == 2
+        with group.page() as conn:
+            _page(conn, 4)
+    assert _committed(tmp_path)["cursor"] == "4"  # the end of the stream commits the rest
 
 
 def test_failure_inside_a_page_drops_the_open_group_only(db, tmp_path):
     with pytest.raises(RuntimeError):
         with GroupCommit(db, max_seconds=60, max_pages=2) as group:
-            for n in range(3):
+            for n in range(3):  # commits after page 0, then after pages 1-2
                 with group.page() as conn:
                     _page(conn, n)
             with group.page() as conn:
                 _page(conn, 3)
-                raise RuntimeError("half-way through page 3")
+            with group.page() as conn:
+                _page(conn, 4)
+                raise RuntimeError("half-way through page 4")
     rows = _committed(tmp_path)
-    assert rows["cursor"] == "1" and "page2" not in rows and "page3" not in rows
+    assert rows["cursor"] == "2" and "page3" not in rows and "page4" not in rows
     assert not db.connect().in_transaction
 
 
@@ -71,8 +76,9 @@ def test_wait_budget_and_pragmas_restored(db):
     before = conn.execute("PRAGMA cache_size").fetchone()[0]
     with GroupCommit(db, max_seconds=60) as group:
         assert group.wait_budget() is None  # nothing open: the caller may block
-        with group.page() as c:
-            _page(c, 0)
+        for n in range(2):  # the first page commits alone; the second opens a group
+            with group.page() as c:
+                _page(c, n)
         assert 0 < group.wait_budget() <= 60
         group.commit()  # what the reader does when the next page is late
         assert group.wait_budget() is None and not conn.in_transaction

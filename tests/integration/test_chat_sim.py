@@ -234,3 +234,79 @@ def test_support_backend_enable_disable_delete_rules(ctx, sim_factory):
         assert sim.users[created.id]["custom_role_id"] == sim.role_id("Tier 1")
         with pytest.raises(Exception, match="not chat-only"):
             backend.delete(again)
+
+
+def test_faults_with_writes_in_flight_then_resume_sends_each_write_once(ctx, sim_factory):
+    """Four creates on the wire at a time; two break; the resume re-sends only the lost one."""
+    sim = sim_factory(agents=60, chat_agents=60, chat_mode="standalone", latency=LATENCY, chat_per_minute=None)
+    ctx.settings.set("chat.domains", [DOMAIN])
+    ctx.settings.set("chat.mode", "standalone")
+    n = 40
+    for i in range(n):
+        rq.add_request(ctx.db, requester=f"lead@{DOMAIN}", email=f"c{i}@{DOMAIN}", first_name=f"C{i}",
+                       last_name="Q")
+    post = "/api/v2/chat/agents"
+    sim.faults.add(post, kind="cut", method="POST", after=10)  # made, answer lost
+    sim.faults.add(post, kind="drop", method="POST", after=20)  # never made
+    sim.clear_log()
+    started = time.perf_counter()
+    with client(sim) as http:
+        first, _ = service.run_process(ctx.db, ctx.settings, http)
+    elapsed = time.perf_counter() - started
+    assert first.counts() == {"created": n - 2, "failed": 2}
+    assert writes(sim, "POST", post) == n  # one write per request, none repeated
+    assert writes(sim, "GET", post) == 1  # 60 agents: one extract page
+    assert len(sim.request_log) == n + 1
+    assert elapsed < n * LATENCY  # overlapping writes: well under one latency per write
+    assert rq.status_counts(ctx.db) == {"created": n - 2, "failed": 2}
+    sim.clear_log()
+    with client(sim) as http:
+        second, _ = service.run_process(ctx.db, ctx.settings, http)
+    assert second.counts() == {"created": 2}
+    assert writes(sim, "POST", post) == 1  # only the dropped one is sent again
+    emails = [a["email"] for a in sim.chat_agents.values() if re.fullmatch(rf"c\d+@{re.escape(DOMAIN)}", a["email"])]
+    assert sorted(emails) == sorted(f"c{i}@{DOMAIN}" for i in range(n))
+    log = [r["action"] for r in audit.recent_actions(ctx.db)]
+    assert log.count(audit.CREATED) == n and log.count(audit.CREATING) == n + 1
+
+
+def test_auto_mode_with_many_requests_costs_one_refused_write(ctx, sim_factory):
+    sim = sim_factory(chat_mode="support", latency=LATENCY)
+    ctx.settings.set("chat.domains", [DOMAIN])
+    ctx.settings.set("chat.support_role", sim.role_id("Tier 1"))
+    for i in range(12):
+        rq.add_request(ctx.db, requester=f"lead@{DOMAIN}", email=f"s{i}@{DOMAIN}", first_name=f"S{i}",
+                       last_name="Q")
+    with client(sim) as http:
+        result, _ = service.run_process(ctx.db, ctx.settings, http)
+    assert result.mode == "support" and result.counts() == {"created": 12}
+    assert writes(sim, "POST", "/api/v2/chat/agents") == 1  # the first write goes alone
+    assert writes(sim, "POST", "/api/v2/users") == 12
+
+
+def test_chat_rate_limit_with_writes_in_flight(ctx, sim_factory):
+    """Past Chat's per-minute limit every request is still written exactly once.
+
+    The client's waits move the simulator's clock instead of sleeping. Writes already on the
+    wire when the window runs out may get a 429; those were not acted on and are retried.
+    """
+    sim = sim_factory(agents=20, chat_agents=20, chat_mode="standalone", chat_per_minute=10)
+    ctx.settings.set("chat.domains", [DOMAIN])
+    ctx.settings.set("chat.mode", "standalone")
+    n = 25
+    for i in range(n):
+        rq.add_request(ctx.db, requester=f"lead@{DOMAIN}", email=f"r{i}@{DOMAIN}", first_name=f"R{i}",
+                       last_name="Q")
+    sim.clear_log()
+    http = ZendeskHttp(sim.base_url, ApiTokenAuth(sim.admin_email, sim.api_token),
+                       retry=RetryPolicy(backoff_base=0.01, backoff_max=0.05), sleep=sim.clock.advance)
+    with http:
+        result, _ = service.run_process(ctx.db, ctx.settings, http)
+    assert result.counts() == {"created": n}
+    posts = [s for m, p, _, s in sim.request_log if m == "POST" and p == "/api/v2/chat/agents"]
+    assert posts.count(201) == n and set(posts) <= {201, 429}
+    # At most the writes in flight when a window ran out are refused, once per window.
+    windows = -(-(n + 1) // 10)
+    assert posts.count(429) <= (windows - 1) * 3
+    emails = [a["email"] for a in sim.chat_agents.values() if re.fullmatch(rf"r\d+@{re.escape(DOMAIN)}", a["email"])]
+    assert sorted(emails) == sorted(f"r{i}@{DOMAIN}" for i in range(n))

@@ -17,6 +17,13 @@ its confirmation e-mail (in the outbox) are committed together after the write. 
 that dies between the two is resumed by re-checking those requests against a fresh
 extract, so nothing is lost and nothing is done twice. Outcomes that need no write are
 idempotent and committed in groups, which keeps a 1,500-request batch cheap.
+
+Speed: a batch is mostly waiting on Zendesk, so up to ``MAX_IN_FLIGHT`` writes are in flight
+at once on worker threads, never two for the same address. Workers only make the HTTP call;
+both commits above happen on the batch's own thread (the one that owns its SQLite
+connection), so the per-request guarantee is unchanged: each request is committed as
+``processing`` before its write leaves, and its outcome after its answer arrives. Outcomes
+are reported in queue order; the action log's rows may interleave.
 """
 
 from __future__ import annotations
@@ -24,7 +31,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -39,6 +48,7 @@ log = logging.getLogger("evalsync.chat")
 PENDING = ("queued", "processing", "failed")
 FLUSH_EVERY = 200
 MAX_CONSECUTIVE_NETWORK_FAILURES = 3
+MAX_IN_FLIGHT = 4  # writes sent at once: hides Zendesk's latency, far below any rate limit's burst
 
 # Compose the confirmation for a finished request: (outcome, request row) -> (to, subject, body) or None.
 Composer = Callable[[str, dict], tuple[str, str, str] | None]
@@ -112,12 +122,24 @@ def cache_agents(db: Database, agents: list[Agent]) -> None:
               json.dumps(a.departments), int(a.is_admin), int(a.is_owner), stamp) for a in agents])
 
 
+@dataclass
+class _Write:
+    """One Zendesk write the batch decided on; sent only once its request is committed as ``processing``."""
+
+    req: dict
+    kind: str  # "create" | "enable"
+    key: str  # the normalised address: never two writes for one address at once
+    agent: Agent | None = None  # the agent to enable
+
+
 class _Batch:
     """One run over the queue; see the module docstring for the decision table."""
 
     def __init__(self, db: Database, backend: ChatBackend, domains: list[str], *, dry_run: bool,
-                 compose: Composer | None, progress: Progress | None, is_cancelled: Callable[[], bool]) -> None:
+                 compose: Composer | None, progress: Progress | None, is_cancelled: Callable[[], bool],
+                 max_in_flight: int = MAX_IN_FLIGHT) -> None:
         self.db, self.backend, self.domains = db, backend, domains
+        self.max_in_flight = max(1, max_in_flight)
         self.dry_run, self.compose = dry_run, compose
         self.progress = progress or (lambda done, total, msg: None)
         self.is_cancelled = is_cancelled
@@ -178,27 +200,19 @@ class _Batch:
         self.result.extracted = len(agents)
         if not self.dry_run:
             cache_agents(self.db, agents)
-        index = {a.key: a for a in agents if a.key}
-        net_failures = 0
-        done = total - len(todo)
-        step = max(1, total // 200)
+        first_walked = len(self.result.outcomes)
         try:
-            for req in todo:
-                if self.is_cancelled():
-                    self.result.stopped = "cancelled; the rest stay queued"
-                    break
-                net_failures = self._one(req, index, intents.get(req["id"]), net_failures)
-                done += 1
-                if done % step == 0 or done == total:
-                    self.progress(done, total, f"{done} of {total} requests")
-                if net_failures >= MAX_CONSECUTIVE_NETWORK_FAILURES:
-                    self.result.stopped = "Zendesk is unreachable; the rest stay queued, process again later"
-                    break
+            _Walk(self, {a.key: a for a in agents if a.key}, intents, total - len(todo), total).run(todo)
         finally:
             self.flush()
+            # Writes finish out of order; report outcomes in queue order all the same.
+            rank = {req["id"]: i for i, req in enumerate(todo)}
+            self.result.outcomes[first_walked:] = sorted(self.result.outcomes[first_walked:],
+                                                         key=lambda o: rank.get(o.request_id, -1))
         return self.result
 
-    def _one(self, req: dict, index: dict[str, Agent], intent: str | None, net_failures: int) -> int:
+    def decide(self, req: dict, index: dict[str, Agent], intent: str | None) -> _Write | None:
+        """The decision table for one request: a write to send, or None when settled here."""
         key = normalize_email(req["email"])
         agent = index.get(key)
         if agent is not None and agent.enabled:
@@ -208,53 +222,55 @@ class _Batch:
                 self._defer(req, "enabled", "confirmed after an interrupted run", agent.id)
             else:
                 self._defer(req, "already_enabled", "", agent.id)
-            return net_failures
+            return None
         kind = "enable" if agent is not None else "create"
         if self.dry_run:
             self._record(req, "enabled" if kind == "enable" else "created", f"would {kind}",
                          agent.id if agent else None)
             if agent is None:
                 index[key] = Agent(0, req["email"], enabled=True)
-            return net_failures
-        self.flush()  # keep the log in request order
-        self._mark_processing(req, kind)
-        try:
-            if kind == "enable":
-                assert agent is not None
-                zstatus, answer = self.backend.enable(agent)
-                agent.enabled = True
-                new_id = agent.id
-            else:
-                zstatus, answer, created = self.backend.create(req["email"], req["first_name"], req["last_name"])
-                created.enabled = True
-                index[key] = created
-                new_id = created.id or None
-        except (ChatModeMismatch, AuthError, UsageError, Cancelled):
-            # Refused before Zendesk acted (403/401, missing setting, cancelled before sending):
-            # the request goes back to the queue untouched and the batch stops.
-            self._requeue(req)
-            raise
-        except ZendeskError as exc:
-            self._fail(req, kind, exc)
-            return net_failures + 1 if (exc.retryable or exc.status is None) else 0
-        status = "enabled" if kind == "enable" else "created"
+            return None
+        return _Write(req, kind, key, agent)
+
+    def send(self, write: _Write) -> tuple[int, Any, Agent | None]:
+        """The Zendesk call itself; runs on a worker thread and touches neither the database nor the index."""
+        if write.kind == "enable":
+            assert write.agent is not None
+            zstatus, answer = self.backend.enable(write.agent)
+            return zstatus, answer, None
+        req = write.req
+        return self.backend.create(req["email"], req["first_name"], req["last_name"])
+
+    def settle(self, write: _Write, zstatus: int, answer: Any, created: Agent | None,
+               index: dict[str, Agent]) -> None:
+        """Commit a write's outcome, its log row and its e-mail together."""
+        req = write.req
+        if write.kind == "enable":
+            assert write.agent is not None
+            write.agent.enabled = True
+            new_id: int | None = write.agent.id
+        else:
+            assert created is not None
+            created.enabled = True
+            index[write.key] = created
+            new_id = created.id or None
+        status = "enabled" if write.kind == "enable" else "created"
         with self.db.transaction() as conn:
             self._finish(conn, req, status, "", new_id, zstatus, answer)
         self._record(req, status, "", new_id)
-        return 0
 
-    def _mark_processing(self, req: dict, kind: str) -> None:
+    def mark_processing(self, req: dict, kind: str) -> None:
         with self.db.transaction() as conn:
             conn.execute("UPDATE chat_requests SET status = 'processing', attempts = attempts + 1,"
                          " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?", (req["id"],))
             audit.log_action(conn, audit.CREATING if kind == "create" else audit.ENABLING, email=req["email"],
                              actor=req["requester"], request_id=req["id"])
 
-    def _requeue(self, req: dict) -> None:
+    def requeue(self, req: dict) -> None:
         with self.db.transaction() as conn:
             conn.execute("UPDATE chat_requests SET status = 'queued' WHERE id = ?", (req["id"],))
 
-    def _fail(self, req: dict, kind: str, exc: ZendeskError) -> None:
+    def fail(self, req: dict, kind: str, exc: ZendeskError) -> None:
         reason = f"could not {kind}: {exc}"
         with self.db.transaction() as conn:
             conn.execute("UPDATE chat_requests SET status = 'failed', reason = ?,"
@@ -264,10 +280,113 @@ class _Batch:
         self._record(req, "failed", reason)
 
 
+class _Walk:
+    """The write phase: up to ``MAX_IN_FLIGHT`` writes at once, every state change on this thread.
+
+    Workers only call Zendesk; marking ``processing`` (before a write is handed over) and the
+    outcome (after it returns) are committed here, one request at a time, exactly as a serial
+    run would, so the crash-safety argument in the module docstring holds per request.
+    The window starts at one write and opens fully after the first success, and closes to one
+    again after any failure: a refused (403 mode mismatch) or unreachable Zendesk costs one
+    write, not a volley. Stopping (cancel, refusal, repeated network failures) starts nothing
+    new and records whatever is still in flight before returning or raising.
+    """
+
+    def __init__(self, batch: _Batch, index: dict[str, Agent], intents: dict[int, str], done: int,
+                 total: int) -> None:
+        self.batch, self.index, self.intents = batch, index, intents
+        self.done, self.total = done, total
+        self.step = max(1, total // 200)
+        self.window = 1
+        self.net_failures = 0
+        self.stopping = False
+        self.stop_error: BaseException | None = None  # re-raised once everything in flight is recorded
+        self.in_flight: dict[Future, _Write] = {}
+
+    def run(self, todo: list[dict]) -> None:
+        queue = deque(todo)
+        pool = ThreadPoolExecutor(max_workers=self.batch.max_in_flight, thread_name_prefix="evalsync-chat-write")
+        try:
+            while self.in_flight or (queue and not self.stopping):
+                self._launch(queue, pool)
+                if self.in_flight:
+                    self._collect()
+        finally:
+            # On a crash here, writes still in flight are left 'processing' and resumed next run.
+            pool.shutdown(wait=True, cancel_futures=True)
+        if self.stop_error is not None:
+            raise self.stop_error
+
+    def _launch(self, queue: deque, pool: ThreadPoolExecutor) -> None:
+        batch = self.batch
+        busy = {w.key for w in self.in_flight.values()}
+        while queue and not self.stopping and len(self.in_flight) < self.window:
+            if batch.is_cancelled():
+                batch.result.stopped = "cancelled; the rest stay queued"
+                self.stopping = True
+                return
+            req = queue[0]
+            if normalize_email(req["email"]) in busy:
+                return  # the same address is being written: decide after that answer
+            queue.popleft()
+            write = batch.decide(req, self.index, self.intents.get(req["id"]))
+            if write is None:
+                self._step()
+                continue
+            batch.flush()  # keep the log close to request order
+            batch.mark_processing(req, write.kind)
+            self.in_flight[pool.submit(batch.send, write)] = write
+            busy.add(write.key)
+
+    def _collect(self) -> None:
+        finished, _ = wait(list(self.in_flight), return_when=FIRST_COMPLETED)
+        for fut in sorted(finished, key=lambda f: self.in_flight[f].req["id"]):
+            write = self.in_flight.pop(fut)
+            self._settle(write, fut)
+            self._step()
+        if self.net_failures >= MAX_CONSECUTIVE_NETWORK_FAILURES and not self.stopping:
+            self.batch.result.stopped = "Zendesk is unreachable; the rest stay queued, process again later"
+            self.stopping = True
+
+    def _settle(self, write: _Write, fut: Future) -> None:
+        batch = self.batch
+        try:
+            zstatus, answer, created = fut.result()
+        except (ChatModeMismatch, AuthError, UsageError, Cancelled) as exc:
+            # Refused before Zendesk acted (403/401, missing setting, cancelled before sending):
+            # the request goes back to the queue untouched and the batch stops.
+            batch.requeue(write.req)
+            self._stop(exc)
+        except ZendeskError as exc:
+            batch.fail(write.req, write.kind, exc)
+            self.net_failures = self.net_failures + 1 if (exc.retryable or exc.status is None) else 0
+            self.window = 1
+        except BaseException as exc:  # a bug or an interrupt: leave it 'processing' for the next run
+            self._stop(exc)
+        else:
+            batch.settle(write, zstatus, answer, created, self.index)
+            self.net_failures = 0
+            self.window = batch.max_in_flight
+
+    def _stop(self, exc: BaseException) -> None:
+        self.stopping = True
+        if self.stop_error is None:
+            self.stop_error = exc
+
+    def _step(self) -> None:
+        self.done += 1
+        if self.done % self.step == 0 or self.done == self.total:
+            self.batch.progress(self.done, self.total, f"{self.done} of {self.total} requests")
+
+
 def process_batch(db: Database, backend: ChatBackend, domains: list[str], *, dry_run: bool = False,
                   ids: Iterable[int] | None = None, compose: Composer | None = None,
-                  progress: Progress | None = None, is_cancelled: Callable[[], bool] | None = None) -> BatchResult:
+                  progress: Progress | None = None, is_cancelled: Callable[[], bool] | None = None,
+                  max_in_flight: int = MAX_IN_FLIGHT) -> BatchResult:
     """Process every pending request (or just ``ids``) with one extract; see the module docstring.
+
+    Up to ``max_in_flight`` writes are sent at once (the backend's client must be thread-safe,
+    as ``ZendeskHttp`` is); all database work stays on the calling thread.
 
     Raises UsageError when no domain is allowed, ChatModeMismatch when the Chat Agents API
     refuses writes (the caller switches to the Support backend and calls again).
@@ -277,7 +396,7 @@ def process_batch(db: Database, backend: ChatBackend, domains: list[str], *, dry
                          "(or `evalsync chat domains set acme.com`) before processing requests.")
     requests = pending_requests(db, ids)
     batch = _Batch(db, backend, domains, dry_run=dry_run, compose=compose, progress=progress,
-                   is_cancelled=is_cancelled or (lambda: False))
+                   is_cancelled=is_cancelled or (lambda: False), max_in_flight=max_in_flight)
     if not requests:
         return batch.result
     intents = in_doubt_intents(db)

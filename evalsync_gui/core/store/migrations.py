@@ -17,8 +17,9 @@ from pathlib import Path
 from evalsync_gui.core.store.schema_v1 import STEP as STEP_1
 from evalsync_gui.core.store.schema_v2 import STEP as STEP_2
 from evalsync_gui.core.store.schema_v3 import STEP as STEP_3
+from evalsync_gui.core.store.schema_v4 import STEP as STEP_4
 
-MIGRATIONS: list[tuple[str, ...]] = [STEP_1, STEP_2, STEP_3]
+MIGRATIONS: list[tuple[str, ...]] = [STEP_1, STEP_2, STEP_3, STEP_4]
 LATEST = len(MIGRATIONS)
 
 

@@ -1,0 +1,56 @@
+"""Schema 4: a trigram full-text index for the users table's search box.
+
+The search box matches a word anywhere in name, e-mail, identifier, custom role or team
+(``LIKE '%word%'``), which is a full scan of 100,000 rows on every keystroke. An FTS5 table
+with the trigram tokenizer answers the same substring question from an index. It is an
+external-content table (it stores only the index, the text stays in ``users``), kept in step
+by triggers; the update trigger fires only when a searched column really changed, so status
+changes and sync runs that rewrite the same values cost nothing extra.
+
+FTS5 with the trigram tokenizer needs SQLite 3.34 built with FTS5. Where it is missing the
+step is empty and ``core.directory`` keeps searching with LIKE (it looks for ``users_fts``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+FTS_TABLE = "users_fts"
+#: The searched columns of ``users``, in the FTS table's column order.
+FTS_COLUMNS = ("name", "email", "identifier", "custom_role_name", "team")
+
+_COLS = ", ".join(FTS_COLUMNS)
+_NEW = ", ".join(f"new.{c}" for c in FTS_COLUMNS)
+_OLD = ", ".join(f"old.{c}" for c in FTS_COLUMNS)
+_CHANGED = " OR ".join(f"old.{c} IS NOT new.{c}" for c in FTS_COLUMNS)
+
+FTS_STEP: tuple[str, ...] = (
+    f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5({_COLS}, content='users', content_rowid='id', tokenize='trigram')",
+    f"CREATE TRIGGER users_fts_insert AFTER INSERT ON users BEGIN "
+    f"INSERT INTO {FTS_TABLE} (rowid, {_COLS}) VALUES (new.id, {_NEW}); END",
+    f"CREATE TRIGGER users_fts_delete AFTER DELETE ON users BEGIN "
+    f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rowid, {_COLS}) VALUES ('delete', old.id, {_OLD}); END",
+    f"CREATE TRIGGER users_fts_update AFTER UPDATE OF {_COLS} ON users WHEN {_CHANGED} BEGIN "
+    f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rowid, {_COLS}) VALUES ('delete', old.id, {_OLD}); "
+    f"INSERT INTO {FTS_TABLE} (rowid, {_COLS}) VALUES (new.id, {_NEW}); END",
+    # Users already in the directory (an upgraded database) get indexed once, here.
+    f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}) VALUES ('rebuild')",
+)
+
+
+def trigram_available() -> bool:
+    """True when this SQLite has FTS5 with the trigram tokenizer (3.34+ built with FTS5)."""
+    try:
+        conn = sqlite3.connect(":memory:")
+    except sqlite3.Error:
+        return False
+    try:
+        conn.execute("CREATE VIRTUAL TABLE probe USING fts5(x, tokenize='trigram')")
+        return True
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+
+
+STEP: tuple[str, ...] = FTS_STEP if trigram_available() else ()
