@@ -1,0 +1,46 @@
+"""Worker-thread reads for the users tab: counts, licences, held deactivations and the id list.
+
+During a sync the directory grows by a page every few milliseconds; a ``COUNT``/``GROUP BY``
+over 100,000 rows or the ordered ``SELECT id`` of a view (~30 ms) on the GUI thread shows up
+as a stutter. The tab runs :func:`load_snapshot` on a :class:`~evalsync_gui.gui.workers.TaskController`
+instead and paints the :class:`Snapshot` it gets back.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+
+from evalsync_gui.core import directory
+from evalsync_gui.core.store.db import Database
+from evalsync_gui.core.store.settings import Settings
+from evalsync_gui.gui.workers import Task
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the tab shows besides the visible cells; ``ids`` only when a view was asked for."""
+
+    counts: dict[str, int]
+    licences: directory.Licences
+    held: int
+    view: directory.View | None = None
+    ids: array | None = None
+
+
+def read_snapshot(db: Database, settings: Settings, view: directory.View | None = None) -> Snapshot:
+    """Read counts, licences, the held count and (with ``view``) its ordered ids, in the calling thread."""
+    counts = directory.counts(db)
+    licences = directory.licences(db, settings)
+    held = int(db.scalar("SELECT count(*) FROM user_changes WHERE state = 'held'") or 0)
+    ids = directory.query_ids(db, view) if view is not None else None
+    return Snapshot(counts, licences, held, view, ids)
+
+
+def load_snapshot(task: Task, db: Database, settings: Settings, view: directory.View | None) -> Snapshot:
+    """Worker body: :func:`read_snapshot`, then close this thread's connection (the thread ends)."""
+    try:
+        task.raise_if_cancelled()
+        return read_snapshot(db, settings, view)
+    finally:
+        db.close()
