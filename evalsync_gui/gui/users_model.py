@@ -58,8 +58,11 @@ class UsersModel(QAbstractTableModel):
         return self._view
 
     def set_view(self, view: directory.View) -> None:
-        """Show ``view``: one SQL query for the ids, then a reset."""
-        ids = directory.query_ids(self._db, view)
+        """Show ``view``: one SQL query for the ids (on this thread), then a reset."""
+        self.show_ids(view, directory.query_ids(self._db, view))
+
+    def show_ids(self, view: directory.View, ids: array) -> None:
+        """Show ``view`` with ids already read (by a worker thread); resets the model."""
         self._loaded = True
         self.beginResetModel()
         self._view, self._ids = view, ids

@@ -1,8 +1,11 @@
 """The User sync tab: configure and run the sync (left), review and activate users (right).
 
-Reads for the table are single indexed SQL queries on the GUI thread (ids, then blocks of
-rows); every write (activate, deactivate, add, import, export) and every sync runs on a
-worker thread, so the window never waits on a database lock or the network.
+What a sync or a write changes is re-read on a worker thread (counts, licences and the
+ordered id list: :mod:`evalsync_gui.gui.users_loader`), and the live refresh during a sync is
+throttled to one every 500 ms, so a 100,000-user sync never makes the window stutter. Only
+small reads stay on the GUI thread: blocks of 200 rows for the visible cells, and the id list
+when the admin switches status, searches or sorts (one indexed query). Every write (activate,
+deactivate, add, import, export) and every sync runs on a worker thread.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from evalsync_gui.gui.run_history import RunHistory
 from evalsync_gui.gui.services import Services
 from evalsync_gui.gui.sync_config_panel import SyncConfigPanel
 from evalsync_gui.gui.sync_controller import SyncController
+from evalsync_gui.gui.users_loader import Snapshot, load_snapshot, read_snapshot
 from evalsync_gui.gui.users_model import COLUMNS, UsersModel
 from evalsync_gui.gui.workers import Task, TaskController
 
@@ -95,6 +99,13 @@ class UsersTab(QWidget):
         self.writer = TaskController(self, name="users.write")
         self.writer.finished.connect(self._write_done)
         self.writer.failed.connect(self._write_failed)
+        # Counts and id lists after a sync page or a write are read here, off the GUI thread.
+        self.loader = TaskController(self, name="users.load")
+        self.loader.finished.connect(self._show_snapshot)
+        self.loader.failed.connect(self._write_failed)
+        self.loader.done.connect(self._load_next)
+        self._wanted: str | None = None  # None, "counts" or "ids": the next load to run
+        self._closing = False
         self.model = UsersModel(self.ctx.db, self)
         self._build()
         self._connect()
@@ -240,7 +251,7 @@ class UsersTab(QWidget):
         self._reload_timer = QTimer(self)
         self._reload_timer.setSingleShot(True)
         self._reload_timer.setInterval(250)
-        self._reload_timer.timeout.connect(self.reload)
+        self._reload_timer.timeout.connect(self.reload_in_background)
         signals = self.services.signals
         signals.users_changed.connect(self._reload_timer.start)
         signals.connection_changed.connect(self._load_lists_if_connected)
@@ -273,27 +284,61 @@ class UsersTab(QWidget):
         old = self.model.view
         self.model.set_view(directory.View(self.current_status(), self.search.text().strip(), old.sort, old.descending))
 
+    def wanted_view(self) -> directory.View:
+        """The view the controls ask for: status buttons, search text, and the header's order."""
+        old = self.model.view
+        return directory.View(self.current_status(), self.search.text().strip(), old.sort, old.descending)
+
     def reload(self) -> None:
-        """Counts, licence counter, held banner and table rows, re-read from the database."""
+        """Counts, licence counter, held banner and table rows, re-read now (on this thread).
+
+        Used at construction and by scripts that need the rows at once; changes during the
+        session go through :meth:`reload_in_background`.
+        """
         self.refresh_counts()
         self.apply_view()
         self.history.reload()
 
+    def reload_in_background(self) -> None:
+        """After a sync or a write: counts and the id list are read on the loader thread."""
+        self._request_load("ids")
+        self.history.reload()
+
     def refresh_live(self) -> None:
-        """While a sync runs: counts and visible cells only."""
-        self.refresh_counts()
+        """While a sync runs: counts (read off-thread) and visible cells only, no reset."""
+        self._request_load("counts")
         self.model.mark_stale()
 
     def refresh_counts(self) -> None:
-        db = self.ctx.db
-        counts = directory.counts(db)
+        """Re-read counts, licences and the held banner now (on this thread)."""
+        self._show_counts(read_snapshot(self.ctx.db, self.ctx.settings))
+
+    def _request_load(self, what: str) -> None:
+        # An id load also refreshes the counts, so it wins over a pending counts-only load.
+        self._wanted = "ids" if "ids" in (what, self._wanted) else "counts"
+        if not self.loader.is_running():
+            self._load_next()
+
+    def _load_next(self) -> None:
+        what, self._wanted = self._wanted, None
+        if what is None or self._closing:
+            return
+        view = self.wanted_view() if what == "ids" else None
+        self.loader.start(load_snapshot, self.ctx.db, self.ctx.settings, view)
+
+    def _show_snapshot(self, snap: Snapshot) -> None:
+        self._show_counts(snap)
+        # The admin may have switched status or searched meanwhile (that re-read at once).
+        if snap.ids is not None and snap.view == self.wanted_view():
+            self.model.show_ids(snap.view, snap.ids)
+
+    def _show_counts(self, snap: Snapshot) -> None:
+        counts, lic, held = snap.counts, snap.licences, snap.held
         for key, label in STATUS_BUTTONS:
             n = counts[key] if key else sum(counts.values())
             self.status_buttons[key].setText(f"{label} ({n:,})")
-        lic = directory.licences(db, self.ctx.settings)
         self.licence_label.setText(str(lic))
         self.licence_label.setStyleSheet("font-weight: bold;" + (theme.colour_css("error") if lic.used >= lic.limit else ""))
-        held = int(db.scalar("SELECT count(*) FROM user_changes WHERE state = 'held'") or 0)
         self.held_banner.setVisible(held > 0)
         self.held_banner.setText(f"⚠ {held:,} deactivations are held by the deactivation guard — review them on the Runs page.")
 
@@ -402,12 +447,15 @@ class UsersTab(QWidget):
     # -- lifecycle -----------------------------------------------------------------------
     def shutdown(self) -> None:
         """Stop this tab's workers; called from the main window's closeEvent (must return within 2 s)."""
+        self._closing = True
         self._search_timer.stop()
         self._reload_timer.stop()
         self._stale_timer.stop()
         self.controller.cancel()
         self.writer.cancel()
+        self.loader.cancel()
         self.controller.shutdown(1000)
         self.writer.shutdown(300)
+        self.loader.shutdown(300)
         self.config_panel.shutdown()
         self.history.shutdown()
