@@ -1,6 +1,10 @@
 """The main window: three tabs, menus, status bar, demo banner, log dock and tray.
 
 It is handed a ready :class:`Services` by ``app.py`` and never builds core objects itself.
+The window paints its shell first (title, menus, the three tab titles, status bar, demo
+banner) and builds the tabs' contents right after that first paint, so a cold start shows a
+window as fast as a bare Qt one; :meth:`MainWindow.ensure_tabs` (or ``tab_pages``) builds them
+at once for tests and scripts, and ``tabs_ready`` announces them.
 Closing it (unless "close to tray" is on) calls every tab's ``shutdown()``, runs the
 shutdown hooks ``app.py`` registered, stops the demo simulator and returns within ~2 s.
 """
@@ -12,8 +16,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl, SignalInstance, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QIcon, QKeySequence
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal, SignalInstance, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QIcon, QKeySequence, QShowEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
 from evalsync_gui import APP_NAME
@@ -34,6 +38,8 @@ CLOSE_TO_TRAY_KEY = "ui/close_to_tray"
 # Issue 7: closing must stop everything within 2 s. Workers of all tabs share one deadline;
 # the rest of the budget is for tab clean-up, shutdown hooks and stopping the demo simulator.
 WORKER_BUDGET_MS = 1400
+# If the first paint never comes (a platform that does not expose the window), build anyway.
+TABS_FALLBACK_MS = 1000
 
 
 def _build_tabs(services: Services, parent: QWidget) -> list[QWidget]:
@@ -56,7 +62,13 @@ def _build_tabs(services: Services, parent: QWidget) -> list[QWidget]:
 
 
 class MainWindow(QMainWindow):
-    """The EvalSync window. ``shutdown_hooks`` are callables run once on final close."""
+    """The EvalSync window. ``shutdown_hooks`` are callables run once on final close.
+
+    ``tabs_ready`` is emitted once the three tabs' contents exist (right after the first
+    paint, or when :meth:`ensure_tabs` is called earlier).
+    """
+
+    tabs_ready = Signal()
 
     def __init__(self, services: Services, *, icon: QIcon | None = None, log_folder: Path | str | None = None,
                  parent: QWidget | None = None) -> None:
@@ -68,6 +80,8 @@ class MainWindow(QMainWindow):
         self._quitting = False
         self._is_shut_down = False
         self._tray_hint_shown = False
+        self._pages: list[QWidget] | None = None
+        self._first_paint_seen = False
         self.state = window_state.for_services(services)
 
         self.setWindowTitle(APP_NAME)
@@ -97,9 +111,9 @@ class MainWindow(QMainWindow):
         self.tabs.setObjectName("mainTabs")
         self.tabs.setAccessibleName("Sections")
         self.tabs.setDocumentMode(True)
-        self.tab_pages = _build_tabs(self.services, self.tabs)
-        for page, title in zip(self.tab_pages, TAB_TITLES, strict=True):
-            self.tabs.addTab(page, title)
+        for title in TAB_TITLES:  # empty pages until the first paint; see ensure_tabs()
+            self.tabs.addTab(QWidget(), title)
+        self.tabs.tabBar().installEventFilter(self)
         body = QWidget(central)
         body_layout = QVBoxLayout(body)
         body_layout.setContentsMargins(6, 6, 6, 0)
@@ -193,6 +207,53 @@ class MainWindow(QMainWindow):
         self.log_view.hide()  # the dock opens on request, not because it was open last time
         self.tabs.setCurrentIndex(self.state.last_tab(self.tabs.count()))
 
+    # -- tabs: built right after the first paint ----------------------------------------------
+    @property
+    def tab_pages(self) -> list[QWidget]:
+        """The three tab pages (Authenticate, User sync, Chat agents); built now if not yet."""
+        return self.ensure_tabs()
+
+    def tabs_built(self) -> bool:
+        return self._pages is not None
+
+    def ensure_tabs(self) -> list[QWidget]:
+        """Build the tabs' contents if they are not built yet; returns the pages. Idempotent."""
+        if self._pages is not None or self._is_shut_down:
+            return self._pages or []
+        self._pages = []  # a re-entrant call (a tab's constructor pumping events) finds it started
+        pages = _build_tabs(self.services, self.tabs)
+        current = self.tabs.currentIndex()  # the remembered tab, set on the empty pages
+        self.tabs.setUpdatesEnabled(False)
+        blocked = self.tabs.blockSignals(True)
+        try:
+            for index, (page, title) in enumerate(zip(pages, TAB_TITLES, strict=True)):
+                empty = self.tabs.widget(index)
+                self.tabs.removeTab(index)
+                self.tabs.insertTab(index, page, title)
+                if empty is not None:
+                    empty.deleteLater()
+            self.tabs.setCurrentIndex(current)
+        finally:
+            self.tabs.blockSignals(blocked)
+            self.tabs.setUpdatesEnabled(True)
+        self._pages = pages
+        self.tabs_ready.emit()
+        return pages
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        # The tab bar's first paint is part of the window's first paint; the zero timer runs
+        # once that whole paint cycle has finished.
+        if not self._first_paint_seen and event.type() == QEvent.Type.Paint:
+            self._first_paint_seen = True
+            watched.removeEventFilter(self)
+            QTimer.singleShot(0, self, self.ensure_tabs)
+        return False
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        if self._pages is None:
+            QTimer.singleShot(TABS_FALLBACK_MS, self, self.ensure_tabs)
+
     # -- public API --------------------------------------------------------------------------
     def set_banner(self, text: str) -> None:
         """Show the coloured notice bar at the top (demo mode); empty text hides it."""
@@ -259,7 +320,7 @@ class MainWindow(QMainWindow):
         # Every job in the window is cancelled first and all are waited for against one shared
         # deadline, so the tabs' shutdown() below finds their threads already stopped.
         workers.shutdown_controllers(self.findChildren(workers.TaskController), WORKER_BUDGET_MS)
-        for page in self.tab_pages:
+        for page in self._pages or []:
             self._safely(getattr(page, "shutdown", None), type(page).__name__)
         for hook in self.shutdown_hooks:
             self._safely(hook, getattr(hook, "__name__", "hook"))

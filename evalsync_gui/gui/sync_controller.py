@@ -20,6 +20,9 @@ from evalsync_gui.gui.workers import Task, TaskController
 
 log = logging.getLogger(__name__)
 CHECK_MS = 60_000
+#: The engine reports every page (hundreds a second at 100k users); the window needs ~10 a second.
+PROGRESS_MS = 100
+_NOTHING = object()
 
 
 def run_sync_task(task: Task, ctx, **options: Any):
@@ -55,7 +58,12 @@ class SyncController(QObject):
         self.services = services
         self.last_options: dict[str, Any] = {}
         self._task = TaskController(self, name="sync")
-        self._task.progress.connect(self.progress)
+        self._task.progress.connect(self._on_progress)
+        self._pending_progress: Any = _NOTHING
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setSingleShot(True)
+        self._progress_timer.setInterval(PROGRESS_MS)
+        self._progress_timer.timeout.connect(self._flush_progress)
         self._task.running_changed.connect(self.running_changed)
         self._task.finished.connect(self._on_finished)
         self._task.failed.connect(self._on_failed)
@@ -103,10 +111,34 @@ class SyncController(QObject):
     def shutdown(self, timeout_ms: int = 1500) -> None:
         """Stop the timer, cancel the sync and wait for the thread (bounded)."""
         self._timer.stop()
+        self._progress_timer.stop()
+        self._pending_progress = _NOTHING
         self._task.shutdown(timeout_ms)
+
+    # -- progress ------------------------------------------------------------------------
+    def _on_progress(self, value: Any) -> None:
+        """Coalesce: the first report goes out at once, then at most one per PROGRESS_MS (the latest)."""
+        if self._progress_timer.isActive():
+            self._pending_progress = value
+            return
+        self.progress.emit(value)
+        self._progress_timer.start()
+
+    def _flush_progress(self) -> None:
+        value, self._pending_progress = self._pending_progress, _NOTHING
+        if value is not _NOTHING:
+            self.progress.emit(value)
+            self._progress_timer.start()
+
+    def _end_progress(self) -> None:
+        """Before an outcome: deliver the last report held back, then stop the timer."""
+        self._progress_timer.stop()
+        self._flush_progress()
+        self._progress_timer.stop()
 
     # -- outcomes ------------------------------------------------------------------------
     def _on_finished(self, result: Any) -> None:
+        self._end_progress()
         status = getattr(result, "status", "completed")
         signals = self.services.signals
         signals.sync_state_changed.emit(status if status in ("completed", "failed", "held") else "idle")
@@ -115,12 +147,14 @@ class SyncController(QObject):
         self.finished.emit(result)
 
     def _on_failed(self, message: str) -> None:
+        self._end_progress()
         self.services.signals.sync_state_changed.emit("failed")
         self.services.signals.status_message.emit(message)
         self.services.signals.users_changed.emit()
         self.failed.emit(message)
 
     def _on_cancelled(self) -> None:
+        self._end_progress()
         self.services.signals.sync_state_changed.emit("idle")
         self.services.signals.status_message.emit("Sync cancelled; the pages already read are kept.")
         self.services.signals.users_changed.emit()

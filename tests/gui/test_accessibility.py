@@ -13,7 +13,8 @@ from evalsync_gui.gui.services import AppSignals, Services
 def window(qtbot, ctx):
     w = MainWindow(Services(ctx=ctx, signals=AppSignals()))
     qtbot.addWidget(w)
-    w.show()
+    with qtbot.waitSignal(w.tabs_ready, timeout=5000):  # the contents follow the first paint
+        w.show()
     qtbot.waitExposed(w)
     return w
 

@@ -28,7 +28,8 @@ def window(qtbot, services):
 
     w = MainWindow(services, icon=app_icon())
     qtbot.addWidget(w)
-    w.show()
+    with qtbot.waitSignal(w.tabs_ready, timeout=5000):  # the contents follow the first paint
+        w.show()
     qtbot.waitExposed(w)
     return w
 
