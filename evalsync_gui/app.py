@@ -60,7 +60,12 @@ def app_icon() -> Any:
     return icon
 
 
-def make_qapp(argv: Sequence[str]) -> Any:
+def make_qapp(argv: Sequence[str], *, icon: bool = True) -> Any:
+    """The QApplication with EvalSync's names; ``icon=False`` leaves the icon to the window.
+
+    ``main()`` passes ``icon=False``: the window sets the app icon right after its first
+    paint, because reading the icon files would delay that paint by ~10 ms.
+    """
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
@@ -69,7 +74,8 @@ def make_qapp(argv: Sequence[str]) -> Any:
     app.setOrganizationName(APP_AUTHOR)
     app.setApplicationVersion(__version__)
     app.setDesktopFileName(APP_ID)
-    app.setWindowIcon(app_icon())
+    if icon:
+        app.setWindowIcon(app_icon())
     return app
 
 
@@ -312,7 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _start(args: argparse.Namespace, qt_args: Sequence[str], data_dir: Path) -> int:
-    app = make_qapp(qt_args)
+    app = make_qapp(qt_args, icon=False)
 
     from evalsync_gui.gui.single_instance import notify_running, server_name_for
 
@@ -350,10 +356,19 @@ def create_window(data_dir: Path, *, base_url: str | None = None, demo: bool = F
     if demo:
         preconfigure_demo(ctx)
     services = Services(ctx=ctx, signals=AppSignals(), demo=demo)
-    window = MainWindow(services, icon=app_icon(), log_folder=log_folder or resolve_log_dir())
+    window = MainWindow(services, icon=app_icon, log_folder=log_folder or resolve_log_dir())
+    window.tabs_ready.connect(lambda: _set_app_icon(window.icon))  # dialogs and the tray use it too
     if demo:
         window.demo_controller = start_demo(window, services)
     return window
+
+
+def _set_app_icon(icon: Any) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is not None and app.windowIcon().isNull():
+        app.setWindowIcon(icon)
 
 
 def _quit_on_signals(window: Any) -> None:

@@ -16,16 +16,22 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal, SignalInstance, Slot
+from typing import TYPE_CHECKING
+
+# No ``Qt`` namespace here: its first use builds every Qt.* enum (~15 ms), so the shell avoids
+# it and the code that runs after the first paint imports it locally.
+from PySide6.QtCore import QEvent, QObject, QTimer, QUrl, Signal, SignalInstance, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QIcon, QKeySequence, QShowEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
 from evalsync_gui import APP_NAME
 from evalsync_gui.gui import window_state, workers
-from evalsync_gui.gui.about import AboutDialog
-from evalsync_gui.gui.log_view import LogView, QtLogHandler
 from evalsync_gui.gui.services import Services
-from evalsync_gui.gui.tray import TrayIcon
+
+if TYPE_CHECKING:  # imported when first used, after the first paint
+    from evalsync_gui.gui.about import AboutDialog
+    from evalsync_gui.gui.log_view import LogView, QtLogHandler
+    from evalsync_gui.gui.tray import TrayIcon
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +50,8 @@ TABS_FALLBACK_MS = 1000
 
 def _build_tabs(services: Services, parent: QWidget) -> list[QWidget]:
     """Construct the three tabs; a tab that fails to build becomes an error page, not a crash."""
+    from PySide6.QtCore import Qt
+
     from evalsync_gui.gui.auth_tab import AuthTab
     from evalsync_gui.gui.chat_tab import ChatTab
     from evalsync_gui.gui.users_tab import UsersTab
@@ -70,11 +78,14 @@ class MainWindow(QMainWindow):
 
     tabs_ready = Signal()
 
-    def __init__(self, services: Services, *, icon: QIcon | None = None, log_folder: Path | str | None = None,
+    def __init__(self, services: Services, *, icon: QIcon | Callable[[], QIcon] | None = None,
+                 log_folder: Path | str | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.services = services
-        self.icon = icon or QIcon()
+        # A callable icon is built after the first paint (reading the icon files takes ~10 ms).
+        self._icon_factory = icon if callable(icon) and not isinstance(icon, QIcon) else None
+        self.icon = QIcon() if self._icon_factory is not None else (icon or QIcon())
         self.log_folder = str(log_folder) if log_folder else ""
         self.shutdown_hooks: list[Callable[[], None]] = []
         self._quitting = False
@@ -87,9 +98,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(self.icon)
         self.setObjectName("mainWindow")
+        self.tray: TrayIcon | None = None  # built with the tabs, after the first paint
         self._build_central()
-        self._build_log_dock()
-        self._build_tray()
         self._build_menus()
         self._build_status_bar()
         self._restore()
@@ -104,7 +114,6 @@ class MainWindow(QMainWindow):
         self.banner.setObjectName("demoBanner")
         self.banner.setStyleSheet(BANNER_STYLE)
         self.banner.setAccessibleName("Demo mode notice")
-        self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.banner.hide()
         layout.addWidget(self.banner)
         self.tabs = QTabWidget(central)
@@ -122,25 +131,50 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
     def _build_log_dock(self) -> None:
+        from PySide6.QtCore import Qt
+
+        from evalsync_gui.gui.log_view import LogView, QtLogHandler
+
         self.log_handler = QtLogHandler()
         logging.getLogger().addHandler(self.log_handler)
         self.log_view = LogView(self.log_handler, self.log_folder or None, self)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_view)
-        self.log_view.hide()
+        self.log_view.hide()  # the dock opens on request, not because it was open last time
+        self.log_action = self.log_view.toggleViewAction()
+        self.log_action.setText("&Log")
+        self.log_action.setShortcut(QKeySequence("Ctrl+L"))
+        self.log_action.setStatusTip("Show or hide the log")
+        self.view_menu.insertAction(self.tray_action, self.log_action)
 
     def _build_tray(self) -> None:
-        self.tray: TrayIcon | None = None
+        from evalsync_gui.gui.tray import TrayIcon
+
         if TrayIcon.available():
             self.tray = TrayIcon(self.icon, self.services.signals, self)
             self.tray.show_requested.connect(self.bring_to_front)
             self.tray.quit_requested.connect(self.quit)
             self.tray.show()
+        self.tray_action.setChecked(self.close_to_tray())
+        self.tray_action.setEnabled(self.tray is not None)
+
+    def _finish_shell(self) -> None:
+        """The parts of the window nobody sees in the first frame: log dock, tray, selectable banner."""
+        from PySide6.QtCore import Qt
+
+        if self._icon_factory is not None:
+            self.icon = self._icon_factory()
+            self.setWindowIcon(self.icon)
+        self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._build_log_dock()
+        self._build_tray()
 
     def _action(self, text: str, slot: Callable | SignalInstance, shortcut: str | QKeySequence | None = None,
                 tip: str = "") -> QAction:
         action = QAction(text, self)
         if shortcut:
-            action.setShortcut(QKeySequence(shortcut))
+            # setShortcuts([...]) sets the same shortcut; setShortcut()'s overload resolution
+            # would build every Qt.* enum (~15 ms) before the first paint.
+            action.setShortcuts([QKeySequence(shortcut)])
         if tip:
             action.setStatusTip(tip)
             action.setToolTip(tip)
@@ -155,18 +189,13 @@ class MainWindow(QMainWindow):
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         file_menu.addAction(self.quit_action)
 
-        view = bar.addMenu("&View")
+        view = self.view_menu = bar.addMenu("&View")
         self.tab_actions = []
         for index, title in enumerate(TAB_MENU_TEXT):
             action = self._action(title, lambda _=False, i=index: self.tabs.setCurrentIndex(i), f"Ctrl+{index + 1}")
             view.addAction(action)
             self.tab_actions.append(action)
-        view.addSeparator()
-        self.log_action = self.log_view.toggleViewAction()
-        self.log_action.setText("&Log")
-        self.log_action.setShortcut(QKeySequence("Ctrl+L"))
-        self.log_action.setStatusTip("Show or hide the log")
-        view.addAction(self.log_action)
+        view.addSeparator()  # the Log action goes here once the dock exists (_build_log_dock)
         self.tray_action = QAction("Close to &tray", self)
         self.tray_action.setCheckable(True)
         self.tray_action.setChecked(self.close_to_tray())
@@ -204,7 +233,6 @@ class MainWindow(QMainWindow):
     def _restore(self) -> None:
         if not self.state.restore_window(self):
             self.resize(*DEFAULT_SIZE)
-        self.log_view.hide()  # the dock opens on request, not because it was open last time
         self.tabs.setCurrentIndex(self.state.last_tab(self.tabs.count()))
 
     # -- tabs: built right after the first paint ----------------------------------------------
@@ -221,6 +249,7 @@ class MainWindow(QMainWindow):
         if self._pages is not None or self._is_shut_down:
             return self._pages or []
         self._pages = []  # a re-entrant call (a tab's constructor pumping events) finds it started
+        self._finish_shell()
         pages = _build_tabs(self.services, self.tabs)
         current = self.tabs.currentIndex()  # the remembered tab, set on the empty pages
         self.tabs.setUpdatesEnabled(False)
@@ -270,6 +299,8 @@ class MainWindow(QMainWindow):
     @Slot()
     def bring_to_front(self) -> None:
         """Show, un-minimise and raise the window (second launch, tray click)."""
+        from PySide6.QtCore import Qt
+
         self.setWindowState((self.windowState() & ~Qt.WindowState.WindowMinimized) | Qt.WindowState.WindowActive)
         self.show()
         self.raise_()
@@ -277,6 +308,10 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def show_about(self) -> AboutDialog:
+        from PySide6.QtCore import Qt
+
+        from evalsync_gui.gui.about import AboutDialog
+
         dialog = AboutDialog(self.icon, str(self.services.ctx.data_dir), self.log_folder or "(not logging to a file)", self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
@@ -328,7 +363,8 @@ class MainWindow(QMainWindow):
         if simulator is not None:
             self._safely(getattr(simulator, "stop", None), "simulator")
             self.services.simulator = None
-        logging.getLogger().removeHandler(self.log_handler)
+        if hasattr(self, "log_handler"):
+            logging.getLogger().removeHandler(self.log_handler)
         if self.tray is not None:
             self.tray.hide()
         self.state.sync()

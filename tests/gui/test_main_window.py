@@ -160,6 +160,39 @@ def test_window_state_is_restored(qtbot, services):
     assert "token" not in text.lower()
 
 
+def test_shell_paints_first_then_tabs_open_on_the_remembered_one(qtbot, services):
+    """Cold start: the shell shows the three titles at once; contents follow the first paint."""
+    from evalsync_gui.gui.auth_tab import AuthTab
+    from evalsync_gui.gui.chat_tab import ChatTab
+    from evalsync_gui.gui.users_tab import UsersTab
+
+    first = MainWindow(services)
+    qtbot.addWidget(first)
+    first.ensure_tabs()
+    first.tabs.setCurrentIndex(1)
+    first.close()
+
+    second = MainWindow(Services(ctx=services.ctx, signals=AppSignals()))
+    qtbot.addWidget(second)
+    assert not second.tabs_built()
+    assert [second.tabs.tabText(i) for i in range(second.tabs.count())] == ["Authenticate", "User sync", "Chat agents"]
+    assert second.tabs.currentIndex() == 1
+    with qtbot.waitSignal(second.tabs_ready, timeout=5000):
+        second.show()
+    pages = second.tab_pages
+    assert [type(p) for p in pages] == [AuthTab, UsersTab, ChatTab]
+    assert [second.tabs.widget(i) for i in range(3)] == pages
+    assert second.tabs.currentIndex() == 1 and second.tabs.currentWidget() is pages[1]
+    assert second.ensure_tabs() is pages  # idempotent
+
+
+def test_window_closed_before_its_tabs_were_built_starts_nothing(qtbot, services):
+    w = MainWindow(services)
+    qtbot.addWidget(w)
+    w.close()
+    assert w.ensure_tabs() == [] and not w.findChildren(TaskController)
+
+
 def test_header_state_helper_round_trips(qtbot, services):
     def make_view():
         model = QStandardItemModel(3, 4)

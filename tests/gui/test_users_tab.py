@@ -199,3 +199,52 @@ def test_dialogs_activate_selected_and_add_user(make_tab, ctx, qtbot, monkeypatc
     with qtbot.waitSignal(tab.writer.finished, timeout=3000):
         tab.add_btn.click()
     assert any(u["email"] == "hand@x.org" and u["source"] == "manual" for u in directory.list_users(ctx.db, "pending"))
+
+
+def test_reads_after_a_write_run_off_the_gui_thread(make_tab, ctx, qtbot, monkeypatch):
+    """Counts and the id list after a change come from the loader thread, never this one."""
+    import threading
+
+    from evalsync_gui.gui import users_loader
+
+    seed_users(ctx.db, 30, status_mix=(1.0, 0, 0))
+    tab = make_tab(start_schedule=False)
+    gui = threading.get_ident()
+    threads: list[int] = []
+    real = users_loader.read_snapshot
+    monkeypatch.setattr(users_loader, "read_snapshot", lambda *a: (threads.append(threading.get_ident()), real(*a))[1])
+    with ctx.db.transaction() as conn:
+        conn.execute("UPDATE users SET status = 'active' WHERE id IN (1, 2)")
+    with qtbot.waitSignal(tab.loader.finished, timeout=3000):
+        tab.services.signals.users_changed.emit()
+    assert threads and gui not in threads
+    assert tab.status_buttons["pending"].text() == "Pending (28)"
+    assert tab.model.rowCount() == 28
+    assert tab.licence_label.text() == "2 of 150 licences used"
+
+
+def test_live_refresh_during_a_sync_keeps_rows_and_reads_counts_off_thread(make_tab, ctx, qtbot):
+    seed_users(ctx.db, 30, status_mix=(1.0, 0, 0))
+    tab = make_tab(start_schedule=False)
+    with ctx.db.transaction() as conn:
+        conn.execute("INSERT INTO users (zendesk_id, name, email, status, zendesk_role) "
+                     "VALUES (77, 'New One', 'new@x.org', 'pending', 'agent')")
+    with qtbot.waitSignal(tab.loader.finished, timeout=3000) as done:
+        tab.refresh_live()
+    assert done.args[0].ids is None  # counts only: the id list waits for the end of the sync
+    assert tab.status_buttons["pending"].text() == "Pending (31)"
+    assert tab.model.rowCount() == 30
+
+
+def test_sync_progress_is_coalesced(qtbot, ctx):
+    from evalsync_gui.gui.sync_controller import SyncController
+
+    controller = SyncController(Services(ctx=ctx, signals=AppSignals()))
+    seen: list[int] = []
+    controller.progress.connect(seen.append)
+    for i in range(50):
+        controller._on_progress(i)
+    assert seen == [0]
+    qtbot.waitUntil(lambda: seen[-1] == 49, timeout=1000)
+    assert len(seen) == 2
+    controller.shutdown()

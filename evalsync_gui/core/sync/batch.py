@@ -4,7 +4,7 @@ Committing every page of a 100,000-user import costs a thousand WAL commits (and
 checkpoints they trigger) for 100 rows each. :class:`GroupCommit` instead keeps one
 ``BEGIN IMMEDIATE`` transaction open across consecutive pages and commits it when
 
-* it has been open for ``max_seconds`` (0.1 s) or holds ``max_pages`` pages, checked
+* it has been open for ``max_seconds`` (0.3 s) or holds ``max_pages`` pages, checked
   after each page (the very first page is committed alone, so a resumable cursor exists
   as early as with per-page commits), or
 * the next page is not ready within the time left (:meth:`GroupCommit.wait_budget`), so
@@ -15,7 +15,7 @@ checkpoints they trigger) for 100 rows each. :class:`GroupCommit` instead keeps 
 
 A group's pages and the resume cursor after its last page (written by ``before_commit``
 just before COMMIT, with the run's counters) commit together, and a transaction only ever
-ends between pages: so a crash (or kill) loses at most the uncommitted group (about 0.1 s
+ends between pages: so a crash (or kill) loses at most the uncommitted group (about 0.3 s
 of work) and the next run resumes from the cursor of the last committed page; no
 page is ever split across transactions. If applying a page fails half-way (a database
 error, a bug), the whole open group is rolled back, not just that page, and the run fails
@@ -38,7 +38,7 @@ from contextlib import contextmanager
 
 from evalsync_gui.core.store.db import translate_sqlite_error
 
-MAX_SECONDS = 0.1
+MAX_SECONDS = 0.3
 MAX_PAGES = 200
 CACHE_KIB = 65536  # page cache for the sync connection: dirty index pages of a group stay in memory
 WAL_AUTOCHECKPOINT = 8000  # pages (~32 MB): checkpoint every few groups, not after each one

@@ -11,7 +11,6 @@ the "absent" deactivations and let the guard apply or hold them.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +24,6 @@ from evalsync_gui.core.sync.lock import SyncLock
 
 log = logging.getLogger("evalsync.sync")
 FULL_EVERY_SECONDS = 24 * 3600
-SWITCH_INTERVAL = 0.0005  # seconds; see _read
 START_MARGIN_SECONDS = 300  # incremental start before the listing began: covers clock skew
 
 
@@ -210,15 +208,10 @@ class _Run:
             return
         with GroupCommit(self.db, before_commit=self._save_progress) as group:
             self.group = group
-            switch = sys.getswitchinterval()
-            # Each SQLite call releases the GIL; with the default 5 ms switch interval the
-            # fetch thread (parsing JSON) keeps it that long before this thread gets it back.
-            sys.setswitchinterval(min(switch, SWITCH_INTERVAL))
             try:
                 for page in fetch.prefetched(pages, wait_budget=group.wait_budget, on_idle=group.commit):
                     self._page(page, mark_seen=mark_seen)
             finally:
-                sys.setswitchinterval(switch)
                 self.group = None
 
     def _page(self, page: fetch.Page, *, mark_seen: bool) -> None:
