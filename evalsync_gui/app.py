@@ -254,6 +254,7 @@ def _check_window(folder: Path) -> str:
     window = MainWindow(Services(ctx=ctx, signals=AppSignals()), icon=app_icon())
     window.show()
     QApplication.processEvents()
+    window.ensure_tabs()  # normally built right after the first paint; the check needs them now
     titles = [window.tabs.tabText(i).replace("&", "") for i in range(window.tabs.count())]
     window.close()
     window.deleteLater()

@@ -95,7 +95,7 @@ if sys.argv[2] == "history":
 else:
     from evalsync_gui.gui.main_window import MainWindow
     w = MainWindow(Services(ctx=ctx, signals=AppSignals()))
-    w.show(); app.processEvents()
+    w.show(); app.processEvents(); w.ensure_tabs(); app.processEvents()
     out["tabs"] = {}
     for i in range(w.tabs.count()):
         t = time.perf_counter()

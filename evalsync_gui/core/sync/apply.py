@@ -103,26 +103,29 @@ def _match_key(user: Mapping[str, Any], identifier_mode: str) -> str | None:
     """:func:`decisions.match_key` straight from the API dict (no Remote built twice)."""
     if identifier_mode == "default":
         email = user.get("email")
-        return email.lower() if email else None
+        return email.lower() if isinstance(email, str) and email else None
     return identifier_value(user, identifier_mode)
 
 
 def apply_page(conn: sqlite3.Connection, run_id: int, actions: Sequence[Action], lookup: Lookup,
                seen_ids: Sequence[int], now: str, *, identifier_mode: str, mark_seen: bool,
-               ids: IdAllocator | None = None) -> PageCounts:
-    """Apply creates/updates, replace this run's planned deactivations for the page's users."""
+               ids: IdAllocator | None = None, role_names: Mapping[int, str] | None = None) -> PageCounts:
+    """Apply creates/updates, replace this run's planned deactivations for the page's users.
+
+    ``role_names`` (custom role id -> name, see :mod:`.roles`) fills ``custom_role_name``."""
+    names = role_names or {}
     counts = PageCounts()
     creates = [a for a in actions if isinstance(a, Create)]
     updates = [a for a in actions if isinstance(a, Update)]
     deacts = [a for a in actions if isinstance(a, Deactivate)]
     changes: list[tuple] = []
     if creates:
-        first = _insert_users(conn, creates, run_id if mark_seen else None, now, ids or IdAllocator(conn))
+        first = _insert_users(conn, creates, run_id if mark_seen else None, now, ids or IdAllocator(conn), names)
         changes += [(run_id, first + i, "create", None, None, f"{a.remote.name} <{a.remote.email or ''}>", a.reason,
                      "applied", now) for i, a in enumerate(creates)]
         counts.new = len(creates)
     if updates:
-        _update_users(conn, updates, identifier_mode, now)
+        _update_users(conn, updates, identifier_mode, now, names)
         for a in updates:
             changes += _update_changes(run_id, a, now)
         counts.updated = sum(1 for a in updates if a.recorded)
@@ -151,9 +154,10 @@ def apply_page(conn: sqlite3.Connection, run_id: int, actions: Sequence[Action],
 # the next page meanwhile) and per-row Python binding disappears.
 _INSERT_USERS = (
     "INSERT INTO users (id, zendesk_id, name, email, identifier, status, source, zendesk_role, custom_role_id, "
-    "zendesk_active, zendesk_suspended, zendesk_updated_at, last_seen_run, imported_at, created_at, updated_at) "
+    "zendesk_active, zendesk_suspended, zendesk_updated_at, custom_role_name, last_seen_run, imported_at, "
+    "created_at, updated_at) "
     "SELECT :first + key, value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'pending', 'zendesk', value ->> 4, "
-    "value ->> 5, value ->> 6, value ->> 7, value ->> 8, :seen, :now, :now, :now FROM json_each(:rows)")
+    "value ->> 5, value ->> 6, value ->> 7, value ->> 8, value ->> 9, :seen, :now, :now, :now FROM json_each(:rows)")
 _INSERT_CHANGES = (
     "INSERT INTO user_changes (run_id, user_id, action, field, old_value, new_value, reason, state, at) "
     "SELECT :run, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, :now "
@@ -161,23 +165,32 @@ _INSERT_CHANGES = (
 
 
 def _insert_users(conn: sqlite3.Connection, creates: Sequence[Create], seen_run: int | None, now: str,
-                  ids: IdAllocator) -> int:
+                  ids: IdAllocator, role_names: Mapping[int, str]) -> int:
     """Insert the new rows with explicit consecutive ids (see :class:`IdAllocator`); returns the first."""
     first = ids.take(len(creates))
     rows = [(r.zendesk_id, r.name, r.email, r.identifier, r.zendesk_role, r.custom_role_id, r.zendesk_active,
-             r.zendesk_suspended, r.zendesk_updated_at) for r in (a.remote for a in creates)]
+             r.zendesk_suspended, r.zendesk_updated_at,
+             role_names.get(r.custom_role_id) if r.custom_role_id is not None else None)
+            for r in (a.remote for a in creates)]
     conn.execute(_INSERT_USERS, {"first": first, "seen": seen_run, "now": now, "rows": _dumps(rows)})
     return first
 
 
-def _update_users(conn: sqlite3.Connection, updates: Sequence[Update], identifier_mode: str, now: str) -> None:
+def _update_users(conn: sqlite3.Connection, updates: Sequence[Update], identifier_mode: str, now: str,
+                  role_names: Mapping[int, str]) -> None:
     ident = "" if identifier_mode == "default" else ", identifier = :identifier"
+    # The role name: the known name of the new role; else the old name while the role is
+    # unchanged (a name not yet fetched is no reason to blank it); else none.
     conn.executemany(
         "UPDATE users SET zendesk_id = :zendesk_id, name = :name, email = :email, zendesk_role = :zendesk_role, "
+        "custom_role_name = CASE WHEN :custom_role_id IS NULL THEN NULL WHEN :role_name IS NOT NULL THEN :role_name "
+        "WHEN custom_role_id IS :custom_role_id THEN custom_role_name ELSE NULL END, "
         "custom_role_id = :custom_role_id, zendesk_active = :zendesk_active, "
         "zendesk_suspended = :zendesk_suspended, zendesk_updated_at = :zendesk_updated_at" + ident + ", "
         "updated_at = CASE WHEN :recorded THEN :now ELSE updated_at END WHERE id = :id",
-        [{**_remote_dict(a.remote), "recorded": a.recorded, "now": now, "id": a.user_id} for a in updates],
+        [{**_remote_dict(a.remote), "recorded": a.recorded, "now": now, "id": a.user_id,
+          "role_name": role_names.get(a.remote.custom_role_id) if a.remote.custom_role_id is not None else None}
+         for a in updates],
     )
     returned = [a for a in updates if a.returned]
     if returned:

@@ -108,14 +108,24 @@ def fetch_user_fields(client) -> list[dict]:
 def _all_pages(client, path: str, key: str, max_pages: int = 50):
     """Small lists: follow ``next_page`` or ``links.next`` (same origin only) to the end."""
     url: str | None = path
+    from evalsync_gui.core.errors import ResponseError
+
+    seen: set[str] = set()
     for _ in range(max_pages):
         body = client.get(url) or {}
-        items = body.get(key) or []
+        items = body.get(key) if isinstance(body, dict) else None
+        meta = body.get("meta") if isinstance(body, dict) else None
+        links = body.get("links") if isinstance(body, dict) else None
+        if not isinstance(items or [], list) or not isinstance(meta or {}, dict) or not isinstance(links or {}, dict):
+            raise ResponseError(f"Zendesk sent a {key.replace('_', ' ')} list of the wrong shape; try again.")
+        items, meta = items or [], meta or {}
         yield from items
-        meta = body.get("meta") or {}
-        nxt = (body.get("links") or {}).get("next") if "meta" in body else body.get("next_page")
+        nxt = (links or {}).get("next") if "meta" in body else body.get("next_page")
         if not items or not nxt or meta.get("has_more") is False:
             return
+        if not isinstance(nxt, str) or nxt in seen:
+            raise ResponseError(f"Zendesk sent a {key.replace('_', ' ')} list of the wrong shape; try again.")
+        seen.add(nxt)
         url = client.check_same_origin(nxt)
 
 

@@ -81,7 +81,10 @@ def identifier_value(user: Mapping[str, Any], mode: str) -> str | None:
         value = (user.get("user_fields") or {}).get(mode[len("user_fields."):])
     else:
         return None
-    return None if value is None or value == "" else str(value)
+    # Only scalars identify anyone (a nested object from a broken field is no identifier).
+    if value is None or value == "" or type(value) not in (str, int, float):
+        return None
+    return str(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +181,7 @@ class Lookup:
 def match_key(remote: Remote, identifier_mode: str) -> str | None:
     """The key an unlinked local row must share: lower-cased e-mail by default."""
     if identifier_mode == "default":
-        return remote.email.lower() if remote.email else None
+        return remote.email.lower() if isinstance(remote.email, str) and remote.email else None
     return remote.identifier
 
 

@@ -6,6 +6,12 @@ day, or when asked, or when a stopped full listing can be resumed), stream pages
 the decision table, commit whole pages with their cursors in groups (see ``batch``: at
 most ~0.5 s of pages per transaction, never a page split), and only after a complete read plan
 the "absent" deactivations and let the guard apply or hold them.
+
+A listing in which some entries had to be dropped (no usable id, see ``users``) is not
+complete: nobody is deactivated as absent after it. Custom-role names are refreshed after
+the read when a role matters (see ``roles``). Every failure ends the run as ``failed`` with
+one line in sync_runs and in the log; an unexpected exception (a bug) is logged with its
+traceback and never leaves a run ``running``.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from evalsync_gui.core.errors import AuthError, Cancelled, EvalsyncError, UsageError, ZendeskError
-from evalsync_gui.core.sync import apply, fetch, guard, runs, state
+from evalsync_gui.core.sync import apply, fetch, guard, roles, runs, state
 from evalsync_gui.core.sync.batch import GroupCommit
 from evalsync_gui.core.sync.config import SyncConfig, load_config
 from evalsync_gui.core.sync.decisions import Deactivate, describe_action, plan_page
@@ -25,6 +31,8 @@ from evalsync_gui.core.sync.lock import SyncLock
 log = logging.getLogger("evalsync.sync")
 FULL_EVERY_SECONDS = 24 * 3600
 START_MARGIN_SECONDS = 300  # incremental start before the listing began: covers clock skew
+INTERNAL_ERROR = ("Internal error during sync (see the log); nothing was deactivated. "
+                  "Retry, and report it if it repeats.")
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,10 @@ class _Run:
         self._any_unlinked = True
         self._last_page: fetch.Page | None = None
         self._unsaved_seen = 0
+        self.skipped = 0  # entries dropped for having no usable id
+        self.role_names: dict[int, str] = {}
+        self._roles_matter = bool(self.scope.custom_ids)
+        self._new_role_names: dict[int, str] | None = None
 
     # -- phases ----------------------------------------------------------------------------
     def execute(self) -> SyncResult:
@@ -120,9 +132,15 @@ class _Run:
             status, error, exit_code = "failed", str(exc), 5
         except EvalsyncError as exc:
             status, error, exit_code = "failed", str(exc), exc.exit_code
+        except Exception:  # a bug: the run must still end as failed, with nothing deactivated
+            log.exception("sync run %s: internal error", self.run_id)
+            status, error, exit_code = "failed", INTERNAL_ERROR, 5
         finally:
             if self.own_client and self.client is not None:
                 self.client.close()
+        if error:
+            # The error text is written for the admin and never holds a token.
+            (log.info if status == "cancelled" else log.warning)("sync run %s %s: %s", self.run_id, status, error)
         if self.run_id is not None:
             runs.finish_run(self.db, self.run_id, status, self._requests(), error)
         self._emit("done", error or status)
@@ -162,10 +180,18 @@ class _Run:
         now = runs.now_iso()
         if not self.dry_run:
             self._prepare_resume()
+        self.role_names = roles.cached_names(self.db)
         if self.mode == "full":
             complete = self._full_listing()
         else:
             complete = self._incremental()
+        if self.skipped:
+            log.warning("sync run %s: %d Zendesk users without a usable id were skipped%s", self.run_id,
+                        self.skipped, "; nobody is deactivated as absent this time" if complete else "")
+            self._emit("fetch", f"{self.skipped} users from Zendesk were skipped (no usable id)")
+            complete = False  # a user we could not read is not absent
+        if not self.dry_run:
+            self._refresh_role_names()
         if self.dry_run:
             return self._finish_dry(complete)
         return self._finish(complete, now)
@@ -218,6 +244,9 @@ class _Run:
         if self.is_cancelled():
             raise Cancelled()
         users = page.users
+        self.skipped += page.skipped
+        if not self._roles_matter:
+            self._roles_matter = any(u["custom_role_id"] is not None for u in users)
         if self.dry_run and mark_seen:
             users = [u for u in users if int(u["id"]) not in self.seen]
         conn = self.db.connect()
@@ -238,7 +267,7 @@ class _Run:
                 actions, remotes = plan_page(users, lookup, self.scope, self.cfg.identifier, self.claimed)
                 counts = apply.apply_page(conn, self.run_id, actions, lookup, [r.zendesk_id for r in remotes],
                                           runs.now_iso(), identifier_mode=self.cfg.identifier, mark_seen=mark_seen,
-                                          ids=self._ids)
+                                          ids=self._ids, role_names=self.role_names)
                 self.new += counts.new
                 self.updated += counts.updated
                 self._last_page = page
@@ -273,6 +302,12 @@ class _Run:
             elif a.recorded:
                 self.updated += 1
 
+    def _refresh_role_names(self) -> None:
+        """One request for the custom-role names when a role matters and the cache is due."""
+        if not self._roles_matter or not roles.needs_refresh(self.db, full_listing=self.mode == "full"):
+            return
+        self._new_role_names = roles.fetch_names(self.client)
+
     # -- finishing -------------------------------------------------------------------------
     def _finish(self, complete: bool, started_iso: str) -> str:
         now = runs.now_iso()
@@ -294,6 +329,8 @@ class _Run:
                     state.put(conn, state.INCREMENTAL, {"after_url": None, "signature": self.cfg.signature,
                                                         "start_time": self._incremental_start(started)})
             state.delete(conn, state.RESUME)
+            if self._new_role_names is not None:
+                roles.store_names(conn, self._new_role_names)
             runs.set_outcome(conn, self.run_id, self.new, self.updated, self.deactivated, self.held)
         self._emit("done", f"{self.new} new, {self.updated} updated, {self.deactivated} deactivated, {self.held} held")
         return "held" if self.held else "completed"
