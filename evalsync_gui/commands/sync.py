@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--roles", help="comma list: agent,admin,custom:<id>[,...]")
     p.add_argument("--identifier", help="default | external_id | user_fields.<key>")
     p.add_argument("--interval-hours", type=float, metavar="H")
-    p.add_argument("--deactivation-limit", metavar="N|P%%")
+    p.add_argument("--deactivation-limit", metavar="N|P%")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--enable", action="store_true", help="run on the schedule")
     group.add_argument("--disable", action="store_true", help="stop the schedule")
@@ -79,8 +79,9 @@ def cmd_configure(ctx, args) -> int:
         print(json.dumps(asdict(cfg)))
         return 0
     from evalsync_gui.core.sync import guard
+    from evalsync_gui.core.sync.roles import cached_names
 
-    print(f"User sync imports {describe_scope(cfg, {})}; identifier: {cfg.identifier}; "
+    print(f"User sync imports {describe_scope(cfg, cached_names(ctx.db))}; identifier: {cfg.identifier}; "
           f"every {cfg.interval_hours:g} hours ({'enabled' if cfg.enabled else 'disabled'}); "
           f"deactivations held above {guard.describe(cfg.deactivation_limit)}.")
     return 0
