@@ -38,6 +38,15 @@ def translate_sqlite_error(exc: sqlite3.Error, path: Path | str = "") -> StoreEr
     return StoreError(f"Database error{where}: {exc}.")
 
 
+def rollback_quietly(conn: sqlite3.Connection) -> None:
+    """Roll back an open transaction, ignoring errors: used on paths already raising."""
+    try:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+    except sqlite3.Error:
+        pass
+
+
 class Database:
     """A SQLite file shared by threads; ``Database(":memory:")`` is for unit tests only."""
 
@@ -114,19 +123,12 @@ class Database:
             yield conn
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            self._rollback(conn)
+            rollback_quietly(conn)
             raise translate_sqlite_error(exc, self.path) from exc
         except BaseException:
-            self._rollback(conn)
+            rollback_quietly(conn)
             raise
 
-    @staticmethod
-    def _rollback(conn: sqlite3.Connection) -> None:
-        try:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
         """Run a read query on this thread's connection."""

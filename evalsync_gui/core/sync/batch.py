@@ -36,20 +36,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from evalsync_gui.core.store.db import translate_sqlite_error
+from evalsync_gui.core.store.db import rollback_quietly, translate_sqlite_error
 
 MAX_SECONDS = 0.3
 MAX_PAGES = 200
 CACHE_KIB = 65536  # page cache for the sync connection: dirty index pages of a group stay in memory
 WAL_AUTOCHECKPOINT = 8000  # pages (~32 MB): checkpoint every few groups, not after each one
-
-
-def _rollback(conn: sqlite3.Connection) -> None:
-    try:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-    except sqlite3.Error:
-        pass
 
 
 class GroupCommit:
@@ -88,7 +80,7 @@ class GroupCommit:
             conn = self.conn
             if conn is not None:
                 if conn.in_transaction:
-                    _rollback(conn)
+                    rollback_quietly(conn)
                 for name, value in self._saved.items():
                     conn.execute(f"PRAGMA {name} = {value}")
 
@@ -117,7 +109,7 @@ class GroupCommit:
     def rollback(self) -> None:
         """Drop the whole open group: a page that failed half-way must leave no trace."""
         if self.conn is not None:
-            _rollback(self.conn)
+            rollback_quietly(self.conn)
         self.began = None
 
     def due(self) -> bool:
@@ -140,7 +132,7 @@ class GroupCommit:
                     self.before_commit(conn)
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                _rollback(conn)
+                rollback_quietly(conn)
                 raise translate_sqlite_error(exc, self.db.path) from exc
             self.commits += 1
         self.began = None

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evalsync_gui.core.sync.scope import DELETED, IN_SCOPE, OUT_OF_SCOPE, SUSPENDED, Scope, zendesk_state
+from evalsync_gui.core.sync.users import safe_text
 
 REASONS = {
     IN_SCOPE: "new in Zendesk",
@@ -84,7 +85,7 @@ def identifier_value(user: Mapping[str, Any], mode: str) -> str | None:
     # Only scalars identify anyone (a nested object from a broken field is no identifier).
     if value is None or value == "" or type(value) not in (str, int, float):
         return None
-    return str(value)
+    return safe_text(value) or None
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,14 +60,18 @@ def fetch_names(client) -> dict[int, str] | None:
 
 
 def store_names(conn: sqlite3.Connection, names: dict[int, str], now: float | None = None) -> int:
-    """Cache ``names`` and put them on every synced user whose role name differs; returns how many."""
+    """Cache ``names`` and put them on the synced users whose role name is new or renamed.
+
+    A role whose name the cache already held needs no pass over the directory: every row
+    written while it was cached got that name (see ``apply``). Returns the rows changed.
+    """
+    old = cached_names(conn)
     state.put(conn, CACHE, {"fetched_at": now if now is not None else time.time(),
                             "names": {str(k): v for k, v in names.items()}})
-    if not names:
-        return 0
-    # A statement per role (an account has a few dozen): only rows whose name is stale are written.
     changed = 0
     for rid, name in names.items():
+        if old.get(rid) == name:
+            continue
         changed += conn.execute(
             "UPDATE users SET custom_role_name = ? "
             "WHERE custom_role_id = ? AND zendesk_id IS NOT NULL AND custom_role_name IS NOT ?",

@@ -107,7 +107,7 @@ class _Run:
         self._unsaved_seen = 0
         self.skipped = 0  # entries dropped for having no usable id
         self.role_names: dict[int, str] = {}
-        self._roles_matter = bool(self.scope.custom_ids)
+        self._roles_due = False  # the cached role names should be read again in this run
         self._new_role_names: dict[int, str] | None = None
 
     # -- phases ----------------------------------------------------------------------------
@@ -181,6 +181,7 @@ class _Run:
         if not self.dry_run:
             self._prepare_resume()
         self.role_names = roles.cached_names(self.db)
+        self._roles_due = not self.dry_run and roles.needs_refresh(self.db, full_listing=self.mode == "full")
         if self.mode == "full":
             complete = self._full_listing()
         else:
@@ -190,8 +191,6 @@ class _Run:
                         self.skipped, "; nobody is deactivated as absent this time" if complete else "")
             self._emit("fetch", f"{self.skipped} users from Zendesk were skipped (no usable id)")
             complete = False  # a user we could not read is not absent
-        if not self.dry_run:
-            self._refresh_role_names()
         if self.dry_run:
             return self._finish_dry(complete)
         return self._finish(complete, now)
@@ -232,6 +231,7 @@ class _Run:
             for page in fetch.prefetched(pages):
                 self._page(page, mark_seen=mark_seen)
             return
+        pages = self._with_role_names(pages)
         with GroupCommit(self.db, before_commit=self._save_progress) as group:
             self.group = group
             try:
@@ -245,8 +245,6 @@ class _Run:
             raise Cancelled()
         users = page.users
         self.skipped += page.skipped
-        if not self._roles_matter:
-            self._roles_matter = any(u["custom_role_id"] is not None for u in users)
         if self.dry_run and mark_seen:
             users = [u for u in users if int(u["id"]) not in self.seen]
         conn = self.db.connect()
@@ -302,11 +300,20 @@ class _Run:
             elif a.recorded:
                 self.updated += 1
 
-    def _refresh_role_names(self) -> None:
-        """One request for the custom-role names when a role matters and the cache is due."""
-        if not self._roles_matter or not roles.needs_refresh(self.db, full_listing=self.mode == "full"):
-            return
-        self._new_role_names = roles.fetch_names(self.client)
+    def _with_role_names(self, pages):
+        """Pass pages through; before the first one where a custom role matters, read the names.
+
+        This runs on the fetch thread, so the one request for the names never waits inside
+        a write transaction, and the names arrive before the page that needs them.
+        """
+        for page in pages:
+            if self._roles_due and (self.scope.custom_ids or any(u["custom_role_id"] is not None for u in page.users)):
+                self._roles_due = False
+                names = roles.fetch_names(self.client)
+                if names is not None:
+                    self._new_role_names = names
+                    self.role_names = {**self.role_names, **names}
+            yield page
 
     # -- finishing -------------------------------------------------------------------------
     def _finish(self, complete: bool, started_iso: str) -> str:

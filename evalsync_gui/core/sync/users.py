@@ -30,21 +30,35 @@ def clean_user(entry: Any) -> dict[str, Any] | None:
     """One user with well-typed fields, or None when ``entry`` has no positive integer id."""
     if type(entry) is not dict:
         return None
-    uid = _id(entry.get("id"))
-    if uid is None:
-        return None
-    fields = entry.get("user_fields")
+    get = entry.get
+    uid = get("id")
+    if type(uid) is not int or not 0 < uid <= MAX_ID:
+        uid = _id(uid)
+        if uid is None:
+            return None
+    name, email, role, updated = get("name"), get("email"), get("role"), get("updated_at")
+    # Fast path first: a well-formed user costs a few type checks (100,000 per initial sync).
+    if type(name) is not str or not name.isascii() or "\x00" in name:
+        name = _text(name, numbers=True) or ""
+    if email is not None and (type(email) is not str or not email.isascii() or "\x00" in email):
+        email = _text(email)
+    if role is not None and (type(role) is not str or not role.isascii()):
+        role = _text(role)
+    if updated is not None and (type(updated) is not str or not updated.isascii()):
+        updated = _text(updated)
+    crid = get("custom_role_id")
+    if crid is not None and (type(crid) is not int or not 0 < crid <= MAX_ID):
+        crid = _id(crid)
+    external = get("external_id")
+    if external is not None and type(external) is not str:
+        external = _text(external, numbers=True)
+    fields = get("user_fields")
     return {
-        "id": uid,
-        "name": _text(entry.get("name"), numbers=True) or "",
-        "email": _text(entry.get("email")) or None,
-        "role": _text(entry.get("role")) or None,
-        "custom_role_id": _id(entry.get("custom_role_id")),
-        "active": entry.get("active") is not False,
-        "suspended": entry.get("suspended") is True,
-        "updated_at": _text(entry.get("updated_at")) or None,
-        "external_id": _text(entry.get("external_id"), numbers=True) or None,
-        "user_fields": {k: _scalar(v) for k, v in fields.items() if type(k) is str} if type(fields) is dict else {},
+        "id": uid, "name": name, "email": email or None, "role": role or None, "custom_role_id": crid,
+        "active": get("active") is not False, "suspended": get("suspended") is True,
+        "updated_at": updated or None, "external_id": _text(external) if external else None,
+        # values are checked only when one is used as the identifier (decisions.identifier_value)
+        "user_fields": fields if type(fields) is dict else {},
     }
 
 
@@ -72,7 +86,6 @@ def _text(value: Any, *, numbers: bool = False) -> str | None:
     return None
 
 
-def _scalar(value: Any) -> str | int | float | None:
-    if type(value) in (int, float):
-        return value
-    return _text(value)
+def safe_text(value: Any) -> str | None:
+    """A scalar as text SQLite and JSON can carry (None for anything else)."""
+    return _text(value, numbers=True)
