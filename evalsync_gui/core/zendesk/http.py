@@ -314,8 +314,9 @@ class ZendeskHttp:
                 raise _Refreshed()
             raise self._unauthorized(response)
         if status == 403:
+            text = _error_text(response)
             raise PermissionDenied(
-                f"Zendesk denied {method} {path} (403){': ' + _error_text(response) if _error_text(response) else ''}. "
+                f"Zendesk denied {method} {path} (403){': ' + text if text else ''}. "
                 "The connected user's role, plan or token scope does not allow it.")
         if status == 404:
             raise NotFound(f"Zendesk has no {path} (404 {_error_text(response) or 'Not found'}).")
