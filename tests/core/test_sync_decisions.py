@@ -8,14 +8,16 @@ from evalsync_gui.core.sync import guard
 from evalsync_gui.core.sync.decisions import (ABSENT_REASON, Create, Deactivate, Lookup, Remote, Update, decide,
                                               plan_page)
 from evalsync_gui.core.sync.scope import DELETED, IN_SCOPE, OUT_OF_SCOPE, SUSPENDED, Scope, describe, zendesk_state
+from evalsync_gui.core.sync.users import clean_user
 
 SCOPE = Scope.from_roles(["agent", "admin"])
 
 
 def zd(**kw):
+    """A checked Zendesk user, as the sync's pages deliver them."""
     base = {"id": 7, "name": "Ann", "email": "ann@x.test", "role": "agent", "custom_role_id": None,
             "active": True, "suspended": False, "updated_at": "2024-01-01T00:00:00Z"}
-    return {**base, **kw}
+    return clean_user({**base, **kw})
 
 
 def local(**kw):

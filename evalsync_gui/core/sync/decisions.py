@@ -24,10 +24,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
+
+import msgspec
 
 from evalsync_gui.core.sync.scope import DELETED, IN_SCOPE, OUT_OF_SCOPE, SUSPENDED, Scope, zendesk_state
-from evalsync_gui.core.sync.users import safe_text
+from evalsync_gui.core.sync.users import ZendeskUser, safe_text
 
 REASONS = {
     IN_SCOPE: "new in Zendesk",
@@ -45,9 +47,12 @@ RECORDED_FIELDS = ("name", "email", "zendesk_role", "custom_role_id", "identifie
 META_FIELDS = ("zendesk_active", "zendesk_suspended", "zendesk_updated_at")
 
 
-@dataclass(frozen=True, slots=True)
-class Remote:
-    """The handful of Zendesk user fields a sync uses (the rest of the 37 keys is ignored)."""
+class Remote(msgspec.Struct, frozen=True, gc=False):
+    """The handful of Zendesk user fields a sync uses, named as the users table names them.
+
+    A msgspec Struct rather than a frozen dataclass: one is built per user of every page,
+    and a frozen dataclass's ``__init__`` (one ``object.__setattr__`` per field) cost more
+    than everything else the decision table does per user."""
 
     zendesk_id: int
     name: str
@@ -60,26 +65,26 @@ class Remote:
     identifier: str | None  # value of the configured identifier (None for 'default')
 
     @classmethod
-    def from_api(cls, user: Mapping[str, Any], identifier_mode: str = "default") -> "Remote":
+    def from_api(cls, user: ZendeskUser, identifier_mode: str = "default") -> "Remote":
         return cls(
-            zendesk_id=int(user["id"]),
-            name=user.get("name") or "",
-            email=user.get("email") or None,
-            zendesk_role=user.get("role"),
-            custom_role_id=user.get("custom_role_id"),
-            zendesk_active=0 if user.get("active") is False else 1,
-            zendesk_suspended=1 if user.get("suspended") else 0,
-            zendesk_updated_at=user.get("updated_at"),
-            identifier=identifier_value(user, identifier_mode),
+            zendesk_id=user.id,
+            name=user.name,
+            email=user.email,
+            zendesk_role=user.role,
+            custom_role_id=user.custom_role_id,
+            zendesk_active=1 if user.active else 0,
+            zendesk_suspended=1 if user.suspended else 0,
+            zendesk_updated_at=user.updated_at,
+            identifier=None if identifier_mode == "default" else identifier_value(user, identifier_mode),
         )
 
 
-def identifier_value(user: Mapping[str, Any], mode: str) -> str | None:
+def identifier_value(user: ZendeskUser, mode: str) -> str | None:
     """The configured identifier's value for a Zendesk user (None when unset or 'default')."""
     if mode == "external_id":
-        value = user.get("external_id")
+        value = user.external_id
     elif mode.startswith("user_fields."):
-        value = (user.get("user_fields") or {}).get(mode[len("user_fields."):])
+        value = user.user_fields.get(mode[len("user_fields."):])
     else:
         return None
     # Only scalars identify anyone (a nested object from a broken field is no identifier).
@@ -88,11 +93,10 @@ def identifier_value(user: Mapping[str, Any], mode: str) -> str | None:
     return safe_text(value) or None
 
 
-@dataclass(frozen=True, slots=True)
-class Create:
+class Create(msgspec.Struct, frozen=True, gc=False):
     remote: Remote
     reason: str = REASONS[IN_SCOPE]
-    kind = "create"
+    kind: ClassVar[str] = "create"
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +190,7 @@ def match_key(remote: Remote, identifier_mode: str) -> str | None:
     return remote.identifier
 
 
-def plan_page(users: Iterable[Mapping[str, Any]], lookup: Lookup, scope: Scope, identifier_mode: str = "default",
+def plan_page(users: Iterable[ZendeskUser], lookup: Lookup, scope: Scope, identifier_mode: str = "default",
               claimed: set[int] | None = None) -> tuple[list[Action], list[Remote]]:
     """Actions for one page, plus the Remote of every distinct user in it (for seen-marks).
 
@@ -195,9 +199,7 @@ def plan_page(users: Iterable[Mapping[str, Any]], lookup: Lookup, scope: Scope, 
     the same e-mail never both grab one unlinked row.
     """
     claimed = claimed if claimed is not None else set()
-    latest: dict[int, Mapping[str, Any]] = {}
-    for user in users:
-        latest[int(user["id"])] = user
+    latest = {user.id: user for user in users}
     actions: list[Action] = []
     remotes: list[Remote] = []
     for user in latest.values():

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from evalsync_gui.core.errors import ResponseError
-from evalsync_gui.core.sync.users import clean_users
+from evalsync_gui.core.sync.users import clean_users, decode_page
 
 USERS_PATH = "/api/v2/users.json"
 INCREMENTAL_PATH = "/api/v2/incremental/users/cursor.json"
@@ -51,7 +51,7 @@ def iter_listing(client, key: str, params: list[tuple[str, str]], start_url: str
     query: list[tuple[str, str]] | None = None if start_url else [*params, ("page[size]", str(PAGE_SIZE))]
     followed: set[str] = {url} if start_url else set()
     while True:
-        body = _object(client.get(url, query), "users")
+        body = _object(client.get(url, query, decode=decode_page), "users")
         raw = body.get("users") or []
         users, skipped = clean_users(raw)
         has_more = (body.get("meta") or {}).get("has_more")
@@ -81,7 +81,7 @@ def iter_incremental(client, start_url: str | None = None, start_time: int | Non
         query = [("start_time", str(int(start_time or 0))), ("per_page", str(INCREMENTAL_PAGE_SIZE))]
     followed: set[str] = {url} if start_url else set()
     while True:
-        body = _object(client.get(url, query), "users")
+        body = _object(client.get(url, query, decode=decode_page), "users")
         users, skipped = clean_users(body.get("users") or [])
         end = body.get("end_of_stream") is True
         after = body.get("after_url")

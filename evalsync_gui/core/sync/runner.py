@@ -182,10 +182,7 @@ class _Run:
             self._prepare_resume()
         self.role_names = roles.cached_names(self.db)
         self._roles_due = not self.dry_run and roles.needs_refresh(self.db, full_listing=self.mode == "full")
-        if self.mode == "full":
-            complete = self._full_listing()
-        else:
-            complete = self._incremental()
+        complete = self._full_listing() if self.mode == "full" else self._incremental()
         if self.skipped:
             log.warning("sync run %s: %d Zendesk users without a usable id were skipped%s", self.run_id,
                         self.skipped, "; nobody is deactivated as absent this time" if complete else "")
@@ -246,7 +243,7 @@ class _Run:
         users = page.users
         self.skipped += page.skipped
         if self.dry_run and mark_seen:
-            users = [u for u in users if int(u["id"]) not in self.seen]
+            users = [u for u in users if u.id not in self.seen]
         conn = self.db.connect()
         if self.dry_run:
             lookup = apply.lookup_page(conn, users, self.scope, self.cfg.identifier)
@@ -307,7 +304,7 @@ class _Run:
         a write transaction, and the names arrive before the page that needs them.
         """
         for page in pages:
-            if self._roles_due and (self.scope.custom_ids or any(u["custom_role_id"] is not None for u in page.users)):
+            if self._roles_due and (self.scope.custom_ids or any(u.custom_role_id is not None for u in page.users)):
                 self._roles_due = False
                 names = roles.fetch_names(self.client)
                 if names is not None:

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from evalsync_gui.core.sync.users import ZendeskUser
+
 IN_SCOPE = "in_scope"
 SUSPENDED = "suspended"
 DELETED = "deleted"
@@ -49,13 +51,13 @@ class Scope:
     def empty(self) -> bool:
         return not (self.agents or self.admins or self.custom_ids)
 
-    def covers(self, user: Mapping) -> bool:
+    def covers(self, user: ZendeskUser) -> bool:
         """True when the user's role puts them in scope (ignoring active/suspended)."""
-        role = user.get("role")
+        role = user.role
         if role == "admin":
             return self.admins
         if role == "agent":
-            return self.agents or user.get("custom_role_id") in self.custom_ids
+            return self.agents or user.custom_role_id in self.custom_ids
         return False
 
     def listings(self) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -74,13 +76,13 @@ class Scope:
         return out
 
 
-def zendesk_state(user: Mapping, scope: Scope) -> str:
+def zendesk_state(user: ZendeskUser, scope: Scope) -> str:
     """Classify a Zendesk user: in scope and present, suspended, deleted or out of scope."""
-    if user.get("active") is False:
+    if not user.active:
         return DELETED
     if not scope.covers(user):
         return OUT_OF_SCOPE
-    if user.get("suspended"):
+    if user.suspended:
         return SUSPENDED
     return IN_SCOPE
 

@@ -27,7 +27,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -47,8 +46,10 @@ from evalsync_gui.core.zendesk.urls import checked_base_url, same_origin
 log = logging.getLogger("evalsync.http")
 
 _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 Params = dict[str, Any] | list[tuple[str, Any]] | None
+Decode = Callable[[bytes], Any]  # parses a response body; raises ValueError when malformed
 
 
 class Auth(Protocol):
@@ -226,15 +227,19 @@ class ZendeskHttp:
         self.rate_limited_count = 0
 
     # -- public API --------------------------------------------------------------------
-    def get(self, path_or_url: str, params: Params = None) -> Any:
-        """GET and return parsed JSON."""
-        return self.request("GET", path_or_url, params=params)
+    def get(self, path_or_url: str, params: Params = None, *, decode: Decode | None = None) -> Any:
+        """GET and return parsed JSON (``decode(content)`` instead of ``json.loads`` when given)."""
+        return self.request("GET", path_or_url, params=params, decode=decode)
 
-    def request(self, method: str, path_or_url: str, *, params: Params = None, json: Any = None) -> Any:
-        """Send a request with the retry policy; returns parsed JSON, or None for an empty body."""
+    def request(self, method: str, path_or_url: str, *, params: Params = None, json: Any = None,
+                decode: Decode | None = None) -> Any:
+        """Send a request with the retry policy; returns parsed JSON, or None for an empty body.
+
+        ``decode`` parses a response body in place of ``json.loads``; a ``ValueError`` from it
+        counts as malformed JSON (retried for GETs)."""
         method = method.upper()
         url = self._url(path_or_url)
-        path = urlsplit(url).path
+        path = url.path
         idempotent = method in ("GET", "HEAD")
         attempt = 0
         refreshed = False
@@ -242,7 +247,7 @@ class ZendeskHttp:
             self._check_cancelled()
             self._wait_for_pace(method, path)
             try:
-                return self._attempt(method, url, path, params, json, idempotent, refreshed)
+                return self._attempt(method, url, path, params, json, idempotent, refreshed, decode)
             except _Refreshed:
                 refreshed = True
                 continue
@@ -288,7 +293,7 @@ class ZendeskHttp:
         self.close()
 
     # -- one attempt -------------------------------------------------------------------
-    def _attempt(self, method, url, path, params, body, idempotent, refreshed) -> Any:
+    def _attempt(self, method, url, path, params, body, idempotent, refreshed, decode=None) -> Any:
         headers = self.auth.headers() if self.auth else {}
         started = time.monotonic()
         try:
@@ -330,9 +335,9 @@ class ZendeskHttp:
             raise _Retry(f"HTTP {status}", status, _header_number(response.headers, "Retry-After"))
         if 300 <= status < 400:
             raise ZendeskError(f"Zendesk redirected {path} ({status}); check the account name.", status=status)
-        return self._parse(response, path, idempotent)
+        return self._parse(response, path, idempotent, decode)
 
-    def _parse(self, response: httpx.Response, path: str, idempotent: bool) -> Any:
+    def _parse(self, response: httpx.Response, path: str, idempotent: bool, decode: Decode | None = None) -> Any:
         content = response.content
         if response.status_code == 204 or not content.strip():
             return None
@@ -342,7 +347,7 @@ class ZendeskHttp:
                 raise _Retry("an HTML page instead of JSON", response.status_code)
             raise ResponseError(f"Zendesk answered {path} with a web page instead of data; try again later.")
         try:
-            return json.loads(content)
+            return (decode or json.loads)(content)
         except ValueError:
             if idempotent:
                 raise _Retry("malformed JSON", response.status_code) from None
@@ -403,22 +408,22 @@ class ZendeskHttp:
                             "check the network and try again later.", status=retry.status, retryable=True)
 
     # -- helpers -----------------------------------------------------------------------
-    def _url(self, path_or_url: str) -> str:
+    def _url(self, path_or_url: str) -> httpx.URL:
         # Anything with a scheme (any case) or a network-path reference ("//host") is absolute
-        # and must be on this origin; only a plain path is joined to base_url.
+        # and must be on this origin; only a plain path is joined to base_url. The parsed URL
+        # is what gets sent, so a long cursor link is parsed once per request, not twice.
         if _ABSOLUTE.match(path_or_url) or path_or_url.startswith(("//", "\\\\", "/\\", "\\/")):
             url = same_origin(path_or_url, self.base_url)
         else:
             url = self.base_url + "/" + path_or_url.lstrip("/")
-        if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+        if _CONTROL.search(url):
             raise UnsafeUrlError("Zendesk sent an address with control characters; refused. "
                                  "Try again later or report it.")
         try:
-            httpx.URL(url)
+            return httpx.URL(url)
         except (httpx.InvalidURL, ValueError):
             raise UnsafeUrlError("Zendesk sent an address EvalSync cannot use; refused. "
                                  "Try again later or report it.") from None
-        return url
 
     def _backoff(self, attempt: int) -> float:
         cap = min(self.retry.backoff_max, self.retry.backoff_base * (2 ** (attempt - 1)))
