@@ -34,7 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--client-id", metavar="ID", help="OAuth: identifier of the public OAuth client created in Admin Center")
     p.add_argument("--no-browser", action="store_true", help="OAuth: print the address to open instead of opening a browser")
     p.add_argument("--redirect-port", type=int, metavar="PORT",
-                   help=f"OAuth: port of the 127.0.0.1 redirect listener (default: setting or {session.DEFAULT_REDIRECT_PORT})")
+                   help=f"OAuth: port of the 127.0.0.1 redirect listener, {session.MIN_REDIRECT_PORT}-{session.MAX_REDIRECT_PORT}; "
+                        f"saved for next time (default: saved setting or {session.DEFAULT_REDIRECT_PORT})")
     p.add_argument("--timeout", type=float, default=session.DEFAULT_OAUTH_TIMEOUT, metavar="SECONDS",
                    help="OAuth: how long to wait for the browser (default 300)")
     p.add_argument("--json", action="store_true", help="print the connection as JSON")
@@ -103,15 +104,19 @@ def cmd_connect(ctx: AppContext, args: argparse.Namespace) -> int:
     if args.oauth:
         if not args.client_id:
             raise UsageError("--oauth needs --client-id ID (the OAuth client's identifier from Zendesk Admin Center).")
-        port = args.redirect_port if args.redirect_port is not None else session.redirect_port(ctx)
-        if not 1 <= port <= 65535:
-            raise UsageError(f"--redirect-port {port} is not a valid port (1 to 65535).")
         if args.redirect_port is not None:
-            ctx.settings.set(session.REDIRECT_PORT_KEY, port)
+            port = session.set_redirect_port(ctx, args.redirect_port)  # same range as the GUI's box
+        else:
+            port = session.check_redirect_port(session.redirect_port(ctx))
         print(f"Redirect URI (must be registered in the OAuth client): {redirect_uri_for(port)}", file=sys.stderr)
-        info = session.start_oauth(ctx, args.subdomain, args.client_id, base_url=args.base_url, port=port,
-                                   open_browser=_print_url if args.no_browser else _open_or_print,
-                                   timeout=args.timeout)
+        try:
+            info = session.start_oauth(ctx, args.subdomain, args.client_id, base_url=args.base_url, port=port,
+                                       open_browser=_print_url if args.no_browser else _open_or_print,
+                                       timeout=args.timeout)
+        except session.RedirectPortBusy as exc:
+            raise AuthError(f"Port {exc.port} on 127.0.0.1 is in use, so EvalSync cannot receive Zendesk's answer; "
+                            "close the program using it, or run connect again with --redirect-port PORT "
+                            "(and register that redirect URI in the Zendesk OAuth client).") from None
     else:
         if not (args.email and args.api_token_stdin):
             raise UsageError("The API token method needs --email EMAIL and --api-token-stdin (token on standard input).")

@@ -2,8 +2,9 @@
 
 Every Zendesk call (the OAuth flow, the connection check, sign-out) runs on a worker thread
 through :class:`~evalsync_gui.gui.workers.TaskController`; the window stays responsive while
-the browser is open and the flow can be cancelled. Only the small settings row that holds
-the stored connection is read on the GUI thread, as the other tabs do for their settings.
+the browser is open and the flow can be cancelled. Only the small settings rows that hold
+the stored connection and the redirect port are read (and the port written) on the GUI
+thread, as the other tabs do for their settings.
 """
 
 from __future__ import annotations
@@ -14,18 +15,18 @@ from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QButtonGroup, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QProgressBar, QPushButton, QRadioButton, QVBoxLayout, QWidget)
+                               QProgressBar, QPushButton, QRadioButton, QSpinBox, QVBoxLayout, QWidget)
 
 from evalsync_gui.core.account import resolve_account
 from evalsync_gui.core.auth import session
 from evalsync_gui.core.auth.connection import API_TOKEN_RETIREMENT, ConnectionInfo
-from evalsync_gui.core.auth.listener import redirect_uri_for
-from evalsync_gui.core.errors import EvalsyncError
+from evalsync_gui.core.auth.listener import port_is_free, redirect_uri_for
+from evalsync_gui.core.errors import AuthError, EvalsyncError
 from evalsync_gui.gui import theme
 from evalsync_gui.gui.services import Services
 from evalsync_gui.gui.workers import Task, TaskController
-
 
 
 def _local_time(iso_text: str | None) -> str:
@@ -39,10 +40,20 @@ def _local_time(iso_text: str | None) -> str:
 
 
 # -- worker bodies (run off the GUI thread; no widgets here) -------------------------------
+def _port_busy_message(port: int) -> str:
+    """What to do when the redirect listener cannot use ``port``: this tab's words for it."""
+    return (f"Port {port} on this computer is in use by another program, so EvalSync cannot receive "
+            "Zendesk's answer there. Choose another Redirect port above, register the new redirect URL "
+            "in the Zendesk OAuth client, then click Authenticate again.")
+
+
 def _oauth_job(task: Task, ctx, subdomain: str, client_id: str, port: int,
                open_browser: Callable[[str], Any]) -> tuple[ConnectionInfo, None]:
-    info = session.start_oauth(ctx, subdomain, client_id, port=port, open_browser=open_browser,
-                               is_cancelled=task.is_cancelled)
+    try:
+        info = session.start_oauth(ctx, subdomain, client_id, port=port, open_browser=open_browser,
+                                   is_cancelled=task.is_cancelled)
+    except session.RedirectPortBusy as exc:
+        raise AuthError(_port_busy_message(exc.port)) from None
     return info, None
 
 
@@ -121,8 +132,10 @@ class AuthTab(QWidget):
 
         self.client_edit = QLineEdit()
         self.client_edit.setPlaceholderText("identifier of the OAuth client created in Admin Center")
-        self.redirect_label = QLabel()
-        self.redirect_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.redirect_row = self._build_redirect_row()
+        # One short line, no word wrap: a wrapped label in a form row reserves too much height.
+        self.redirect_label = QLabel("Add this exact URL to the OAuth client's Redirect URLs in Zendesk Admin Center.")
+        self.redirect_label.setToolTip("Admin Center > Apps and integrations > APIs > OAuth clients > your EvalSync client")
         self.redirect_label.setStyleSheet(theme.colour_css("muted"))
         self.email_edit = QLineEdit()
         self.email_edit.setPlaceholderText("admin@abc-energy.com")
@@ -132,11 +145,15 @@ class AuthTab(QWidget):
         self.retirement_label = QLabel("⚠ " + API_TOKEN_RETIREMENT)
         self.retirement_label.setWordWrap(True)
         self.retirement_label.setStyleSheet(theme.colour_css("warn"))
-        self._oauth_rows = [("Client identifier", self.client_edit), ("", self.redirect_label)]
+        self._oauth_rows = [("Client identifier", self.client_edit), ("Redirect port", self.redirect_row),
+                            ("", self.redirect_label)]
         self._token_rows = [("E-mail", self.email_edit), ("API token", self.token_edit), ("", self.retirement_label)]
         self._form = form
         for label, widget in self._oauth_rows + self._token_rows:
             form.addRow(label, widget)
+        port_label = form.labelForField(self.redirect_row)
+        if isinstance(port_label, QLabel):
+            port_label.setBuddy(self.port_spin)  # Tab order and screen readers reach the box from its label
 
         buttons = QHBoxLayout()
         self.auth_button = QPushButton("Authenticate")
@@ -191,6 +208,38 @@ class AuthTab(QWidget):
         self.test_button.clicked.connect(self.test_connection)
         self.sign_out_button.clicked.connect(self.sign_out)
 
+    def _build_redirect_row(self) -> QWidget:
+        """Port box, the redirect URL it makes (selectable) and a Copy button, on one line."""
+        row = QWidget()
+        line = QHBoxLayout(row)
+        line.setContentsMargins(0, 0, 0, 0)
+        self.port_spin = QSpinBox()
+        self.port_spin.setRange(session.MIN_REDIRECT_PORT, session.MAX_REDIRECT_PORT)
+        self.port_spin.setGroupSeparatorShown(False)
+        self.port_spin.setKeyboardTracking(False)  # save once per edit, not once per digit typed
+        self.port_spin.setAccessibleName("Redirect port")
+        self.port_spin.setToolTip(f"Port of the 127.0.0.1 address the browser returns to after you allow EvalSync "
+                                  f"({session.MIN_REDIRECT_PORT}-{session.MAX_REDIRECT_PORT}; default "
+                                  f"{session.DEFAULT_REDIRECT_PORT}). Change it when that port is taken or your "
+                                  f"Zendesk OAuth client lists another one. Same as `evalsync connect --redirect-port`.")
+        self.redirect_url = QLabel()  # selectable, not editable: the port decides it
+        self.redirect_url.setTextFormat(Qt.TextFormat.PlainText)
+        self.redirect_url.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                                  | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        self.redirect_url.setAccessibleName("Redirect URL")
+        self.redirect_url.setToolTip("The redirect URL to register in the Zendesk OAuth client, exactly as shown.")
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.setAccessibleName("Copy redirect URL")
+        self.copy_button.setToolTip("Copy the redirect URL to the clipboard, to paste into the Zendesk OAuth client.")
+        line.addWidget(self.port_spin)
+        line.addSpacing(8)
+        line.addWidget(self.redirect_url)
+        line.addWidget(self.copy_button)
+        line.addStretch(1)
+        self.port_spin.valueChanged.connect(self.save_port)
+        self.copy_button.clicked.connect(self.copy_redirect_url)
+        return row
+
     def _set_row_visible(self, widget: QWidget, visible: bool) -> None:
         widget.setVisible(visible)
         label = self._form.labelForField(widget)
@@ -212,9 +261,48 @@ class AuthTab(QWidget):
                 self.email_edit.setText(self.info.email or "")
             else:
                 self.client_edit.setText(self.info.client_id or "")
-        self.redirect_label.setText(f"Register this redirect URI in the OAuth client: {redirect_uri_for(self.port)}")
+        self._show_port(self.port)
         self._update_form()
         self._show_info()
+
+    def _show_port(self, port: int) -> None:
+        """Put ``port`` in the box (without saving it again) and its URL beside it."""
+        self.port_spin.blockSignals(True)
+        self.port_spin.setValue(port)
+        self.port_spin.blockSignals(False)
+        self.redirect_url.setText(redirect_uri_for(port))
+        if self.port_spin.value() != port:  # stored by an older version outside today's range
+            self._say_saved_port_refused(port)
+
+    def _say_saved_port_refused(self, port: int) -> None:
+        self._say(f"The saved redirect port {port} is outside {session.MIN_REDIRECT_PORT} to "
+                  f"{session.MAX_REDIRECT_PORT}; choose another Redirect port above.", theme.colour_css("warn"))
+
+    @Slot(int)
+    def save_port(self, port: int) -> bool:
+        """Validate and store the redirect port; one line says why when it is refused or busy.
+
+        A single settings row, written on the GUI thread like the other tabs' settings.
+        """
+        try:
+            self.port = session.set_redirect_port(self.ctx, port)
+        except EvalsyncError as exc:
+            self._say(str(exc))
+            self._show_port(self.port)  # back to what is stored
+            return False
+        self.redirect_url.setText(redirect_uri_for(self.port))
+        if port_is_free(self.port):
+            self._say("")
+        else:
+            self._say(f"Port {self.port} is in use on this computer right now; sign-in will fail unless that "
+                      "program closes. Choose another Redirect port if it stays busy.", theme.colour_css("warn"))
+        return True
+
+    @Slot()
+    def copy_redirect_url(self) -> None:
+        """Put the redirect URL on the clipboard."""
+        QGuiApplication.clipboard().setText(self.redirect_url.text())
+        self.services.signals.status_message.emit("Redirect URL copied: " + self.redirect_url.text())
 
     def _resolved(self) -> tuple[str | None, str]:
         """(subdomain or None, one-line hint) for the account field; pure, no network."""
@@ -284,8 +372,8 @@ class AuthTab(QWidget):
         self.error_label.setVisible(bool(text))
 
     def _set_busy(self, busy: bool) -> None:
-        for w in (self.account_edit, self.oauth_radio, self.token_radio, self.client_edit, self.email_edit,
-                  self.token_edit):
+        for w in (self.account_edit, self.oauth_radio, self.token_radio, self.client_edit, self.port_spin,
+                  self.email_edit, self.token_edit):
             w.setEnabled(not busy)
         self.busy_bar.setVisible(busy)
         self.busy_label.setVisible(busy)
@@ -302,6 +390,11 @@ class AuthTab(QWidget):
             return
         self._say("")
         if self.oauth_radio.isChecked():
+            try:  # a port saved by an older version may be outside today's range
+                session.check_redirect_port(self.port)
+            except EvalsyncError:
+                self._say_saved_port_refused(self.port)
+                return
             self._start("connect", "Waiting for you to allow EvalSync in the browser (up to 5 minutes)…",
                         _oauth_job, self.ctx, subdomain, self.client_edit.text().strip(), self.port,
                         self.open_browser)

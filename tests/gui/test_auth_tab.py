@@ -98,11 +98,13 @@ def test_busy_state_and_cancel(tab, qtbot, sim):
     with qtbot.waitSignal(tab.jobs.running_changed, timeout=5000):
         qtbot.mouseClick(tab.auth_button, qtbot_left())
     assert tab.cancel_button.isVisible() and not tab.account_edit.isEnabled() and not tab.auth_button.isEnabled()
+    assert not tab.port_spin.isEnabled()  # the listener is bound to the port shown: no changing it now
     assert "browser" in tab.busy_label.text()
     shot(tab, "4_busy")
     with qtbot.waitSignal(tab.jobs.cancelled, timeout=5000):
         qtbot.mouseClick(tab.cancel_button, qtbot_left())
     assert "cancelled" in tab.error_label.text() and tab.account_edit.isEnabled()
+    assert tab.port_spin.isEnabled()
     assert session.connection_info(tab.ctx) is None
 
 
@@ -169,3 +171,96 @@ def test_tab_shows_a_connection_made_elsewhere(qtbot, sim, data_dir):
     services.signals.connection_changed.emit()
     assert tab.info is not None and tab.info.subdomain == "abc-energy"
     tab.shutdown()
+
+
+# -- redirect port ----------------------------------------------------------------------------
+def test_redirect_port_change_updates_url_and_setting(tab, qtbot):
+    from evalsync_gui.core.auth.listener import redirect_uri_for
+    from PySide6.QtGui import QGuiApplication
+
+    assert tab.port_spin.isVisible() and tab.redirect_url.isVisible() and tab.copy_button.isVisible()
+    assert (tab.port_spin.minimum(), tab.port_spin.maximum()) == (1024, 65535)
+    port = _free_port()
+    tab.port_spin.setValue(port)
+    assert tab.redirect_url.text() == redirect_uri_for(port) == f"http://127.0.0.1:{port}/callback"
+    assert session.redirect_port(tab.ctx) == port and tab.error_label.text() == ""
+    qtbot.mouseClick(tab.copy_button, qtbot_left())
+    assert QGuiApplication.clipboard().text() == redirect_uri_for(port)
+    tab.token_radio.setChecked(True)  # an OAuth-only row
+    assert not tab.port_spin.isVisible() and not tab.copy_button.isVisible()
+    shot(tab, "10_redirect_port")
+
+
+def test_redirect_port_out_of_range_is_refused(tab):
+    before = session.redirect_port(tab.ctx)
+    for bad in (80, 1023, 65536):
+        assert tab.save_port(bad) is False
+        assert "1024 to 65535" in tab.error_label.text() and str(bad) in tab.error_label.text()
+        assert session.redirect_port(tab.ctx) == before and tab.port_spin.value() == before
+    tab.port_spin.setValue(80)  # the box itself never goes below its range
+    assert tab.port_spin.value() == 1024 == session.redirect_port(tab.ctx)
+
+
+def test_cli_and_gui_share_the_port_range(ctx):
+    from evalsync_gui.cli import main
+    from evalsync_gui.core.errors import UsageError
+
+    with pytest.raises(UsageError, match="1024 to 65535"):
+        session.set_redirect_port(ctx, 1023)
+    assert session.set_redirect_port(ctx, "65535") == 65535 == session.redirect_port(ctx)
+    code = main(["--data-dir", str(ctx.data_dir), "connect", "--subdomain", "abc-energy", "--oauth",
+                 "--client-id", "x", "--redirect-port", "80"])
+    assert code == 2 and session.redirect_port(ctx) == 65535
+
+
+def test_sign_in_uses_the_chosen_port(tab, qtbot, sim):
+    seen: list[str] = []
+
+    def browser(url: str) -> None:
+        seen.append(url)
+        play_browser(url)
+
+    tab.open_browser = browser
+    port = _free_port()
+    tab.port_spin.setValue(port)
+    tab.account_edit.setText("abc-energy")
+    tab.client_edit.setText(sim.oauth_client_id)
+    with qtbot.waitSignal(tab.services.signals.connection_changed, timeout=15000):
+        qtbot.mouseClick(tab.auth_button, qtbot_left())
+    from urllib.parse import parse_qs, urlsplit
+    assert parse_qs(urlsplit(seen[0]).query)["redirect_uri"] == [f"http://127.0.0.1:{port}/callback"]
+    assert "Connected to" in tab.status_label.text()
+
+
+def test_busy_port_says_which_port_and_where_to_change_it(tab, qtbot, sim):
+    import socket
+
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen(1)
+        port = blocker.getsockname()[1]
+        tab.port_spin.setValue(port)
+        assert f"Port {port} is in use" in tab.error_label.text()  # told at once, before signing in
+        tab.account_edit.setText("abc-energy")
+        tab.client_edit.setText(sim.oauth_client_id)
+        with qtbot.waitSignal(tab.jobs.failed, timeout=15000):
+            qtbot.mouseClick(tab.auth_button, qtbot_left())
+    message = tab.error_label.text()
+    assert f"Port {port}" in message and "Redirect port above" in message and "\n" not in message
+    assert tab.port_spin.isEnabled() and session.connection_info(tab.ctx) is None
+    shot(tab, "11_port_busy")
+
+
+def test_a_saved_port_outside_the_range_is_not_used(qtbot, ctx, sim):
+    ctx.base_url = sim.base_url
+    ctx.settings.set(session.REDIRECT_PORT_KEY, 80)  # as an older version's CLI allowed
+    w = AuthTab(Services(ctx=ctx, signals=AppSignals()))
+    qtbot.addWidget(w)
+    assert "saved redirect port 80" in w.error_label.text()
+    w.account_edit.setText("abc-energy")
+    w.client_edit.setText(sim.oauth_client_id)
+    w.authenticate()
+    assert not w.jobs.is_running() and "1024 to 65535" in w.error_label.text()
+    w.port_spin.setValue(_free_port())
+    assert w.error_label.text() == "" and session.redirect_port(ctx) == w.port_spin.value()
+    w.shutdown()

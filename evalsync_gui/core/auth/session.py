@@ -34,7 +34,8 @@ from evalsync_gui.core.zendesk.http import ApiTokenAuth, Auth, RetryPolicy, Zend
 __all__ = [
     "ConnectionInfo", "DEFAULT_REDIRECT_PORT", "NOT_CONNECTED", "open_client", "connection_info",
     "connect_api_token", "start_oauth", "check_connection", "disconnect", "required_scopes",
-    "redirect_port",
+    "redirect_port", "set_redirect_port", "check_redirect_port", "RedirectPortBusy",
+    "MIN_REDIRECT_PORT", "MAX_REDIRECT_PORT",
 ]
 
 log = logging.getLogger("evalsync.auth")
@@ -44,6 +45,7 @@ ACCOUNTS_KEY = "zendesk.keyring_accounts"   # every account that may have keyrin
 REDIRECT_PORT_KEY = "auth.redirect_port"
 CHAT_MANAGEMENT_KEY = "chat.management_enabled"
 DEFAULT_OAUTH_TIMEOUT = 300.0
+MIN_REDIRECT_PORT, MAX_REDIRECT_PORT = 1024, 65535
 NOT_CONNECTED = "Not connected to Zendesk: authenticate in the Authenticate tab or run `evalsync connect`."
 
 # A connect attempt should fail fast on a wrong account name; syncs keep the default policy.
@@ -59,6 +61,41 @@ def required_scopes(ctx: AppContext) -> list[str]:
 def redirect_port(ctx: AppContext) -> int:
     """The configured redirect listener port (setting ``auth.redirect_port``)."""
     return int(ctx.settings.get(REDIRECT_PORT_KEY, DEFAULT_REDIRECT_PORT))
+
+
+def check_redirect_port(port: object) -> int:
+    """``port`` as an int when it may be used as the redirect port, else UsageError.
+
+    Ports below 1024 need administrator rights on most systems, so neither the CLI nor the
+    GUI offers them; both call this so they refuse the same values with the same words.
+    """
+    try:
+        value = int(port)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        value = None
+    if value is None or isinstance(port, bool) or not MIN_REDIRECT_PORT <= value <= MAX_REDIRECT_PORT:
+        raise UsageError(f"The redirect port must be a number from {MIN_REDIRECT_PORT} to {MAX_REDIRECT_PORT} "
+                         f"(got {port}); choose another port.")
+    return value
+
+
+def set_redirect_port(ctx: AppContext, port: object) -> int:
+    """Validate and store the redirect port (setting ``auth.redirect_port``); returns the stored port.
+
+    The OAuth client in Zendesk must list ``redirect_uri_for(port)`` exactly, so a change here
+    means the admin registers the new URL there too.
+    """
+    value = check_redirect_port(port)
+    ctx.settings.set(REDIRECT_PORT_KEY, value)
+    return value
+
+
+class RedirectPortBusy(AuthError):
+    """The redirect listener could not bind its port; ``port`` says which one."""
+
+    def __init__(self, port: int, message: str) -> None:
+        super().__init__(message)
+        self.port = port
 
 
 def connection_info(ctx: AppContext) -> ConnectionInfo | None:
@@ -177,7 +214,7 @@ def start_oauth(ctx: AppContext, subdomain: str, client_id: str, *, base_url: st
     ensure_secure_backend()
     scopes = list(scopes or required_scopes(ctx))
     verifier, state = pkce.make_verifier(), pkce.make_state()
-    with RedirectListener(port, state) as listener:
+    with _listen(port, state) as listener:
         url = oauth.authorize_url(account.base_url, client_id, listener.redirect_uri, scopes, state,
                                   pkce.challenge_for(verifier))
         if open_browser is not None:
@@ -207,6 +244,15 @@ def start_oauth(ctx: AppContext, subdomain: str, client_id: str, *, base_url: st
         if previous is not None and previous.subdomain == account.subdomain and previous.method == OAUTH:
             ctx.settings.delete(CONNECTION_KEY)
         raise
+
+
+def _listen(port: int, state: str) -> RedirectListener:
+    """Bind the redirect listener; a bind failure becomes :class:`RedirectPortBusy` so callers
+    can say where *their* user changes the port (the GUI's box, the CLI's flag)."""
+    try:
+        return RedirectListener(port, state)
+    except AuthError as exc:  # the constructor raises AuthError only when it cannot bind
+        raise RedirectPortBusy(port, str(exc)) from None
 
 
 def _revoke_quietly(base_url: str, data: dict | None, transport: httpx.BaseTransport | None) -> None:
