@@ -3,6 +3,7 @@ user fields, custom roles and both incremental user exports."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import TYPE_CHECKING, Any
 
@@ -167,6 +168,58 @@ def show_many(sim: Simulator, req: Request) -> Response:
         frags = b",".join(sim.store.fragment(uid) for uid in ids)
     return raw_json(b'{"users":[' + frags + b'],"next_page":null,"previous_page":null,"count":'
                     + str(len(ids)).encode() + b"}")
+
+
+_TERM = re.compile(r'(?:(\w+):)?(?:"([^"]*)"|(\S+))')
+SEARCH_LIMIT = 10_000
+
+
+def _search_terms(query: str) -> list[tuple[str, str]]:
+    """``email:"a@b.com" role:end-user jane`` -> [("email", "a@b.com"), ("role", "end-user"), ("", "jane")]."""
+    return [((m.group(1) or "").lower(), (m.group(2) if m.group(2) is not None else m.group(3)).lower())
+            for m in _TERM.finditer(query)]
+
+
+def _matches(user: dict, terms: list[tuple[str, str]]) -> bool:
+    for key, value in terms:
+        email, name = (user["email"] or "").lower(), (user["name"] or "").lower()
+        if key == "email" and email != value:
+            return False
+        if key == "role" and user["role"] != value:
+            return False
+        if key == "name" and value not in name:
+            return False
+        if key == "" and value not in name and value not in email:
+            return False
+    return True
+
+
+def search_users(sim: Simulator, req: Request) -> Response:
+    """Users search: active users only (search never shows deleted ones), offset pages."""
+    need_agent(req)
+    query, ext = req.param("query"), req.param("external_id")
+    if not query and not ext:
+        raise HttpError(error(400, "InvalidValue", "query or external_id is required"))
+    page = int_param(req, "page", 1) or 1
+    per_page = min(max(int_param(req, "per_page", MAX_PAGE) or MAX_PAGE, 1), MAX_PAGE)
+    with sim.store.lock:
+        users = sim.store.users
+        if ext:
+            found = [uid for uid, u in users.items() if (u["external_id"] or "").lower() == ext.lower()]
+        else:
+            terms = _search_terms(query or "")
+            exact = next((v for k, v in terms if k == "email"), None)
+            pool = [sim.store.find_email(exact)] if exact is not None else list(users)
+            found = [uid for uid in pool if uid is not None and _matches(users[uid], terms)]
+        found = sorted(uid for uid in found if users[uid]["active"])[:SEARCH_LIMIT]
+        ids = found[(page - 1) * per_page: page * per_page]
+        frags = b",".join(sim.store.fragment(uid) for uid in ids)
+
+    def link(n: int) -> str:
+        return absolute_link(sim.base_url, req.path, replace_params(req.params, {"page"}, [("page", str(n))]))
+    tail = {"next_page": link(page + 1) if page * per_page < len(found) else None,
+            "previous_page": link(page - 1) if page > 1 else None, "count": len(found)}
+    return raw_json(b'{"users":[' + frags + b"]," + dumps(tail)[1:])
 
 
 def count_users(sim: Simulator, req: Request) -> Response:

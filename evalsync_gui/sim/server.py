@@ -47,6 +47,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("GET", r"/api/v2/users/me", ru.me),
         ("GET", r"/api/v2/users/count", ru.count_users),
         ("GET", r"/api/v2/users/show_many", ru.show_many),
+        ("GET", r"/api/v2/users/search", ru.search_users),
         ("GET", r"/api/v2/users/(\d+)", ru.show_user),
         ("PUT", r"/api/v2/users/(\d+)", ru.update_user),
         ("DELETE", r"/api/v2/users/(\d+)", ru.delete_user),

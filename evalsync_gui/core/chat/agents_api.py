@@ -9,7 +9,9 @@
 
 Both backends give the same :class:`Agent` records and the same five operations
 (``extract``, ``enable``, ``create``, ``disable``, ``delete``). Each write returns
-``(status, body)`` so the log can keep Zendesk's answer.
+``(status, body)`` so the log can keep Zendesk's answer. The Support backend's ``create``
+raises :class:`EmailTaken` on Zendesk's 422 (the address belongs to an end-user, or a
+create raced); its ``lookup`` and ``upgrade`` let :mod:`.existing_users` settle that.
 
 Mode detection (:func:`detect_mode`): the account settings when they say, else the first
 refused (403) write on the Chat Agents API, which :class:`ChatModeMismatch` reports.
@@ -38,6 +40,18 @@ class ChatModeMismatch(ZendeskError):
     def __init__(self) -> None:
         super().__init__("The Chat Agents API is read-only on this account (Chat was created in Support); "
                          "EvalSync switches to the Support Users API.", status=403)
+
+
+class EmailTaken(ZendeskError):
+    """Zendesk refused a create with 422: most often the address already belongs to a user.
+
+    The error's text cannot tell a duplicate address from another validation error, so the
+    caller looks the address up (:mod:`evalsync_gui.core.chat.existing_users`) to be sure.
+    """
+
+    def __init__(self, email: str, cause: ZendeskError) -> None:
+        super().__init__(str(cause), status=cause.status)
+        self.email = email
 
 
 @dataclass
@@ -208,6 +222,10 @@ class SupportChat:
                 self.no_chat_role_id = without[0]["id"] if without else None
         return self._chat_roles
 
+    def has_chat(self, user: dict) -> bool:
+        """Whether this Support user can chat now (staff only; end-users never can)."""
+        return user.get("role") != "end-user" and self._has_chat(user)
+
     def _has_chat(self, user: dict) -> bool:
         if user.get("suspended") or not user.get("active", True):
             return False
@@ -273,13 +291,41 @@ class SupportChat:
         return 200, self.http.request("DELETE", f"/api/v2/users/{agent.id}")
 
     def create(self, email: str, first_name: str, last_name: str) -> tuple[int, Any, Agent]:
+        """Create a chat agent; raises :class:`EmailTaken` when Zendesk answers 422."""
         role = self._require_chat_role()
         user = {"name": f"{first_name} {last_name}".strip(), "alias": first_name, "email": email,
                 "role": "agent", "custom_role_id": role, "verified": True}
-        answer = self.http.request("POST", "/api/v2/users", json={"user": user})
+        try:
+            answer = self.http.request("POST", "/api/v2/users", json={"user": user})
+        except ZendeskError as exc:
+            # 422 RecordInvalid, e.g. details.email[0].error == "DuplicateValue" for an address
+            # an end-user (or a racing create) already holds; the caller resolves it.
+            if exc.status == 422:
+                raise EmailTaken(email, exc) from exc
+            raise
         obj = answer.get("user") if isinstance(answer, dict) else None
         agent = self.to_agent(obj) if isinstance(obj, dict) and "id" in obj else Agent(0, email, enabled=True)
         return 201, answer, agent
+
+
+    def lookup(self, email: str) -> list[dict]:
+        """Active users matching ``email`` (one request; the caller compares addresses itself).
+
+        Zendesk's users search, ``GET /api/v2/users/search?query=…`` with its search syntax
+        (``email:``), Agents may call it, offset-paged, at most 100 a page
+        (/work/shared/reference/zendesk-api.md §1 "Other endpoints" [OAS]). Search returns
+        no deleted users, which :func:`existing_users.decide` reads as "probably deleted".
+        """
+        body = self.http.get("/api/v2/users/search", params={"query": f'email:"{email.strip()}"'})
+        users = body.get("users") if isinstance(body, dict) else None
+        if not isinstance(users, list):
+            raise ResponseError("The users search answered without a users list; try again later.")
+        return [u for u in users if isinstance(u, dict) and "id" in u]
+
+    def upgrade(self, user: dict) -> tuple[int, Any]:
+        """Make an end-user an agent with the chat role, as a create would have set them."""
+        change = {"role": "agent", "custom_role_id": self._require_chat_role()}
+        return 200, self.http.request("PUT", f"/api/v2/users/{int(user['id'])}", json={"user": change})
 
 
 # -- mode ---------------------------------------------------------------------------------

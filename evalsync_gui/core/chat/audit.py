@@ -18,6 +18,7 @@ from evalsync_gui.core.store.db import Database
 # The Action column's words, shared by the processor, the policy and the GUI colours.
 CREATED = "Created"
 ENABLED = "Enabled"
+UPGRADED = "Upgraded end-user"  # an existing Zendesk end-user made an agent with the chat role
 ALREADY_ENABLED = "Already enabled"
 REJECTED = "Rejected"
 FAILED = "Failed"

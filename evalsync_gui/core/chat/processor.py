@@ -9,6 +9,8 @@ a single full extract, then walks the queue with this decision table::
     found, enabled                          -> Already enabled            no write
     found, disabled                         -> Enabled                    one PUT
     not found                               -> Created                    one POST
+    not found, create refused with 422      -> see existing_users         one lookup, at most one PUT
+                                               (an end-user is upgraded: Created, logged "Upgraded end-user")
     the write failed                        -> Failed (Zendesk's error; retried next batch)
 
 Crash safety: before each write the request is marked ``processing`` and a ``Creating`` /
@@ -37,8 +39,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from evalsync_gui.core.chat import audit
-from evalsync_gui.core.chat.agents_api import Agent, ChatBackend, ChatModeMismatch
+from evalsync_gui.core.chat import audit, existing_users
+from evalsync_gui.core.chat.agents_api import Agent, ChatBackend, ChatModeMismatch, EmailTaken
 from evalsync_gui.core.chat.domains import domain_problem, normalize_email
 from evalsync_gui.core.errors import AuthError, Cancelled, UsageError, ZendeskError
 from evalsync_gui.core.store.db import Database
@@ -127,7 +129,7 @@ class _Write:
     """One Zendesk write the batch decided on; sent only once its request is committed as ``processing``."""
 
     req: dict
-    kind: str  # "create" | "enable"
+    kind: str  # "create" | "enable"; "adopt" once a refused create is being settled (existing_users)
     key: str  # the normalised address: never two writes for one address at once
     agent: Agent | None = None  # the agent to enable
 
@@ -167,12 +169,12 @@ class _Batch:
         self._pending_rows.clear()
 
     def _finish(self, conn, req: dict, status: str, detail: str, agent_id: int | None,
-                zstatus: int | None, answer: Any) -> None:
+                zstatus: int | None, answer: Any, action: str | None = None) -> None:
         conn.execute("UPDATE chat_requests SET status = ?, reason = ?, agent_id = COALESCE(?, agent_id),"
                      " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
                      (status, detail or None, agent_id, req["id"]))
-        action = {"created": audit.CREATED, "enabled": audit.ENABLED, "already_enabled": audit.ALREADY_ENABLED,
-                  "rejected": audit.REJECTED}[status]
+        action = action or {"created": audit.CREATED, "enabled": audit.ENABLED,
+                            "already_enabled": audit.ALREADY_ENABLED, "rejected": audit.REJECTED}[status]
         audit.log_action(conn, action, email=req["email"], actor=req["requester"], request_id=req["id"],
                          detail=detail, zendesk_status=zstatus, zendesk_answer=answer)
         if status in ("created", "enabled") and self.compose:
@@ -232,14 +234,34 @@ class _Batch:
             return None
         return _Write(req, kind, key, agent)
 
-    def send(self, write: _Write) -> tuple[int, Any, Agent | None]:
-        """The Zendesk call itself; runs on a worker thread and touches neither the database nor the index."""
+    def send(self, write: _Write) -> tuple[int, Any, Agent | None] | existing_users.Adoption:
+        """The Zendesk call itself; runs on a worker thread and touches neither the database nor the index.
+
+        A create refused with 422 is settled here by the backend's lookup (one GET, at most
+        one PUT; never another create), so a race or an end-user costs no failed request.
+        """
         if write.kind == "enable":
             assert write.agent is not None
             zstatus, answer = self.backend.enable(write.agent)
             return zstatus, answer, None
         req = write.req
-        return self.backend.create(req["email"], req["first_name"], req["last_name"])
+        try:
+            return self.backend.create(req["email"], req["first_name"], req["last_name"])
+        except EmailTaken:
+            if not hasattr(self.backend, "lookup"):
+                raise
+            write.kind = "adopt"  # read back on the batch's thread only after this future is done
+            return existing_users.adopt(self.backend, req["email"])  # type: ignore[arg-type]
+
+    def settle_adoption(self, write: _Write, adoption: existing_users.Adoption, index: dict[str, Agent]) -> None:
+        """Commit how a refused create was settled (upgrade, enable, already, rejected) like any outcome."""
+        agent_id = adoption.agent.id if adoption.agent is not None else None
+        if adoption.agent is not None and adoption.status != "rejected":
+            index[write.key] = adoption.agent
+        with self.db.transaction() as conn:
+            self._finish(conn, write.req, adoption.status, adoption.detail, agent_id, adoption.zendesk_status,
+                         adoption.answer, action=adoption.action)
+        self._record(write.req, adoption.status, adoption.detail, agent_id)
 
     def settle(self, write: _Write, zstatus: int, answer: Any, created: Agent | None,
                index: dict[str, Agent]) -> None:
@@ -271,7 +293,8 @@ class _Batch:
             conn.execute("UPDATE chat_requests SET status = 'queued' WHERE id = ?", (req["id"],))
 
     def fail(self, req: dict, kind: str, exc: ZendeskError) -> None:
-        reason = f"could not {kind}: {exc}"
+        what = {"adopt": "settle the Zendesk user who already has this address"}.get(kind, kind)
+        reason = f"could not {what}: {exc}"
         with self.db.transaction() as conn:
             conn.execute("UPDATE chat_requests SET status = 'failed', reason = ?,"
                          " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?", (reason, req["id"]))
@@ -351,7 +374,7 @@ class _Walk:
     def _settle(self, write: _Write, fut: Future) -> None:
         batch = self.batch
         try:
-            zstatus, answer, created = fut.result()
+            sent = fut.result()
         except (ChatModeMismatch, AuthError, UsageError, Cancelled) as exc:
             # Refused before Zendesk acted (403/401, missing setting, cancelled before sending):
             # the request goes back to the queue untouched and the batch stops.
@@ -364,7 +387,10 @@ class _Walk:
         except BaseException as exc:  # a bug or an interrupt: leave it 'processing' for the next run
             self._stop(exc)
         else:
-            batch.settle(write, zstatus, answer, created, self.index)
+            if isinstance(sent, existing_users.Adoption):
+                batch.settle_adoption(write, sent, self.index)
+            else:
+                batch.settle(write, *sent, self.index)
             self.net_failures = 0
             self.window = batch.max_in_flight
 
