@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from evalsync_gui.core.errors import SyncLocked
@@ -168,3 +169,23 @@ def test_config_roundtrip_and_scope_change_forces_full(sctx, fz):
     save_config(sctx, cfg)
     r = sync(sctx, fz, allow_deactivations=True)
     assert r.mode == "full" and r.deactivated == 120
+
+
+def test_first_import_survives_a_user_repeated_on_a_later_page(sctx, fz):
+    """A first import looks nobody up (it knows what it created), except a user seen before."""
+    first = fz.ids[0]
+    handle = fz.handle
+
+    def repeat_on_page_two(request):
+        response = handle(request)
+        if request.url.path == "/api/v2/users.json" and "page[after]" in request.url.params:
+            body = response.json()
+            body["users"].append({**fz._visible(fz.users[first]), "name": "Agent 0 renamed"})
+            return httpx.Response(200, json=body)
+        return response
+
+    fz.handle = repeat_on_page_two
+    r = sync(sctx, fz)
+    assert (r.status, r.new) == ("completed", 121)
+    rows = [u for u in sctx.db.query("SELECT name FROM users WHERE zendesk_id = ?", (first,))]
+    assert [u["name"] for u in rows] == ["Agent 0 renamed"]

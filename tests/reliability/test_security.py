@@ -293,7 +293,7 @@ def test_sql_is_parameterised_everywhere():
                   "cols", "columns", "column", "sets", "assignments", "order", "direction", "clause",
                   "table", "sql", "join", "len", "ids", "chunk", "batch", "fields", "limit", "view", "self",
                   "sort", "key", "col", "field", "names", "pages", "n",
-                  "source", "fts"}  # View.source(fts) returns one of two constant FROM targets
+                  "source"}  # View.source() returns one of two constant FROM targets
     offenders = []
     for rel, line, src in _execute_calls_with_built_sql():
         if _allowed(rel, src):

@@ -13,6 +13,7 @@ Names are cosmetic: a failed read of them never fails a sync.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import time
@@ -59,21 +60,25 @@ def fetch_names(client) -> dict[int, str] | None:
     return names
 
 
-def store_names(conn: sqlite3.Connection, names: dict[int, str], now: float | None = None) -> int:
+def store_names(conn: sqlite3.Connection, names: dict[int, str], now: float | None = None, *,
+                fill: bool = True) -> int:
     """Cache ``names`` and put them on the synced users whose role name is new or renamed.
 
     A role whose name the cache already held needs no pass over the directory: every row
-    written while it was cached got that name (see ``apply``). Returns the rows changed.
+    written while it was cached got that name (see ``apply``); ``fill=False`` skips the pass
+    altogether (a first import, whose rows all got the names as they were written). Returns
+    the rows changed.
     """
     old = cached_names(conn)
     state.put(conn, CACHE, {"fetched_at": now if now is not None else time.time(),
                             "names": {str(k): v for k, v in names.items()}})
-    changed = 0
-    for rid, name in names.items():
-        if old.get(rid) == name:
-            continue
-        changed += conn.execute(
-            "UPDATE users SET custom_role_name = ? "
-            "WHERE custom_role_id = ? AND zendesk_id IS NOT NULL AND custom_role_name IS NOT ?",
-            (name, rid, name)).rowcount
-    return changed
+    new = {rid: name for rid, name in names.items() if old.get(rid) != name}
+    if not new or not fill:
+        return 0
+    # One pass over the directory for all new names (custom_role_id has no index): a JSON
+    # object maps each role id to its name.
+    return conn.execute(
+        "UPDATE users SET custom_role_name = json_extract(:names, '$.\"' || custom_role_id || '\"') "
+        "WHERE zendesk_id IS NOT NULL AND custom_role_id IN (SELECT CAST(key AS INTEGER) FROM json_each(:names)) "
+        "AND custom_role_name IS NOT json_extract(:names, '$.\"' || custom_role_id || '\"')",
+        {"names": json.dumps({str(rid): name for rid, name in new.items()})}).rowcount

@@ -103,6 +103,7 @@ class _Run:
         self._generation = 0
         self._ids: apply.IdAllocator | None = None
         self._any_unlinked = True
+        self._linked: set[int] | None = None  # see _sync: the linked ids, when known in memory
         self._last_page: fetch.Page | None = None
         self._unsaved_seen = 0
         self.skipped = 0  # entries dropped for having no usable id
@@ -180,6 +181,9 @@ class _Run:
         now = runs.now_iso()
         if not self.dry_run:
             self._prepare_resume()
+            # Before the first import nobody is linked, and only this run (holding the sync
+            # lock) links anyone: the ids it has seen are then all the lookups can find.
+            self._linked = None if apply.has_linked(self.db.connect()) else set()
         self.role_names = roles.cached_names(self.db)
         self._roles_due = not self.dry_run and roles.needs_refresh(self.db, full_listing=self.mode == "full")
         complete = self._full_listing() if self.mode == "full" else self._incremental()
@@ -258,8 +262,11 @@ class _Run:
                     self._generation = self.group.generation
                     self._ids = apply.IdAllocator(conn)
                     self._any_unlinked = apply.has_unlinked(conn)
-                lookup = apply.lookup_page(conn, users, self.scope, self.cfg.identifier, unlinked=self._any_unlinked)
+                lookup = apply.lookup_page(conn, users, self.scope, self.cfg.identifier, unlinked=self._any_unlinked,
+                                           linked=self._linked)
                 actions, remotes = plan_page(users, lookup, self.scope, self.cfg.identifier, self.claimed)
+                if self._linked is not None:
+                    self._linked.update(r.zendesk_id for r in remotes)
                 counts = apply.apply_page(conn, self.run_id, actions, lookup, [r.zendesk_id for r in remotes],
                                           runs.now_iso(), identifier_mode=self.cfg.identifier, mark_seen=mark_seen,
                                           ids=self._ids, role_names=self.role_names)
@@ -334,7 +341,8 @@ class _Run:
                                                         "start_time": self._incremental_start(started)})
             state.delete(conn, state.RESUME)
             if self._new_role_names is not None:
-                roles.store_names(conn, self._new_role_names)
+                # A first import wrote every custom-role user after the names arrived.
+                roles.store_names(conn, self._new_role_names, fill=self._linked is None)
             runs.set_outcome(conn, self.run_id, self.new, self.updated, self.deactivated, self.held)
         self._emit("done", f"{self.new} new, {self.updated} updated, {self.deactivated} deactivated, {self.held} held")
         return "held" if self.held else "completed"
