@@ -62,10 +62,13 @@ class PermissionDenied(AuthError):
 class ZendeskError(EvalsyncError):
     exit_code = 5
 
-    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False) -> None:
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False,
+                 codes: frozenset[str] = frozenset()) -> None:
         super().__init__(message)
         self.status = status
         self.retryable = retryable
+        #: Zendesk's error codes from the body (e.g. {"RecordInvalid", "DuplicateValue"})
+        self.codes = codes
 
 
 class RateLimitError(ZendeskError):

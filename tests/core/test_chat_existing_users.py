@@ -174,3 +174,25 @@ def test_dry_run_makes_no_lookup(ctx):
     add(ctx, "jane@acme.com")
     result = processor.process_batch(ctx.db, backend, ["acme.com"], dry_run=True)
     assert [o.status for o in result.outcomes] == ["created"] and backend.calls == []
+
+
+@pytest.mark.parametrize("codes, taken", [
+    ({"RecordInvalid", "DuplicateValue"}, True),
+    ({"RecordInvalid"}, True),  # no details: look the address up to be sure
+    (frozenset(), True),
+    ({"RecordInvalid", "InvalidValue"}, False),  # another validation error: not an address problem
+])
+def test_support_create_reads_the_422_codes(codes, taken):
+    import httpx
+
+    from evalsync_gui.core.chat.agents_api import SupportChat
+    from evalsync_gui.core.zendesk.http import ApiTokenAuth, ZendeskHttp
+
+    details = {"email" if "DuplicateValue" in codes else "name": [{"error": c} for c in codes - {"RecordInvalid"}]}
+    body = {"error": "RecordInvalid", "details": details} if "RecordInvalid" in codes else {"description": "no"}
+    http = ZendeskHttp("https://acme.zendesk.com", ApiTokenAuth("a@b.c", "x"),
+                       transport=httpx.MockTransport(lambda r: httpx.Response(422, json=body)))
+    chat = SupportChat(http, CHAT_ROLE, NO_CHAT_ROLE)
+    with pytest.raises(ZendeskError) as info:
+        chat.create("jane@acme.com", "Jane", "Doe")
+    assert isinstance(info.value, EmailTaken) is taken

@@ -168,3 +168,13 @@ def test_cancel_interrupts_a_long_wait():
                is_cancelled=lambda: flag["cancel"])
     with pytest.raises(Cancelled):
         c.get("/x")
+
+
+def test_4xx_keeps_zendesk_error_codes_but_no_user_data():
+    body = {"error": "RecordInvalid", "description": "Record validation errors",
+            "details": {"email": [{"description": "Email: ann@x.test is already being used", "error": "DuplicateValue"}],
+                        "name": [{"error": "not a code: ann@x.test"}, "junk"]}}
+    c = client(lambda r: httpx.Response(422, json=body))
+    with pytest.raises(ZendeskError) as info:
+        c.request("POST", "/api/v2/users", json={"user": {}})
+    assert info.value.status == 422 and info.value.codes == {"RecordInvalid", "DuplicateValue"}

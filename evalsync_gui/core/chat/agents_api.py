@@ -43,14 +43,15 @@ class ChatModeMismatch(ZendeskError):
 
 
 class EmailTaken(ZendeskError):
-    """Zendesk refused a create with 422: most often the address already belongs to a user.
+    """Zendesk refused a create with 422 because the address already belongs to a user.
 
-    The error's text cannot tell a duplicate address from another validation error, so the
-    caller looks the address up (:mod:`evalsync_gui.core.chat.existing_users`) to be sure.
+    Raised when the 422 names ``DuplicateValue``, or names no code at all (an error body of
+    another shape); the caller looks the address up (:mod:`evalsync_gui.core.chat.existing_users`)
+    to be sure. A 422 for another reason (an invalid name, say) stays a plain ZendeskError.
     """
 
     def __init__(self, email: str, cause: ZendeskError) -> None:
-        super().__init__(str(cause), status=cause.status)
+        super().__init__(str(cause), status=cause.status, codes=cause.codes)
         self.email = email
 
 
@@ -300,7 +301,7 @@ class SupportChat:
         except ZendeskError as exc:
             # 422 RecordInvalid, e.g. details.email[0].error == "DuplicateValue" for an address
             # an end-user (or a racing create) already holds; the caller resolves it.
-            if exc.status == 422:
+            if exc.status == 422 and ("DuplicateValue" in exc.codes or exc.codes <= {"RecordInvalid"}):
                 raise EmailTaken(email, exc) from exc
             raise
         obj = answer.get("user") if isinstance(answer, dict) else None

@@ -190,6 +190,26 @@ def _raw_error_text(response: httpx.Response) -> str:
     return ""
 
 
+_CODE = re.compile(r"^[A-Za-z][A-Za-z_]{0,63}$")
+
+
+def _error_codes(response: httpx.Response) -> frozenset[str]:
+    """Zendesk's machine-readable error codes: ``error`` and every ``details.<field>[].error``
+    (e.g. RecordInvalid, DuplicateValue). Only short identifiers are kept, never user data."""
+    try:
+        body = response.json()
+    except ValueError:
+        return frozenset()
+    if not isinstance(body, dict):
+        return frozenset()
+    found = [body.get("error")]
+    details = body.get("details")
+    if isinstance(details, dict):
+        found += [item.get("error") for items in details.values() if isinstance(items, list)
+                  for item in items if isinstance(item, dict)]
+    return frozenset(code for code in found if isinstance(code, str) and _CODE.match(code))
+
+
 class ZendeskHttp:
     """A Zendesk API client for one account origin; safe to share between threads."""
 
@@ -327,7 +347,8 @@ class ZendeskHttp:
             raise NotFound(f"Zendesk has no {path} (404 {_error_text(response) or 'Not found'}).")
         if 400 <= status < 500:
             text = _error_text(response) or response.reason_phrase
-            raise ZendeskError(f"Zendesk refused {method} {path} ({status}: {text}).", status=status)
+            raise ZendeskError(f"Zendesk refused {method} {path} ({status}: {text}).", status=status,
+                               codes=_error_codes(response))
         if status >= 500:
             if not idempotent and status not in (502, 503, 504):
                 raise ZendeskError(f"Zendesk failed on {method} {path} ({status}); check the result, then retry.",
