@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from array import array
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
@@ -48,6 +49,11 @@ class UsersModel(QAbstractTableModel):
         super().__init__(parent)
         self._db = db
         self._view = directory.View(status="pending")
+        #: The order asked for last: shown, or being read when ``view_requested`` is set.
+        self.order: tuple[str, bool] = (self._view.sort, self._view.descending)
+        #: Set by the tab to read a new order's ids off the GUI thread (then :meth:`show_ids`);
+        #: without it a header click reads them at once (scripts, model tests).
+        self.view_requested: Callable[[directory.View], None] | None = None
         self._ids = array("q")
         self._cache: OrderedDict[int, Any] = OrderedDict()
         self._loaded = False  # the view's first sort() (from the header) only records the order
@@ -66,6 +72,7 @@ class UsersModel(QAbstractTableModel):
         self._loaded = True
         self.beginResetModel()
         self._view, self._ids = view, ids
+        self.order = (view.sort, view.descending)
         self._cache.clear()
         self.endResetModel()
 
@@ -104,8 +111,13 @@ class UsersModel(QAbstractTableModel):
         view = directory.View(self._view.status, self._view.search, COLUMNS[column][2], descending)
         if not self._loaded:
             self._view = view
+            self.order = (view.sort, view.descending)
             return
-        self.set_view(view)
+        if self.view_requested is not None:
+            self.order = (view.sort, view.descending)
+            self.view_requested(view)
+        else:
+            self.set_view(view)
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._ids):

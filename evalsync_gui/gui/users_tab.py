@@ -109,6 +109,8 @@ class UsersTab(QWidget):
         self._wanted: str | None = None  # None, "counts" or "ids": the next load to run
         self._closing = False
         self.model = UsersModel(self.ctx.db, self)
+        # A header click, like a search or a status switch, reads the ids on the loader thread.
+        self.model.view_requested = lambda _view: self._request_load("view")
         self._build()
         self._connect()
         self.reload()
@@ -282,14 +284,16 @@ class UsersTab(QWidget):
         self.apply_view()
 
     def apply_view(self) -> None:
-        """Re-query the table for the current status, search text and sort order."""
-        old = self.model.view
-        self.model.set_view(directory.View(self.current_status(), self.search.text().strip(), old.sort, old.descending))
+        """Show the view the controls ask for; its ids are read on the loader thread.
+
+        Sorting or searching 100,000 rows takes SQLite up to ~100 ms: the window keeps
+        painting meanwhile, and a newer request supersedes an older one (see _show_snapshot)."""
+        self._request_load("view")
 
     def wanted_view(self) -> directory.View:
         """The view the controls ask for: status buttons, search text, and the header's order."""
-        old = self.model.view
-        return directory.View(self.current_status(), self.search.text().strip(), old.sort, old.descending)
+        sort, descending = self.model.order
+        return directory.View(self.current_status(), self.search.text().strip(), sort, descending)
 
     def reload(self) -> None:
         """Counts, licence counter, held banner and table rows, re-read now (on this thread).
@@ -298,7 +302,7 @@ class UsersTab(QWidget):
         session go through :meth:`reload_in_background`.
         """
         self.refresh_counts()
-        self.apply_view()
+        self.model.set_view(self.wanted_view())
         self.history.reload()
 
     def reload_in_background(self) -> None:
@@ -316,8 +320,13 @@ class UsersTab(QWidget):
         self._show_counts(read_snapshot(self.ctx.db, self.ctx.settings))
 
     def _request_load(self, what: str) -> None:
-        # An id load also refreshes the counts, so it wins over a pending counts-only load.
-        self._wanted = "ids" if "ids" in (what, self._wanted) else "counts"
+        """Queue a read: "counts" (a sync page), "view" (the controls changed: ids only) or
+        "ids" (the directory changed: ids and counts). Pending requests merge into one."""
+        wanted = {what, self._wanted} - {None}
+        if "ids" in wanted or wanted == {"counts", "view"}:
+            self._wanted = "ids"
+        else:
+            self._wanted = what
         if not self.loader.is_running():
             self._load_next()
 
@@ -325,11 +334,12 @@ class UsersTab(QWidget):
         what, self._wanted = self._wanted, None
         if what is None or self._closing:
             return
-        view = self.wanted_view() if what == "ids" else None
-        self.loader.start(load_snapshot, self.ctx.db, self.ctx.settings, view)
+        view = self.wanted_view() if what in ("ids", "view") else None
+        self.loader.start(load_snapshot, self.ctx.db, self.ctx.settings, view, what != "view")
 
     def _show_snapshot(self, snap: Snapshot) -> None:
-        self._show_counts(snap)
+        if snap.counts is not None:
+            self._show_counts(snap)
         # The admin may have switched status or searched meanwhile (that re-read at once).
         if snap.ids is not None and snap.view == self.wanted_view():
             self.model.show_ids(snap.view, snap.ids)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from PySide6.QtCore import Qt
 
 from evalsync_gui.core import directory
-from evalsync_gui.gui import sync_controller
+from evalsync_gui.gui import sync_controller, users_model
 from evalsync_gui.gui.services import AppSignals, Services
 from evalsync_gui.gui.users_tab import UsersTab
 from tests.gui.users_fixtures import seed_users
@@ -61,7 +62,23 @@ def test_search_and_status_switch(make_tab, ctx, qtbot):
     qtbot.waitUntil(lambda: tab.model.view.search == "kemi", timeout=1000)
     assert 0 < tab.model.rowCount() < directory.counts(ctx.db)["pending"]
     tab.set_status(None)
-    assert tab.model.view.status is None and tab.model.view.search == "kemi"
+    qtbot.waitUntil(lambda: tab.model.view.status is None, timeout=2000)  # ids read off the GUI thread
+    assert tab.model.view.search == "kemi"
+
+
+def test_header_sort_reads_ids_off_the_gui_thread_and_keeps_the_latest(make_tab, ctx, qtbot):
+    seed_users(ctx.db, 300)
+    tab = make_tab(start_schedule=False)
+    header_sorts: list[str] = []
+    tab.model.modelReset.connect(lambda: header_sorts.append(tab.model.view.sort))
+    email, status = (next(i for i, c in enumerate(users_model.COLUMNS) if c[2] == key) for key in ("email", "status"))
+    tab.table.sortByColumn(email, Qt.SortOrder.DescendingOrder)
+    assert tab.model.view.sort == "name"  # nothing read on this thread: the old order stays until the ids arrive
+    tab.table.sortByColumn(status, Qt.SortOrder.AscendingOrder)  # supersedes the e-mail order
+    qtbot.waitUntil(lambda: tab.model.view.sort == "status", timeout=2000)
+    assert header_sorts[-1] == "status" and (tab.model.view.descending is False)
+    shown = [tab.model.data(tab.model.index(r, 0), users_model.ID_ROLE) for r in range(tab.model.rowCount())]
+    assert shown == list(directory.query_ids(ctx.db, tab.model.view))
 
 
 def test_activation_over_licence_is_refused_with_a_message(make_tab, ctx, qtbot):
@@ -212,7 +229,8 @@ def test_reads_after_a_write_run_off_the_gui_thread(make_tab, ctx, qtbot, monkey
     gui = threading.get_ident()
     threads: list[int] = []
     real = users_loader.read_snapshot
-    monkeypatch.setattr(users_loader, "read_snapshot", lambda *a: (threads.append(threading.get_ident()), real(*a))[1])
+    monkeypatch.setattr(users_loader, "read_snapshot",
+                        lambda *a, **k: (threads.append(threading.get_ident()), real(*a, **k))[1])
     with ctx.db.transaction() as conn:
         conn.execute("UPDATE users SET status = 'active' WHERE id IN (1, 2)")
     with qtbot.waitSignal(tab.loader.finished, timeout=3000):
