@@ -239,7 +239,16 @@ def _check_simulator() -> str:
         email = response.json()["user"]["email"]
         if email != sim.admin_email:
             raise RuntimeError(f"users/me answered {email!r}")
-        return f"{sim.base_url} answered users/me as {email}"
+        # The sync's typed page decoder is a compiled extension (msgspec) a bundle could lose.
+        from evalsync_gui.core.sync.users import ZendeskUser, decode_page
+
+        page = httpx.get(f"{sim.base_url}/api/v2/users.json", params=[("role[]", "agent"), ("page[size]", "100")],
+                         auth=(f"{sim.admin_email}/token", sim.api_token), timeout=10)
+        page.raise_for_status()
+        users = decode_page(page.content).get("users") or []
+        if not users or type(users[0]) is not ZendeskUser:
+            raise RuntimeError("a users page did not decode into typed records")
+        return f"{sim.base_url} answered users/me as {email}; a users page decoded ({len(users)} users)"
     finally:
         sim.stop()
 

@@ -89,23 +89,41 @@ class View:
 
     def where(self) -> tuple[str, list]:
         """The WHERE clause (with leading ``WHERE`` or empty) and its parameters."""
-        clauses: list[str] = []
-        params: list = []
-        if self.status:
-            if self.status not in STATUSES:
-                raise UsageError(f"Unknown status {shown(self.status)}; use one of {', '.join(STATUSES)}.")
-            clauses.append("status = ?")
-            params.append(self.status)
+        clauses, params = self._status_clause()
         words = self.search.split()
-        like_clauses = [_search_clause(w) for w in words]
-        like_params = [p for w in words for p in ["%" + _escape_like(w) + "%"] * len(_SEARCHED)]
+        match, like_params = self._match()
         if words and _mostly_matching(words):
             # Nearly every row matches: list the few that do not (LIKE can yield NULL, hence IS NOT 1).
-            clauses.append(f"+id NOT IN (SELECT id FROM users NOT INDEXED WHERE ({' AND '.join(like_clauses)}) IS NOT 1)")
-        else:
-            clauses.extend(like_clauses)
+            clauses.append(f"+id NOT IN (SELECT id FROM users NOT INDEXED WHERE ({match}) IS NOT 1)")
+        elif words:
+            clauses.append(match)
         params.extend(like_params)
         return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def _status_clause(self) -> tuple[list[str], list]:
+        if not self.status:
+            return [], []
+        if self.status not in STATUSES:
+            raise UsageError(f"Unknown status {shown(self.status)}; use one of {', '.join(STATUSES)}.")
+        return ["status = ?"], [self.status]
+
+    def _match(self) -> tuple[str, list]:
+        """Every search word somewhere in a searched column (AND of ORs of LIKEs), with its parameters."""
+        words = self.search.split()
+        clause = " AND ".join(_search_clause(w) for w in words)
+        return clause, [p for w in words for p in ["%" + _escape_like(w) + "%"] * len(_SEARCHED)]
+
+    def narrows(self, wider: "View") -> bool:
+        """Whether this view's rows are some of ``wider``'s rows, in the same order.
+
+        True when only the search differs and every word of ``wider``'s search lies inside one
+        of this view's words: typing on in the search box. Then :func:`narrow_ids` can filter
+        the ids already shown instead of sorting the matches again."""
+        if (self.status, self.sort, self.descending) != (wider.status, wider.sort, wider.descending):
+            return False
+        words = [w.lower() for w in self.search.split()]
+        old = [w.lower() for w in wider.search.split()]
+        return bool(words) and words != old and all(any(o in w for w in words) for o in old)
 
     def source(self) -> str:
         """The FROM target: a search reads the table in rowid order and sorts the matches
@@ -136,6 +154,25 @@ def query_ids(db: Database, view: View) -> array:
         return array("q", cur.fetchall())
     except sqlite3.Error as exc:
         raise translate_sqlite_error(exc, db.path) from exc
+
+
+def narrow_ids(db: Database, view: View, shown: Sequence[int]) -> array:
+    """The ordered ids of ``view`` taken from ``shown``, the ids of a wider view it narrows
+    (see :meth:`View.narrows`): one scan finds the rows that no longer match, and no sort is
+    needed. A first search letter (which nearly every row matches) costs ~30 ms instead of a
+    sort of 100,000 rows."""
+    conn = db.connect()
+    clauses, params = view._status_clause()
+    match, like_params = view._match()
+    clauses.append(f"({match}) IS NOT 1")  # LIKE on NULL columns gives NULL: not a match
+    where = " AND ".join(clauses)
+    cur = conn.cursor()
+    cur.row_factory = _first_column
+    try:
+        dropped = set(cur.execute(f"SELECT id FROM users NOT INDEXED WHERE {where}", params + like_params).fetchall())
+    except sqlite3.Error as exc:
+        raise translate_sqlite_error(exc, db.path) from exc
+    return array("q", [i for i in shown if i not in dropped])
 
 
 def _first_column(_cursor: sqlite3.Cursor, row: tuple) -> Any:

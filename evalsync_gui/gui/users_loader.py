@@ -30,12 +30,17 @@ class Snapshot:
 
 
 def read_snapshot(db: Database, settings: Settings, view: directory.View | None = None, *,
-                  counts: bool = True) -> Snapshot:
+                  counts: bool = True, shown: tuple[directory.View, array] | None = None) -> Snapshot:
     """Read counts, licences, the held count and (with ``view``) its ordered ids, in the calling thread.
 
     ``counts=False`` reads only the ids: a search, a sort or a status switch changes nothing
-    the counts show, and their GROUP BY over 100,000 rows would delay the rows by ~20 ms."""
-    ids = directory.query_ids(db, view) if view is not None else None
+    the counts show, and their GROUP BY over 100,000 rows would delay the rows by ~20 ms.
+    ``shown``: the view on screen and its ids, still current; when ``view`` narrows it (the
+    admin typed on), the ids are filtered from it instead of queried and sorted again."""
+    if view is not None and shown is not None and view.narrows(shown[0]):
+        ids = directory.narrow_ids(db, view, shown[1])
+    else:
+        ids = directory.query_ids(db, view) if view is not None else None
     if not counts:
         return Snapshot(None, view=view, ids=ids)
     held = int(db.scalar("SELECT count(*) FROM user_changes WHERE state = 'held'") or 0)
@@ -43,10 +48,10 @@ def read_snapshot(db: Database, settings: Settings, view: directory.View | None 
 
 
 def load_snapshot(task: Task, db: Database, settings: Settings, view: directory.View | None,
-                  counts: bool = True) -> Snapshot:
+                  counts: bool = True, shown: tuple[directory.View, array] | None = None) -> Snapshot:
     """Worker body: :func:`read_snapshot`, then close this thread's connection (the thread ends)."""
     try:
         task.raise_if_cancelled()
-        return read_snapshot(db, settings, view, counts=counts)
+        return read_snapshot(db, settings, view, counts=counts, shown=shown)
     finally:
         db.close()

@@ -76,6 +76,11 @@ class UsersModel(QAbstractTableModel):
         self._cache.clear()
         self.endResetModel()
 
+    @property
+    def shown_ids(self) -> array:
+        """The ids on screen, in order (never changed in place: safe to read from a loader thread)."""
+        return self._ids
+
     def refresh(self) -> None:
         """Re-read ids and rows after the directory changed (a sync page, an activation)."""
         self.set_view(self._view)

@@ -106,7 +106,10 @@ class UsersTab(QWidget):
         self.loader.finished.connect(self._show_snapshot)
         self.loader.failed.connect(self._write_failed)
         self.loader.done.connect(self._load_next)
-        self._wanted: str | None = None  # None, "counts" or "ids": the next load to run
+        self._wanted: str | None = None  # None, "counts", "view" or "ids": the next load to run
+        # The shown ids are current while no change arrived since the load that read them
+        # began; only then may a search typed further filter them (see users_loader).
+        self._data_gen = self._loading_gen = self._shown_gen = 0
         self._closing = False
         self.model = UsersModel(self.ctx.db, self)
         # A header click, like a search or a status switch, reads the ids on the loader thread.
@@ -257,6 +260,7 @@ class UsersTab(QWidget):
         self._reload_timer.setInterval(250)
         self._reload_timer.timeout.connect(self.reload_in_background)
         signals = self.services.signals
+        signals.users_changed.connect(self._directory_changed)
         signals.users_changed.connect(self._reload_timer.start)
         signals.connection_changed.connect(self._load_lists_if_connected)
         # During a sync: fresh counts and cell values per page, but no reset (it would drop the
@@ -303,6 +307,7 @@ class UsersTab(QWidget):
         """
         self.refresh_counts()
         self.model.set_view(self.wanted_view())
+        self._shown_gen = self._data_gen
         self.history.reload()
 
     def reload_in_background(self) -> None:
@@ -312,6 +317,7 @@ class UsersTab(QWidget):
 
     def refresh_live(self) -> None:
         """While a sync runs: counts (read off-thread) and visible cells only, no reset."""
+        self._directory_changed()
         self._request_load("counts")
         self.model.mark_stale()
 
@@ -330,12 +336,18 @@ class UsersTab(QWidget):
         if not self.loader.is_running():
             self._load_next()
 
+    def _directory_changed(self) -> None:
+        self._data_gen += 1
+
     def _load_next(self) -> None:
         what, self._wanted = self._wanted, None
         if what is None or self._closing:
             return
         view = self.wanted_view() if what in ("ids", "view") else None
-        self.loader.start(load_snapshot, self.ctx.db, self.ctx.settings, view, what != "view")
+        current = what == "view" and self._shown_gen == self._data_gen
+        shown = (self.model.view, self.model.shown_ids) if current else None
+        self._loading_gen = self._data_gen
+        self.loader.start(load_snapshot, self.ctx.db, self.ctx.settings, view, what != "view", shown)
 
     def _show_snapshot(self, snap: Snapshot) -> None:
         if snap.counts is not None:
@@ -343,6 +355,7 @@ class UsersTab(QWidget):
         # The admin may have switched status or searched meanwhile (that re-read at once).
         if snap.ids is not None and snap.view == self.wanted_view():
             self.model.show_ids(snap.view, snap.ids)
+            self._shown_gen = self._loading_gen
 
     def _show_counts(self, snap: Snapshot) -> None:
         counts, lic, held = snap.counts, snap.licences, snap.held

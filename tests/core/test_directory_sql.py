@@ -108,3 +108,33 @@ def test_a_search_scans_the_table_once_and_sorts_the_matches(conn):
     where, params = directory.View(status="pending", search="ma", sort="updated").where()
     text = plan(conn, f"SELECT id FROM users NOT INDEXED {where} ORDER BY updated_at", params)
     assert text.startswith("SCAN users") and "INDEX" not in text, text
+
+
+@pytest.mark.parametrize("old, new, narrower", [
+    ("", "m", True), ("m", "ma", True), ("ma", "mar", True), ("ma", "ma s", True), ("mar", "MARIA", True),
+    ("mar", "ma", False), ("ma", "mb", False), ("m", "m", False), ("x", "", False), ("ma s", "mar", False),
+])
+def test_typing_on_narrows_the_view(old, new, narrower):
+    assert directory.View(search=new).narrows(directory.View(search=old)) is narrower
+    assert not directory.View(search=new, sort="email").narrows(directory.View(search=old))
+    assert not directory.View(status=None, search=new).narrows(directory.View(search=old))
+
+
+def test_narrowed_ids_equal_a_fresh_query(tmp_path):
+    from evalsync_gui.core.store.db import Database
+
+    db = Database(tmp_path / "d.db")
+    with db.transaction() as c:
+        add(c, *[(f"{n} {i}", f"{n.lower()}{i}@{'abc' if i % 3 else 'xyz'}.com", None, "Tier 1" if i % 4 else None,
+                  None if i % 5 else "North", "pending" if i % 6 else "active", 1000 + i)
+                 for i, n in enumerate(["Maria", "Mario", "Amara", "Bob", "Ma Li", "Tom"] * 30)])
+    for sort in ("name", "updated", "email"):
+        typed = ""
+        for text in ("m", "ma", "mar", "mar a", "mar abc", "mar abc 1"):
+            wide = directory.View(status="pending", search=typed, sort=sort, descending=sort == "email")
+            view = directory.View(status="pending", search=text, sort=sort, descending=sort == "email")
+            assert view.narrows(wide)
+            got = directory.narrow_ids(db, view, directory.query_ids(db, wide))
+            assert list(got) == list(directory.query_ids(db, view)), (sort, text)
+            typed = text
+    db.close()

@@ -266,3 +266,26 @@ def test_sync_progress_is_coalesced(qtbot, ctx):
     qtbot.waitUntil(lambda: seen[-1] == 49, timeout=1000)
     assert len(seen) == 2
     controller.shutdown()
+
+
+def test_typing_on_filters_the_shown_ids_until_the_directory_changes(make_tab, ctx, qtbot, monkeypatch):
+    from evalsync_gui.gui import users_loader
+
+    seed_users(ctx.db, 300)
+    tab = make_tab(start_schedule=False)
+    narrowed: list[str] = []
+    real = directory.narrow_ids
+    monkeypatch.setattr(directory, "narrow_ids", lambda db, view, shown: (narrowed.append(view.search), real(db, view, shown))[1])
+    assert users_loader.directory is directory
+    for text in ("a", "an"):
+        tab.search.setText(text)
+        qtbot.waitUntil(lambda t=text: tab.model.view.search == t, timeout=2000)
+        assert list(tab.model.shown_ids) == list(directory.query_ids(ctx.db, tab.model.view))
+    assert narrowed == ["a", "an"]
+    with ctx.db.transaction() as conn:  # a new match arrives: the shown ids are no longer current
+        conn.execute("INSERT INTO users (name, email, status) VALUES ('Anna New', 'anna.new@x.org', 'pending')")
+    tab.services.signals.users_changed.emit()
+    tab.search.setText("ann")
+    qtbot.waitUntil(lambda: tab.model.view.search == "ann", timeout=2000)
+    assert narrowed == ["a", "an"]  # queried afresh
+    assert list(tab.model.shown_ids) == list(directory.query_ids(ctx.db, tab.model.view))
