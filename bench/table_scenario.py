@@ -65,8 +65,9 @@ def run(ctx: BenchContext) -> list[Row]:
     rss = max(r["maxrss_mb"] for r in runs)
     return [
         Row(label, "tab shown → first rows painted", fmt_ms(first), target="≤ 150 ms", met=first <= 150,
-            note=f"construction of UsersTab (before show, not counted): {median([r['construct_ms'] for r in runs]):.0f} ms;"
-                 f" rows in view {runs[0]['visible_rows']:,}"),
+            note=f"construction of UsersTab (before show, not counted): {median([r['construct_ms'] for r in runs]):.0f} ms,"
+                 f" its first ids read off the GUI thread {median([r.get('loaded_ms', math.nan) for r in runs]):.0f} ms"
+                 f" after construction began; rows in view {runs[0]['visible_rows']:,}"),
         Row(label, "sort, worst column", fmt_ms(sort_ms), target="≤ 300 ms", met=sort_ms <= 300,
             note="per column: " + ", ".join(f"{c} {v:.0f} ms" for c, v in sort_worst.items()) + f"; worst: {worst_col}"),
         Row(label, "search keystroke → rows updated (worst of 3)", fmt_ms(search), target="≤ 150 ms",

@@ -114,9 +114,13 @@ class UsersTab(QWidget):
         self.model = UsersModel(self.ctx.db, self)
         # A header click, like a search or a status switch, reads the ids on the loader thread.
         self.model.view_requested = lambda _view: self._request_load("view")
+        #: True once an id list is on screen (the first one is read on the loader thread).
+        self.rows_loaded = False
         self._build()
         self._connect()
-        self.reload()
+        # The first counts and ids are read off the GUI thread too: at 100,000 users SQLite
+        # takes ~100 ms for them, and the tab is built right after the window's first paint.
+        self.reload_in_background()
         QTimer.singleShot(0, self._load_lists_if_connected)  # after the first paint
         if start_schedule:
             self.controller.start()
@@ -187,6 +191,7 @@ class UsersTab(QWidget):
         layout.addLayout(top)
 
         self.held_banner = QPushButton()
+        self.held_banner.setAccessibleName("Held deactivations: open the Runs page to review them")
         self.held_banner.setStyleSheet("background: #fff3cd; color: #664d03; text-align: left; padding: 4px;")
         self.held_banner.clicked.connect(lambda: self.pages.setCurrentWidget(self.history))
         self.held_banner.hide()
@@ -302,12 +307,13 @@ class UsersTab(QWidget):
     def reload(self) -> None:
         """Counts, licence counter, held banner and table rows, re-read now (on this thread).
 
-        Used at construction and by scripts that need the rows at once; changes during the
-        session go through :meth:`reload_in_background`.
+        For scripts and tests that need the rows at once; the tab itself (at construction and
+        after changes) goes through :meth:`reload_in_background`.
         """
         self.refresh_counts()
         self.model.set_view(self.wanted_view())
         self._shown_gen = self._data_gen
+        self.rows_loaded = True
         self.history.reload()
 
     def reload_in_background(self) -> None:
@@ -356,6 +362,7 @@ class UsersTab(QWidget):
         if snap.ids is not None and snap.view == self.wanted_view():
             self.model.show_ids(snap.view, snap.ids)
             self._shown_gen = self._loading_gen
+            self.rows_loaded = True
 
     def _show_counts(self, snap: Snapshot) -> None:
         counts, lic, held = snap.counts, snap.licences, snap.held

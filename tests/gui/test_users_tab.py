@@ -23,6 +23,7 @@ def make_tab(qtbot, ctx):
         tab = UsersTab(services, **kwargs)
         qtbot.addWidget(tab)
         tabs.append(tab)
+        qtbot.waitUntil(lambda: tab.rows_loaded, timeout=5000)  # the first ids are read off this thread
         return tab
 
     yield make
