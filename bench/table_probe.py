@@ -108,8 +108,13 @@ def main() -> int:
     construct_ms = (time.perf_counter() - t0) * 1000
     # The tab reads its first ids on a loader thread (in the app it is built right after the
     # window's first paint); wait for them, so "first rows painted" paints rows, not an empty table.
-    while not getattr(tab, "rows_loaded", True) and time.perf_counter() - t0 < TIMEOUT_MS / 1000:
-        app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 20)
+    # A running event loop, not processEvents() polling: only exec() lets the loader thread
+    # have the GIL while the GUI thread waits.
+    if not getattr(tab, "rows_loaded", True):
+        loop = QEventLoop()
+        tab.model.modelReset.connect(loop.quit)
+        QTimer.singleShot(TIMEOUT_MS, loop.quit)
+        loop.exec()
     loaded_ms = (time.perf_counter() - t0) * 1000
     tab.resize(1280, 800)
     table = getattr(tab, "table", None) or tab.findChild(QTableView)

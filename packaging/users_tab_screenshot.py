@@ -8,11 +8,10 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QEventLoop  # noqa: E402
+from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from evalsync_gui.core.context import AppContext  # noqa: E402
@@ -33,9 +32,11 @@ def main() -> None:
     tab = UsersTab(Services(ctx=ctx, signals=AppSignals()), start_schedule=False)
     tab.resize(1280, 800)
     tab.show()
-    deadline = time.monotonic() + 30
-    while not tab.rows_loaded and time.monotonic() < deadline:  # the ids are read on the loader thread
-        app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 50)
+    if not tab.rows_loaded:  # the ids are read on the loader thread; a running loop lets it work
+        loop = QEventLoop()
+        tab.model.modelReset.connect(loop.quit)
+        QTimer.singleShot(30_000, loop.quit)
+        loop.exec()
     tab.table.selectRow(2)
     app.processEvents()
     tab.grab().save(out)
