@@ -1,7 +1,8 @@
 """Writing a page's actions to the database, and the end-of-run deactivation step.
 
-Every function here runs inside the caller's transaction (one per page, with that page's
-cursor), uses ``executemany`` and batched ``IN (...)`` lookups, and never a SELECT per row.
+Every function here runs inside the caller's transaction (a group of whole pages with the
+cursor after the last, see ``batch``) and costs a few statements per page, never one per
+row: multi-row inserts, batched ``IN (...)`` lookups, change rows copied by SQLite.
 Deactivations are never applied mid-run: they are written as ``planned`` change rows and
 only :func:`apply_planned` (after a complete read and the guard) turns them into real ones.
 """
