@@ -77,6 +77,11 @@ class UsersModel(QAbstractTableModel):
         self.endResetModel()
 
     @property
+    def loaded(self) -> bool:
+        """True once an id list has been shown (the tab reads the first one on its loader thread)."""
+        return self._loaded
+
+    @property
     def shown_ids(self) -> array:
         """The ids on screen, in order (never changed in place: safe to read from a loader thread)."""
         return self._ids

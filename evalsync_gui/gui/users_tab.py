@@ -114,8 +114,6 @@ class UsersTab(QWidget):
         self.model = UsersModel(self.ctx.db, self)
         # A header click, like a search or a status switch, reads the ids on the loader thread.
         self.model.view_requested = lambda _view: self._request_load("view")
-        #: True once an id list is on screen (the first one is read on the loader thread).
-        self.rows_loaded = False
         self._build()
         self._connect()
         # The first counts and ids are read off the GUI thread too: at 100,000 users SQLite
@@ -313,8 +311,12 @@ class UsersTab(QWidget):
         self.refresh_counts()
         self.model.set_view(self.wanted_view())
         self._shown_gen = self._data_gen
-        self.rows_loaded = True
         self.history.reload()
+
+    @property
+    def rows_loaded(self) -> bool:
+        """True once an id list is on screen (the first one is read on the loader thread)."""
+        return self.model.loaded
 
     def reload_in_background(self) -> None:
         """After a sync or a write: counts and the id list are read on the loader thread."""
@@ -362,7 +364,6 @@ class UsersTab(QWidget):
         if snap.ids is not None and snap.view == self.wanted_view():
             self.model.show_ids(snap.view, snap.ids)
             self._shown_gen = self._loading_gen
-            self.rows_loaded = True
 
     def _show_counts(self, snap: Snapshot) -> None:
         counts, lic, held = snap.counts, snap.licences, snap.held

@@ -308,7 +308,6 @@ class SupportChat:
         agent = self.to_agent(obj) if isinstance(obj, dict) and "id" in obj else Agent(0, email, enabled=True)
         return 201, answer, agent
 
-
     def lookup(self, email: str) -> list[dict]:
         """Active users matching ``email`` (one request; the caller compares addresses itself).
 

@@ -81,7 +81,7 @@ def clean_users(raw: Sequence[Any]) -> tuple[list[ZendeskUser], int]:
     """The usable users of a page, and how many entries were dropped."""
     out = []
     for entry in raw:
-        user = entry if type(entry) is ZendeskUser else clean_user(entry)
+        user = clean_user(entry)
         if user is not None:
             out.append(user)
     return out, len(raw) - len(out)

@@ -170,14 +170,19 @@ def _scrubbed(text: str, response: httpx.Response) -> str:
 
 def _error_text(response: httpx.Response) -> str:
     """Zendesk's own short description of an error, from any of its error body shapes."""
-    return _scrubbed(_raw_error_text(response), response)
+    return _error_info(response)[0]
 
 
-def _raw_error_text(response: httpx.Response) -> str:
+def _error_info(response: httpx.Response) -> tuple[str, frozenset[str]]:
+    """The error's description (scrubbed of credentials) and its codes, from one parse of the body."""
     try:
         body = response.json()
     except ValueError:
-        return ""
+        return "", frozenset()
+    return _scrubbed(_raw_error_text(body), response), _error_codes(body)
+
+
+def _raw_error_text(body: Any) -> str:
     if isinstance(body, dict):
         if isinstance(body.get("errors"), list) and body["errors"]:
             first = body["errors"][0]
@@ -193,13 +198,9 @@ def _raw_error_text(response: httpx.Response) -> str:
 _CODE = re.compile(r"^[A-Za-z][A-Za-z_]{0,63}$")
 
 
-def _error_codes(response: httpx.Response) -> frozenset[str]:
+def _error_codes(body: Any) -> frozenset[str]:
     """Zendesk's machine-readable error codes: ``error`` and every ``details.<field>[].error``
     (e.g. RecordInvalid, DuplicateValue). Only short identifiers are kept, never user data."""
-    try:
-        body = response.json()
-    except ValueError:
-        return frozenset()
     if not isinstance(body, dict):
         return frozenset()
     found = [body.get("error")]
@@ -346,9 +347,9 @@ class ZendeskHttp:
         if status == 404:
             raise NotFound(f"Zendesk has no {path} (404 {_error_text(response) or 'Not found'}).")
         if 400 <= status < 500:
-            text = _error_text(response) or response.reason_phrase
-            raise ZendeskError(f"Zendesk refused {method} {path} ({status}: {text}).", status=status,
-                               codes=_error_codes(response))
+            text, codes = _error_info(response)
+            raise ZendeskError(f"Zendesk refused {method} {path} ({status}: {text or response.reason_phrase}).",
+                               status=status, codes=codes)
         if status >= 500:
             if not idempotent and status not in (502, 503, 504):
                 raise ZendeskError(f"Zendesk failed on {method} {path} ({status}); check the result, then retry.",
