@@ -87,7 +87,7 @@ def test_oauth_connect_check_sign_out(tab, qtbot, sim):
     with qtbot.waitSignal(changed, timeout=15000):
         qtbot.mouseClick(tab.sign_out_button, qtbot_left())
     assert "Not connected" in tab.status_label.text()
-    assert SecretStore().get_json("abc-energy", OAUTH) is None
+    assert SecretStore().get_json(session.secret_scope(tab.services.ctx, sim.base_url), OAUTH) is None
     shot(tab, "8_signed_out")
 
 

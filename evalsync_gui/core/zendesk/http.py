@@ -52,8 +52,18 @@ Params = dict[str, Any] | list[tuple[str, Any]] | None
 Decode = Callable[[bytes], Any]  # parses a response body; raises ValueError when malformed
 
 
+def bound_elsewhere(origin: str, url: str) -> AuthError:
+    """The one line for a credential asked to go to an address it was not saved for."""
+    return AuthError(f"The saved Zendesk sign-in belongs to {origin}, not {url}; sign in again for the new "
+                     "address in the Authenticate tab or with `evalsync connect`.")
+
+
 class Auth(Protocol):
-    """How a request is authenticated; implementations live in ``core.auth``."""
+    """How a request is authenticated; implementations live in ``core.auth``.
+
+    An auth may carry ``origin`` (``scheme://host[:port]``): the only address its credential
+    may be sent to. :class:`ZendeskHttp` refuses to pair it with any other base URL.
+    """
 
     method: str
 
@@ -67,7 +77,8 @@ class ApiTokenAuth:
 
     method = "api_token"
 
-    def __init__(self, email: str, token: str) -> None:
+    def __init__(self, email: str, token: str, origin: str | None = None) -> None:
+        self.origin = origin
         raw = f"{email}/token:{token}".encode()
         self._header = "Basic " + base64.b64encode(raw).decode("ascii")
 
@@ -227,6 +238,9 @@ class ZendeskHttp:
         is_cancelled: Callable[[], bool] | None = None,
     ) -> None:
         self.base_url = checked_base_url(base_url)
+        bound_to = getattr(auth, "origin", None)
+        if bound_to is not None and bound_to != self.base_url:
+            raise bound_elsewhere(bound_to, self.base_url)
         self.auth = auth
         self.retry = retry or RetryPolicy()
         self.on_event = on_event
