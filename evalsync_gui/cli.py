@@ -17,6 +17,7 @@ from evalsync_gui import __version__
 from evalsync_gui.commands import auth, chat, simulator, sync, users
 from evalsync_gui.core.context import AppContext
 from evalsync_gui.core.errors import EvalsyncError
+from evalsync_gui.core.textsafe import guarded_streams
 
 log = logging.getLogger("evalsync.cli")
 
@@ -38,6 +39,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
+    # Text output is cleaned of terminal control characters; --json output stays exact.
+    with guarded_streams(stdout=not getattr(args, "json", False)):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if getattr(args, "needs_context", True):
             ctx = AppContext.create(args.data_dir, getattr(args, "base_url", None))
