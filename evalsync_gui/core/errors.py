@@ -16,10 +16,13 @@
     └── Cancelled                 the user cancelled; nothing half-applied (130)
 
 Messages never contain a token: callers build them from facts (status codes, hosts,
-counts), never from request headers or bodies.
+counts), never from request headers or bodies, and every message passes through
+:func:`evalsync_gui.core.redact.redact` as well.
 """
 
 from __future__ import annotations
+
+from evalsync_gui.core.redact import redact
 
 
 class EvalsyncError(Exception):
@@ -28,7 +31,8 @@ class EvalsyncError(Exception):
     exit_code = 1
 
     def __init__(self, message: str) -> None:
-        super().__init__(" ".join(str(message).split()))
+        # The one redactor: a message built from a server's answer or a file never shows a secret.
+        super().__init__(redact(" ".join(str(message).split())))
 
     @property
     def message(self) -> str:

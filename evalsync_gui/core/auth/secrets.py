@@ -36,6 +36,7 @@ import keyring
 import keyring.errors
 
 from evalsync_gui.core.errors import SecretStoreError
+from evalsync_gui.core.redact import register_secret
 from evalsync_gui.core.zendesk.urls import origin_of
 
 if TYPE_CHECKING:
@@ -136,6 +137,23 @@ def _username(scope: SecretScope, kind: str) -> str:
     return f"{scope.origin}|{kind}|{scope.folder_id}"
 
 
+_SECRET_FIELDS = ("access_token", "refresh_token", "client_secret", "token", "password", "secret")
+
+
+def _register(value: str) -> None:
+    """Tell the redactor about a secret this process now holds (a JSON value: its secret fields)."""
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        for key in _SECRET_FIELDS:
+            if isinstance(parsed.get(key), str):
+                register_secret(parsed[key])
+    else:
+        register_secret(value)
+
+
 def _legacy_username(subdomain: str, kind: str) -> str:
     return f"{subdomain}:{kind}"
 
@@ -203,10 +221,12 @@ class SecretStore:
                 or envelope.get("kind") != kind or not isinstance(envelope.get("secret"), str)):
             log.warning("ignored a keyring entry that is not bound to %s", scope.origin)
             return None
+        _register(envelope["secret"])
         return envelope["secret"]
 
     def set(self, scope: SecretScope, kind: str, value: str) -> None:
         """Save ``value`` for ``scope`` and ``kind``, with the origin it may be sent to."""
+        _register(value)
         envelope = {"origin": scope.origin, "kind": kind, "folder": scope.folder_id, "secret": value}
         self._write(_username(scope, kind), json.dumps(envelope, separators=(",", ":")))
 

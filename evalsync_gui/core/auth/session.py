@@ -39,6 +39,7 @@ from evalsync_gui.core.auth.secrets import (
 )
 from evalsync_gui.core.context import AppContext
 from evalsync_gui.core.errors import AuthError, EvalsyncError, SecretStoreError, UsageError
+from evalsync_gui.core.redact import register_secret
 from evalsync_gui.core.zendesk.http import ApiTokenAuth, Auth, RetryPolicy, ZendeskHttp
 from evalsync_gui.core.zendesk.urls import origin_of
 
@@ -252,12 +253,14 @@ def start_oauth(ctx: AppContext, subdomain: str, client_id: str, *, base_url: st
     ensure_secure_backend()
     scopes = list(scopes or required_scopes(ctx))
     verifier, state = pkce.make_verifier(), pkce.make_state()
+    register_secret(verifier)
     with _listen(port, state) as listener:
         url = oauth.authorize_url(account.base_url, client_id, listener.redirect_uri, scopes, state,
                                   pkce.challenge_for(verifier))
         if open_browser is not None:
             open_browser(url)
         code = listener.wait(timeout, is_cancelled)
+        register_secret(code)
         redirect_uri = listener.redirect_uri
     tokens = oauth.exchange_code(account.base_url, client_id, code, verifier, redirect_uri,
                                  scopes=scopes, transport=transport, clock=_clock(ctx))
@@ -310,6 +313,7 @@ class _StaticBearer:
     method = "oauth"
 
     def __init__(self, token: str, base_url: str) -> None:
+        register_secret(token)
         self._header = f"Bearer {token}"
         self.origin = origin_of(base_url)
 

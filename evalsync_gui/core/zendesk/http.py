@@ -41,6 +41,7 @@ from evalsync_gui.core.errors import (
     UnsafeUrlError,
     ZendeskError,
 )
+from evalsync_gui.core.redact import register_secret
 from evalsync_gui.core.zendesk.urls import checked_base_url, same_origin
 
 log = logging.getLogger("evalsync.http")
@@ -79,6 +80,7 @@ class ApiTokenAuth:
 
     def __init__(self, email: str, token: str, origin: str | None = None) -> None:
         self.origin = origin
+        register_secret(token)
         raw = f"{email}/token:{token}".encode()
         self._header = "Basic " + base64.b64encode(raw).decode("ascii")
 
@@ -98,6 +100,7 @@ class BearerAuth:
     method = "oauth"
 
     def __init__(self, access_token: str) -> None:
+        register_secret(access_token)
         self._header = f"Bearer {access_token}"
 
     def headers(self) -> dict[str, str]:
