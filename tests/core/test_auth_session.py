@@ -124,8 +124,9 @@ def test_oauth_asks_write_only_when_chat_management_is_on(ctx, fake):
 
 @pytest.mark.usefixtures("file_keyring")
 @pytest.mark.parametrize("kw, error, match", [
-    ({"open_browser": browser(state_override="forged")}, AuthError, "state mismatch"),
-    ({"open_browser": browser(query="error=access_denied&state=x")}, AuthError, "state mismatch"),
+    # A forged state is ignored: the sign-in waits for the real answer until its timeout.
+    ({"open_browser": browser(state_override="forged"), "timeout": 1.0}, AuthError, "1 answer .* ignored"),
+    ({"open_browser": browser(query="error=access_denied&state=x"), "timeout": 1.0}, AuthError, "ignored"),
     ({"open_browser": None, "timeout": 0.3}, AuthError, "No answer"),
     ({"open_browser": None, "is_cancelled": lambda: True}, Cancelled, "cancelled"),
 ])
