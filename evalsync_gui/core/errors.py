@@ -10,7 +10,8 @@
     │   ├── RateLimitError        429s went on longer than the configured budget (5)
     │   ├── ResponseError         malformed JSON, an HTML page, a body of the wrong shape (5)
     │   ├── NotFound              Zendesk answered 404 (5)
-    │   └── UnsafeUrlError        a pagination link pointed at another origin (5)
+    │   ├── UnsafeUrlError        a pagination link pointed at another origin (5)
+    │   └── TlsError              the TLS handshake or certificate check failed (5)
     ├── StoreError                the database is locked, full, read-only or corrupt (6)
     │   └── SyncLocked            another sync (GUI or CLI) holds the lock (6)
     └── Cancelled                 the user cancelled; nothing half-applied (130)
@@ -105,3 +106,7 @@ class Cancelled(EvalsyncError):
 
     def __init__(self, message: str = "Cancelled by the user; nothing was half-applied.") -> None:
         super().__init__(message)
+
+
+class TlsError(ZendeskError):
+    """The TLS handshake or the certificate check failed: not a reachability problem, never retried."""

@@ -31,6 +31,11 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+def has_control(text: str) -> bool:
+    """True when ``text`` holds a control character (NUL, ESC, newline, ...): never part of a name."""
+    return _ANY_CONTROL.search(text) is not None
+
+
 def clean(text: object) -> str:
     """``text`` as one safe line: every control character (newline and tab too) made visible."""
     return _ANY_CONTROL.sub(_escape, str(text))

@@ -22,6 +22,7 @@ import json
 import logging
 import random
 import re
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +39,7 @@ from evalsync_gui.core.errors import (
     PermissionDenied,
     RateLimitError,
     ResponseError,
+    TlsError,
     UnsafeUrlError,
     ZendeskError,
 )
@@ -155,6 +157,20 @@ def _header_number(headers: httpx.Headers, *names: str) -> float | None:
     return None
 
 
+def _tls_problem(exc: BaseException) -> str | None:
+    """A short reason when ``exc`` was caused by TLS (a bad certificate, a failed handshake), else None."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"certificate not trusted: {cause.verify_message or 'verification failed'}"[:120]
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS handshake failed: {cause.reason or type(cause).__name__}"[:120]
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
 def _credentials_in(request: httpx.Request | None) -> list[str]:
     """The secret strings a request carried (header value, and a basic token decoded)."""
     if request is None:
@@ -222,7 +238,7 @@ def _error_codes(body: Any) -> frozenset[str]:
     if isinstance(details, dict):
         found += [item.get("error") for items in details.values() if isinstance(items, list)
                   for item in items if isinstance(item, dict)]
-    return frozenset(code for code in found if isinstance(code, str) and _CODE.match(code))
+    return frozenset(code for code in found if isinstance(code, str) and _CODE.fullmatch(code))
 
 
 class ZendeskHttp:
@@ -339,6 +355,10 @@ class ZendeskHttp:
                 self.request_count += 1
             response = self._client.request(method, url, params=params, json=body, headers=headers)
         except httpx.ConnectError as exc:
+            problem = _tls_problem(exc)
+            if problem:
+                raise TlsError(f"TLS/certificate problem with {url.host} ({problem}); check the address, this "
+                               "computer's clock and any proxy or antivirus that inspects HTTPS, then try again.") from None
             raise _Retry(f"could not connect ({type(exc).__name__})") from None
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             if not idempotent:
