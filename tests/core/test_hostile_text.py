@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from evalsync_gui.cli import main
 from evalsync_gui.core.textsafe import clean, clean_lines
+from tests.core.test_chat_cli import connected  # noqa: F401 - fixture: a data folder signed in to the simulator
 from tests.keyring_backends import file_keyring  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.usefixtures("file_keyring")
@@ -27,17 +28,6 @@ RAW = ("\x1b", "\x07", "\x9b", "\r", "\u202e")
 
 def _raw_free(text: str) -> bool:
     return not any(c in text for c in RAW)
-
-
-@pytest.fixture
-def connected(data_dir, sim):
-    from evalsync_gui.core.auth.session import connect_api_token
-    from evalsync_gui.core.context import AppContext
-
-    ctx = AppContext.create(data_dir)
-    connect_api_token(ctx, "abc-energy", sim.admin_email, sim.api_token, base_url=sim.base_url)
-    ctx.db.close()
-    return data_dir
 
 
 def cli(data_dir, capsys, *args) -> tuple[int, str, str]:
