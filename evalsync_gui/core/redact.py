@@ -123,7 +123,8 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # access_token=value&..., password: x (unquoted)
     (re.compile(rf"({_KEY_NOT_CODE}\s*[:=]\s*)(?!\[redacted\]){_UNQUOTED}"), rf"\1{REDACTED}"),
     # code=abc (an OAuth code), but "status code: 404" stays
-    (re.compile(rf"({_CODE}\s*[:=]\s*)(?!\[redacted\])(?![0-9]{{1,5}}\b){_UNQUOTED}"), rf"\1{REDACTED}"),
+    (re.compile(rf"""({_CODE}\s*[:=]\s*)(?!\[redacted\])(?![0-9]{{1,5}}(?:[\s&,;'"}}\])]|\.?(?:\s|$))){_UNQUOTED}"""),
+     rf"\1{REDACTED}"),
     # Credentials inside URLs: https://user:pass@host
     (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^/\s:@]+):([^/\s@]+)@"), rf"\1\2:{REDACTED}@"),
 ]

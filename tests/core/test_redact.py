@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from evalsync_gui.core.errors import EvalsyncError, ZendeskError
@@ -79,6 +79,7 @@ STYLES = {
        .filter(lambda v: not v.isdigit()),
        before=prose)
 def test_credential_shapes_are_masked_without_registration(key, style, value, before):
+    assume(value not in STYLES[style](key, "") + before)  # the value must only appear as the value
     text = before + " " + STYLES[style](key, value)
     out = redact(text)
     assert value not in out and quote(value, safe="") not in out, (text, out)
