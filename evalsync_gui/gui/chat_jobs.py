@@ -15,6 +15,7 @@ from evalsync_gui.core.chat import audit, inactivity, mailer, service
 from evalsync_gui.core.chat import requests as rq
 from evalsync_gui.core.context import AppContext
 from evalsync_gui.core.zendesk.http import ZendeskHttp
+from evalsync_gui.gui.chat.log_rows import human_rows
 
 OpenHttp = Callable[[], ZendeskHttp]
 
@@ -29,10 +30,31 @@ def load_snapshot(task, ctx: AppContext) -> dict:
         "agents": agents,
         "requests": rq.list_requests(db, limit=20_000),
         "counts": rq.status_counts(db),
-        "log": audit.recent_actions(db, 5000),
+        "log": human_rows(audit.recent_actions(db, 5000)),
         "outbox": mailer.outbox_rows(db),
         "mode": service.current_mode(ctx.settings),
+        **account_state(ctx),
     }
+
+
+def account_state(ctx: AppContext) -> dict:
+    """Whether Zendesk is connected and the account kind with how it was known (for the header)."""
+    from evalsync_gui.core.auth.session import connection_info
+
+    try:
+        connected = connection_info(ctx) is not None
+    except Exception:  # noqa: BLE001 - an unreadable stored connection is "not connected" here
+        connected = False
+    chosen = ctx.settings.get("chat.mode", "auto")
+    detected = ctx.settings.get("chat.detected_mode")
+    if chosen in (service.STANDALONE, service.SUPPORT):
+        kind, source = chosen, "chosen"
+    elif detected:
+        kind, source = detected, "detected"
+    else:
+        kind, source = "unknown", ""
+    kind = {service.STANDALONE: "writable"}.get(kind, kind)
+    return {"connected": connected, "kind": kind, "kind_source": source}
 
 
 def _progress(task):
@@ -63,12 +85,23 @@ def process(task, ctx: AppContext, open_http: OpenHttp, dry_run: bool) -> str:
         http.is_cancelled = task.is_cancelled
         result, mail = service.run_process(ctx.db, ctx.settings, http, dry_run=dry_run,
                                            progress=_progress(task), is_cancelled=task.is_cancelled)
+        if not dry_run and _wrote(result):
+            # The batch's one extract predates its writes: read the agents again so the Agents
+            # page shows what Process did without a Refresh.
+            task.report((0, 0, "Reading the chat agents again…"))
+            service.refresh_agents(ctx.db, ctx.settings, http)
     text = f"{result.summary()} [{result.mode} mode]"
     if mail.sent or mail.failed:
         text += f"; e-mails: {mail.sent} sent, {mail.failed} failed"
     if mail.error:
         text += f"; e-mails kept in the outbox: {mail.error}"
     return text
+
+
+def _wrote(result) -> bool:
+    """Whether a batch changed anything in Zendesk (any outcome but queued/rejected/already)."""
+    quiet = {"already_enabled", "rejected", "failed", "queued", "needs_admin_step"}
+    return any(n for status, n in result.counts().items() if status not in quiet)
 
 
 def policy_preview(task, ctx: AppContext, open_http: OpenHttp, policy: inactivity.Policy) -> dict:
@@ -124,7 +157,7 @@ def save_chat_oauth(task, ctx: AppContext, open_http: OpenHttp, value: str) -> s
 
 def export_log(task, ctx: AppContext, path: str) -> str:
     n = audit.export_csv(ctx.db, path)
-    return f"{n} actions exported to {path}"
+    return f"Exported {n} action{'s' if n != 1 else ''} to {path}"
 
 
 def result_rows(preview: dict) -> list[dict]:

@@ -1,0 +1,111 @@
+"""The Inactivity page: preview the policy over a fresh read, then Apply what the preview shows."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QSpinBox, QVBoxLayout, QWidget
+
+from evalsync_gui.core.chat.inactivity import KEEP, Policy
+from evalsync_gui.core.errors import EvalsyncError
+from evalsync_gui.gui import chat_jobs as jobs
+from evalsync_gui.gui.chat.runner import ChatRunner
+from evalsync_gui.gui.chat.widgets import make_table, plain_label
+from evalsync_gui.gui.chat_models import POLICY_COLUMNS, RowsModel
+
+
+class InactivityPage(QWidget):
+    """Disable/delete thresholds, exemptions, Preview and Apply."""
+
+    def __init__(self, runner: ChatRunner, management_on, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.management_on = management_on
+        self.preview: dict | None = None
+        v = QVBoxLayout(self)
+        v.addLayout(self._controls())
+        self.source_note = plain_label("The account owner and admins are never touched. "
+                                       "Nothing changes until you press Apply.")
+        v.addWidget(self.source_note)
+        self.model = RowsModel(POLICY_COLUMNS, colour_key="action")
+        self.view, _proxy = make_table(self.model, self, "Policy preview", runner.services)
+        self.summary = QLabel()
+        v.addWidget(self.summary)
+        v.addWidget(self.view)
+        runner.busy_changed.connect(lambda busy: self.preview_button.setEnabled(not busy))
+        self.load(runner.ctx.settings)
+
+    def _controls(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.disable_after, self.delete_after = QSpinBox(), QSpinBox()
+        for spin in (self.disable_after, self.delete_after):
+            spin.setRange(1, 3650)
+            spin.setSuffix(" days")
+        self.exempt = QLineEdit()
+        self.exempt.setPlaceholderText("Exempt e-mails or domains, comma separated")
+        self.exempt.setAccessibleName("Exempt e-mails or domains")
+        for text, spin in (("&Disable after", self.disable_after), ("De&lete after", self.delete_after)):
+            caption = QLabel(text)
+            caption.setBuddy(spin)
+            row.addWidget(caption)
+            row.addWidget(spin)
+        row.addWidget(self.exempt, 1)
+        self.preview_button = QPushButton("Preview")
+        self.preview_button.clicked.connect(self.preview_policy)
+        self.apply_button = QPushButton("Apply…")
+        self.apply_button.setEnabled(False)
+        self.apply_button.clicked.connect(self.apply_policy)
+        row.addWidget(self.preview_button)
+        row.addWidget(self.apply_button)
+        return row
+
+    def load(self, settings) -> None:
+        from evalsync_gui.core.chat import service
+
+        pol = service.policy(settings)
+        self.disable_after.setValue(pol.disable_after)
+        self.delete_after.setValue(pol.delete_after)
+        self.exempt.setText(", ".join(pol.exempt))
+
+    def policy_from_form(self) -> Policy:
+        exempt = [e.strip().lower() for e in self.exempt.text().split(",") if e.strip()]
+        return Policy(self.disable_after.value(), self.delete_after.value(), exempt)
+
+    def preview_policy(self) -> None:
+        """Save the thresholds and preview them over a fresh read of the agents (changes nothing)."""
+        pol = self.policy_from_form()
+        try:
+            pol.check()
+        except EvalsyncError as exc:
+            self.runner.say(str(exc))
+            return
+        self.runner.ctx.settings.set("chat.inactivity", pol.to_settings())
+        self.runner.start(jobs.policy_preview, self.runner.ctx, self.runner.open_http, pol, on_done=self.show_preview)
+
+    def show_preview(self, preview: dict) -> None:
+        self.preview = preview
+        rows = jobs.result_rows(preview)
+        self.model.set_rows(rows)
+        acting = [r for r in rows if r["action"] != KEEP]
+        dis = sum(1 for r in acting if r["action"] == "disable")
+        self.summary.setText(f"{dis} to disable, {len(acting) - dis} to delete, "
+                             f"{len(rows) - len(acting)} unchanged ({preview['mode']} mode).")
+        self.apply_button.setEnabled(bool(acting))
+        self.runner.say("Preview ready: nothing has changed yet.")
+
+    def apply_policy(self) -> None:
+        """Ask, then disable/delete what the preview shows."""
+        if not self.preview:
+            return
+        if not self.management_on():
+            self.runner.say("Turn on Chat management to apply the policy.")
+            return
+        acting = [r for r in self.preview["rows"] if r.action != KEEP]
+        answer = QMessageBox.question(self, "Apply the inactivity policy",
+                                      f"Disable or delete {len(acting)} chat agents as shown in the preview?")
+        if answer == QMessageBox.Yes:
+            self.confirm_apply()
+
+    def confirm_apply(self) -> None:
+        """Apply the shown preview (after the confirmation)."""
+        preview, self.preview = self.preview, None
+        self.apply_button.setEnabled(False)
+        self.runner.start(jobs.policy_apply, self.runner.ctx, self.runner.open_http, preview)
