@@ -4,38 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from evalsync_gui.core.zendesk.http import ApiTokenAuth, RetryPolicy, ZendeskHttp
-from evalsync_gui.gui.services import AppSignals, Services
-
-DOMAIN = "abc-energy.example.com"
+from tests.gui.chat_fixtures import DOMAIN, make_tab, run_job
 
 
 @pytest.fixture
 def tab(qtbot, ctx, sim):
-    from evalsync_gui.gui.chat_tab import ChatTab
-
-    def open_http():
-        return ZendeskHttp(sim.base_url, ApiTokenAuth(sim.admin_email, sim.api_token),
-                           retry=RetryPolicy(backoff_base=0.01))
-
-    ctx.settings.set("chat.domains", [DOMAIN])
-    ctx.settings.set("chat.mode", "standalone")
-    services = Services(ctx=ctx, signals=AppSignals(), extras={"chat_http_factory": open_http})
-    w = ChatTab(services)
-    qtbot.addWidget(w)
-    w.resize(1200, 700)
-    qtbot.waitUntil(lambda: not w.loader.is_running(), timeout=5000)
+    w = make_tab(qtbot, ctx, sim)
     yield w
     w.shutdown()
-
-
-def run_job(qtbot, tab, start):
-    """Start a job and wait until its outcome is drawn: a job's end always triggers a reload, so the
-    next ``refreshed`` after ``job_finished`` shows the job's result (an earlier one may not)."""
-    with qtbot.waitSignal(tab.job_finished, timeout=15000):
-        start()
-    with qtbot.waitSignal(tab.refreshed, timeout=15000):
-        pass
 
 
 def statuses(tab) -> dict[str, str]:

@@ -85,7 +85,7 @@ class LogPage(QWidget):
             self._show_details(self.view.currentIndex())
 
     def _show_details(self, index, _previous=None) -> None:
-        if not self.details.isVisible() or not index.isValid():
+        if not self.details_button.isChecked() or not index.isValid():
             return
         row = self.model.rows[self.proxy.mapToSource(index).row()]
         self.details.setPlainText(details(row))

@@ -49,6 +49,7 @@ class TodoPage(QWidget):
         self.view, self.proxy = make_table(self.model, self, "To do in Zendesk", runner.services)
         bar = QHBoxLayout()
         self.search = search_box(self.proxy, "Search the to-do list — Ctrl+F", "Search the to-do list")
+        self.search.setMinimumWidth(240)
         self.count = QLabel()
         self.open_button = QPushButton("Open in Admin Center")
         self.open_button.setToolTip("Open the selected agent's page in Admin Center in your browser")
