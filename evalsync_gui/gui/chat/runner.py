@@ -16,6 +16,8 @@ from evalsync_gui.gui import chat_jobs as jobs
 from evalsync_gui.gui.services import Services
 from evalsync_gui.gui.workers import TaskController
 
+CANCELLED = "Cancelled; finished requests are saved, the rest stay queued."
+
 
 class ChatRunner(QObject):
     """Starts the tab's jobs off the GUI thread and tells the pages what happened."""
@@ -42,16 +44,20 @@ class ChatRunner(QObject):
         self.loader.finished.connect(self._loaded)
         self.loader.failed.connect(self._job_failed)
         self._on_done: Callable[[Any], None] | None = None
+        self._cancelled_text = CANCELLED
         self._reload_again = False
         self.last_message = ""
 
-    def start(self, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None] | None = None) -> bool:
+    def start(self, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None] | None = None,
+              cancelled_text: str = CANCELLED) -> bool:
         """Run ``fn(task, *args)`` in the worker; ``on_done(result)`` replaces the default
-        "say the result" on success. False (and a word to the user) when another job runs."""
+        "say the result" on success; ``cancelled_text`` is said if the user cancels.
+        False (and a word to the user) when another job runs."""
         if self.jobs.is_running():
             self.say("Another Chat job is running; wait for it or press Cancel.")
             return False
         self._on_done = on_done
+        self._cancelled_text = cancelled_text
         self.jobs.start(fn, *args)
         return True
 
@@ -107,7 +113,7 @@ class ChatRunner(QObject):
     @Slot()
     def _job_cancelled(self) -> None:
         self._on_done = None
-        self.say("Cancelled; finished requests are saved, the rest stay queued.")
+        self.say(self._cancelled_text)
         self.job_finished.emit(self.last_message)
         self.reload()
 
