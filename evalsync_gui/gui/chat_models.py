@@ -20,7 +20,7 @@ STATUS_COLOURS = {
     "already_enabled": "#e3f6e6", "rejected": "#ffe0c2", "failed": "#ffd0d0",
     "needs_admin_step": "#fde7c8", "completed_after_admin_step": "#c3f0c8",
     "pending": "#fff1c2", "sent": "#d4f5d9",
-    "disable": "#fff1c2", "delete": "#ffd0d0",
+    "disable": "#fff1c2", "delete": "#ffd0d0", "admin_step": "#fde7c8",
     "0": "#ececec",  # a disabled agent (colour_key "enabled")
 }
 # The status tints are pale, so their text is always near-black: readable in light AND dark themes
@@ -28,7 +28,7 @@ STATUS_COLOURS = {
 STATUS_TEXT = "#1b1b1b"
 _LABELLED = set(STATUS_COLOURS) | {"keep"}
 STATUS_LABELS = {"already_enabled": "Already enabled", "needs_admin_step": "To do in Zendesk",
-                 "completed_after_admin_step": "Done after admin step"}
+                 "completed_after_admin_step": "Done after admin step", "admin_step": "Admin step"}
 
 Column = tuple[str, str, Callable[[dict], Any] | None]  # (header, key, formatter)
 

@@ -11,8 +11,26 @@ DOMAIN = "abc-energy.example.com"
 LEFT = Qt.LeftButton
 
 
-def make_tab(qtbot, ctx, sim, *, size=(1200, 700)):
-    """A ChatTab talking to ``sim`` over loopback, its first load done."""
+def connect_support(ctx, sim) -> None:
+    """Store a Support sign-in (API token) for ``sim``, as the Authenticate tab would."""
+    from evalsync_gui.core.auth.session import connect_api_token
+
+    connect_api_token(ctx, "abc-energy", sim.admin_email, sim.api_token, base_url=sim.base_url)
+
+
+def connect_chat(ctx, sim) -> None:
+    """Store a Chat API connection (client credentials) for ``sim``, as the Chat API section would."""
+    from evalsync_gui.core.chat import connection
+
+    connection.connect(ctx, sim.chat_client_id, sim.chat_client_secret, grant="client_credentials",
+                       oauth_base=sim.base_url)
+
+
+def make_tab(qtbot, ctx, sim, *, size=(1200, 700), chat: bool = True, kind: str | None = "writable"):
+    """A ChatTab talking to ``sim`` over loopback, its first load done. The Support sign-in is
+    stored; the Chat API connection too unless ``chat`` is False; ``kind`` is the admin's choice
+    (None leaves it to detection)."""
+    from evalsync_gui.core.chat import kind as chat_kind
     from evalsync_gui.gui.chat_tab import ChatTab
 
     def open_http():
@@ -20,8 +38,12 @@ def make_tab(qtbot, ctx, sim, *, size=(1200, 700)):
                            retry=RetryPolicy(backoff_base=0.01))
 
     ctx.settings.set("chat.domains", [DOMAIN])
-    if ctx.settings.get("chat.mode") is None:
-        ctx.settings.set("chat.mode", "standalone")
+    ctx.settings.set("chat.oauth_base", sim.base_url)
+    connect_support(ctx, sim)
+    if chat:
+        connect_chat(ctx, sim)
+    if kind:
+        chat_kind.set_choice(ctx.settings, kind)
     services = Services(ctx=ctx, signals=AppSignals(), extras={"chat_http_factory": open_http})
     w = ChatTab(services)
     qtbot.addWidget(w)

@@ -36,15 +36,40 @@ def _type_request(qtbot, tab, email: str) -> None:
     qtbot.keyClicks(fields["last_name"], "Lopez")
 
 
+def _without_not(text: str) -> str:
+    return text.replace("not detected", "").replace("Not detected", "")
+
+
 def test_header_never_says_detected_without_a_connection(qtbot, ctx, sim):
-    # An earlier run left a remembered kind behind, but nothing is connected now.
-    ctx.settings.set("chat.mode", "auto")
-    ctx.settings.set("chat.detected_mode", "support")
-    w = make_tab(qtbot, ctx, sim)
+    # An earlier connection left a detected kind behind, but no Chat API connection exists now.
+    ctx.settings.set("chat.kind_detected", {"kind": "support", "how": "earlier", "at": "2026-11-01T10:00:00Z"})
+    w = make_tab(qtbot, ctx, sim, chat=False, kind=None)
     try:
         qtbot.waitUntil(lambda: w.kind_label.text() != "", timeout=5000)
-        assert "detected" not in w.kind_label.text().replace("not detected", "")
+        assert "detected" not in _without_not(w.kind_label.text())
         assert "not connected" in w.kind_label.text()
+        state = w.settings.chat.kind_state.text()
+        assert state.startswith("Not detected") and "detected" not in _without_not(state)
+    finally:
+        w.shutdown()
+
+
+def test_kind_says_detected_only_after_detection_and_offers_the_choice(qtbot, ctx, sim):
+    w = make_tab(qtbot, ctx, sim, kind=None)
+    try:
+        qtbot.waitUntil(lambda: "connected" in w.kind_label.text(), timeout=5000)
+        assert "kind not detected — choose" in w.kind_label.text()
+        w.pages.setCurrentWidget(w.settings)
+        run_job(qtbot, w, lambda: qtbot.mouseClick(w.settings.chat.detect_button, LEFT))
+        assert w.kind_label.text().endswith("— detected"), w.kind_label.text()
+        assert w.settings.chat.kind_state.text().startswith("Detected at ")
+        # The admin's choice wins and says so.
+        chooser = w.settings.chat.kind
+        chooser.setCurrentIndex(chooser.findData("support"))
+        with qtbot.waitSignal(w.refreshed, timeout=5000):
+            qtbot.mouseClick(w.settings.chat.save_button, LEFT)
+        assert w.kind_label.text().endswith("— chosen")
+        assert ctx.settings.get("chat.kind") == "support"
     finally:
         w.shutdown()
 
@@ -66,6 +91,8 @@ def test_agent_list_follows_process_without_refresh(qtbot, tab, sim):
 def test_enter_adds_the_request_and_focus_stays_in_the_form(qtbot, tab):
     tab.show()
     qtbot.waitExposed(tab)
+    # The first showing of a connected tab with no agents cached reads them once; let it finish.
+    qtbot.waitUntil(lambda: tab.agents.model.rowCount() > 0 and not tab.jobs.is_running(), timeout=10_000)
     tab.pages.setCurrentWidget(tab.requests)
     tab.activateWindow()
     form = tab.requests.form

@@ -37,7 +37,7 @@ class AgentsPage(QWidget):
 
     def refresh(self) -> None:
         """Read the chat agents from Zendesk into the cache (a worker job)."""
-        self.runner.start(jobs.refresh_agents, self.runner.ctx, self.runner.open_http)
+        self.runner.start(jobs.refresh_agents, self.runner.ctx, self.runner.open_support)
 
     def show_snapshot(self, snap: dict) -> None:
         agents = snap["agents"]

@@ -23,6 +23,8 @@ _SENTENCES = {
     audit.DELETED: "Deleted agent {email}",
     audit.MAIL_SENT: "Confirmation e-mail sent to {email}",
     audit.MAIL_FAILED: "Confirmation e-mail to {email} failed",
+    audit.NEEDS_ADMIN_STEP: "{email} needs Chat switched on in Admin Center",
+    audit.COMPLETED: "Chat on for {email} after the step in Admin Center",
 }
 
 

@@ -144,4 +144,4 @@ class RequestsPage(QWidget):
             self.runner.say("Turn on Chat management (top of this tab) to let EvalSync change agents; "
                             "Dry run works without.")
             return
-        self.runner.start(jobs.process, self.runner.ctx, self.runner.open_http, dry_run)
+        self.runner.start(jobs.process, self.runner.ctx, self.runner.open_support, dry_run)

@@ -33,7 +33,9 @@ class ChatRunner(QObject):
         super().__init__(parent)
         self.services = services
         self.ctx = services.ctx
-        self.open_http = services.extras.get("chat_http_factory") or self._open_client
+        # The Support client factory (tests hand in a simulator's); None means the stored sign-in.
+        # The Chat client always comes from the stored Chat API connection.
+        self.open_support = services.extras.get("chat_http_factory")
         self.jobs = TaskController(self, name="chat.jobs")
         self.jobs.finished.connect(self._job_done)
         self.jobs.failed.connect(self._job_failed)
@@ -83,11 +85,6 @@ class ChatRunner(QObject):
         self.loader.shutdown(600)
 
     # -- outcomes ------------------------------------------------------------------------
-    def _open_client(self):
-        from evalsync_gui.core.auth.session import open_client
-
-        return open_client(self.ctx)
-
     @Slot(object)
     def _job_progress(self, value) -> None:
         done, total, msg = value

@@ -16,15 +16,8 @@ from evalsync_gui.gui.chat.runner import ChatRunner
 from evalsync_gui.gui.chat.widgets import make_table, plain_label, search_box
 from evalsync_gui.gui.chat_models import TODO_COLUMNS, RowsModel
 
-NEEDS_ADMIN_STEP = "needs_admin_step"
 HELP = ("Zendesk's API cannot switch on chat for these agents. For each one: Open their page in Admin Center, "
         "under Roles and access turn Chat on, save. The next Process sees the change and completes the request.")
-
-
-def todo_rows(requests: list[dict]) -> list[dict]:
-    """The requests waiting for a step in Admin Center, oldest first."""
-    rows = [r for r in requests if r.get("status") == NEEDS_ADMIN_STEP]
-    return sorted(rows, key=lambda r: r.get("id") or 0)
 
 
 def safe_admin_url(row: dict) -> str:
@@ -73,7 +66,7 @@ class TodoPage(QWidget):
         self._update_buttons()
 
     def show_snapshot(self, snap: dict) -> None:
-        rows = todo_rows(snap["requests"])
+        rows = snap["todo"]
         self.model.set_rows(rows)
         self.count.setText(f"{len(rows)} waiting for a step in Admin Center" if rows
                            else "Nothing to do in Zendesk.")
