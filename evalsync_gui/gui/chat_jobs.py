@@ -146,7 +146,7 @@ def connect_chat(task, ctx: AppContext, client_id: str, secret: str, grant: str,
                  open_support: OpenSupport) -> str:
     """Get and check a Chat token (browser or client credentials), then read the account kind."""
     conn = connection.connect(ctx, client_id, secret, grant=grant, oauth_base=oauth_base,
-                              is_cancelled=task.is_cancelled)
+                              open_browser=_open_in_browser, is_cancelled=task.is_cancelled)
     text = f"Chat connected (client {conn.client_id})"
     try:
         with service.open_clients(ctx, open_support) as clients:
@@ -156,6 +156,13 @@ def connect_chat(task, ctx: AppContext, client_id: str, secret: str, grant: str,
     if info.kind == chat_kind.UNKNOWN:
         return f"{text}; EvalSync could not tell the account kind: choose it under Account kind."
     return f"{text}; account kind {info.kind} ({info.source})."
+
+
+def _open_in_browser(url: str) -> bool:
+    """The system browser, looked up when called (Python's ``webbrowser`` is safe off the GUI thread)."""
+    import webbrowser
+
+    return webbrowser.open(url)
 
 
 def disconnect_chat(task, ctx: AppContext) -> str:
