@@ -111,3 +111,18 @@ def test_inactivity_names_its_measure_and_lists_admin_steps_with_csv(qtbot, tab,
     assert all(r["Last login source"] for r in rows)
     assert _chat_writes(sim) == []
     assert not [e for e in sim.request_log if e[0] in ("PUT", "DELETE") and e[1].startswith("/api/v2/users")]
+
+
+def test_a_team_plan_hides_the_default_role_choice_with_a_note(qtbot, ctx, sim_factory):
+    sim = sim_factory(chat_kind="support", plan="team")
+    w = make_tab(qtbot, ctx, sim, kind="support")
+    try:
+        box = w.settings.chat
+        w.pages.setCurrentWidget(w.settings)
+        assert box.role_row.isVisibleTo(box) and not box.no_roles_note.isVisibleTo(box)
+        run_job(qtbot, w, lambda: qtbot.mouseClick(box.roles_button, LEFT))
+        assert not box.role_row.isVisibleTo(box)
+        assert box.no_roles_note.isVisibleTo(box)
+        assert "no custom roles" in w.status.text()
+    finally:
+        w.shutdown()
