@@ -107,7 +107,9 @@ def _wrote(result) -> bool:
 
 
 def policy_preview(task, ctx: AppContext, open_support: OpenSupport, policy: inactivity.Policy) -> dict:
+    """Remember the thresholds, then preview them over a fresh read (changes nothing in Zendesk)."""
     policy.check()
+    ctx.settings.set("chat.inactivity", policy.to_settings())
     with service.open_clients(ctx, open_support) as clients:
         rows, agents, backend = service.policy_preview(ctx.db, ctx.settings, clients, policy)
     source = rows[0].last_login_source if rows else ctx.settings.get(service.LAST_LOGIN_SOURCE_KEY)

@@ -8,7 +8,8 @@ worker thread and re-reads the tables afterwards. The widgets only ever see plai
 from __future__ import annotations
 
 from PySide6.QtCore import Signal, Slot
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLineEdit, QProgressBar, QPushButton, QTabWidget, QVBoxLayout,
+                               QWidget)
 
 from evalsync_gui.gui.chat import status_words
 from evalsync_gui.gui.chat.agents_page import AgentsPage

@@ -96,8 +96,9 @@ class ChatApiBox(QGroupBox):
         connected = bool(snap.get("connected"))
         self.disconnect_button.setEnabled(connected)
         if connected:
-            if not self.client_id.text():
+            if not self.client_id.text():  # the first snapshot after start or connect: show what is in use
                 self.client_id.setText(snap.get("client_id") or "")
+                self.grant.setCurrentIndex(max(self.grant.findData(snap.get("grant")), 0))
             since = format_datetime(snap.get("connected_at")) if snap.get("connected_at") else ""
             renew = "renews itself" if snap.get("refreshable") or snap.get("grant") == "client_credentials" \
                 else "connect again when it expires"

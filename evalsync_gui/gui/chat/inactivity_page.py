@@ -106,8 +106,8 @@ class InactivityPage(QWidget):
         except EvalsyncError as exc:
             self.runner.say(str(exc))
             return
-        self.runner.ctx.settings.set("chat.inactivity", pol.to_settings())
-        self.runner.start(jobs.policy_preview, self.runner.ctx, self.runner.open_support, pol, on_done=self.show_preview)
+        self.runner.start(jobs.policy_preview, self.runner.ctx, self.runner.open_support, pol,
+                          on_done=self.show_preview)
 
     def show_preview(self, preview: dict) -> None:
         self.preview = preview

@@ -16,7 +16,8 @@ WIDTHS = {"#": 50, "E-mail": 300, "Name": 170, "Requested by": 200, "Status": 11
           "Subject": 260, "What happened": 460, "Admin Center link": 420}
 
 
-def make_table(model: RowsModel, parent: QWidget, name: str, services: Services) -> tuple[QTableView, QSortFilterProxyModel]:
+def make_table(model: RowsModel, parent: QWidget, name: str,
+               services: Services) -> tuple[QTableView, QSortFilterProxyModel]:
     """A sortable table over ``model``; ``name`` is its accessible name and remembered-columns key."""
     proxy = proxy_for(model, parent)
     view = QTableView(parent)
