@@ -13,7 +13,7 @@ from evalsync_gui.gui.services import Services
 
 WIDTHS = {"#": 50, "E-mail": 300, "Name": 170, "Requested by": 200, "Status": 110, "Action": 130,
           "When": 150, "Last login": 150, "Requested at": 150, "Detail": 260, "Reason": 300, "To": 220,
-          "Subject": 260, "What happened": 460, "Admin Center link": 420}
+          "Subject": 260, "What happened": 460, "Admin Center link": 420, "Since": 150}
 
 
 def make_table(model: RowsModel, parent: QWidget, name: str,
