@@ -39,12 +39,10 @@ def load_zendesk_lists(task: Task, ctx) -> dict[str, list[dict]]:
         from evalsync_gui.core.auth.session import open_client
     except ImportError as exc:
         raise UsageError("Connect to Zendesk first (Connection tab) to load roles and fields.") from exc
-    from evalsync_gui.core.chat.service import custom_roles_available, load_custom_roles
+    from evalsync_gui.core.chat.service import custom_roles_available, remember_custom_roles
 
     client = open_client(ctx)
-    roles = fetch_custom_roles(client)
-    if not roles:  # none defined, or a plan without custom roles (Zendesk refuses the endpoint): ask which
-        load_custom_roles(ctx.settings, client)
+    roles = fetch_custom_roles(client, on_plan=remember_custom_roles(ctx.settings))  # below Enterprise: none
     task.raise_if_cancelled()
     return {"custom_roles": roles, "user_fields": fetch_user_fields(client),
             "custom_roles_available": custom_roles_available(ctx.settings)}

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 
 from evalsync_gui.gui.services import AppSignals, Services
 from evalsync_gui.gui.users_tab import UsersTab
-from tests.gui.chat_fixtures import connect_support
+from tests.chat_helpers import connect_support
 
 
 @pytest.mark.parametrize("plan, note", [("team", True), ("enterprise", False)])
