@@ -64,10 +64,14 @@ def _progress(task):
 
 
 def refresh_agents(task, ctx: AppContext, open_support: OpenSupport) -> str:
+    """Read the agents into the cache; on a first read with the kind left to EvalSync, detect it
+    too (two reads, no write), so the header can name it instead of asking."""
     with service.open_clients(ctx, open_support) as clients:
         clients.is_cancelled = task.is_cancelled
         agents = service.refresh_agents(ctx.db, ctx.settings, clients,
                                         on_page=lambda n: task.report((0, 0, f"Read {n} agents…")))
+        if chat_kind.choice(ctx.settings) == "auto" and ctx.settings.get(chat_kind.DETECTED_KEY) is None:
+            service.detect_kind(ctx.settings, clients)
     return f"{len(agents)} chat agents read"
 
 
