@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSortFilterProxyModel, QStandardPaths, Qt
-from PySide6.QtWidgets import QFileDialog, QHeaderView, QLabel, QLineEdit, QTableView, QWidget
+from PySide6.QtWidgets import QFileDialog, QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QTableView, QWidget
 
 from evalsync_gui.gui import window_state
 from evalsync_gui.gui.chat_models import RowsModel, proxy_for
@@ -52,6 +52,15 @@ def plain_label(text: str = "", wrap: bool = True) -> QLabel:
     label.setTextFormat(Qt.PlainText)
     label.setWordWrap(wrap)
     return label
+
+
+def read_only_text(name: str, placeholder: str) -> QPlainTextEdit:
+    """A read-only text panel (reports, raw records) with an accessible name and a hint."""
+    box = QPlainTextEdit()
+    box.setReadOnly(True)
+    box.setAccessibleName(name)
+    box.setPlaceholderText(placeholder)
+    return box
 
 
 def documents_folder() -> str:
