@@ -137,7 +137,9 @@ def test_closing_the_window_during_a_chat_batch_stops_it_within_2_seconds(qtbot,
                             chat_per_minute=None, latency=0.02)
     with sim_mod.Simulator(cfg) as sim:
         ctx = AppContext.create(tmp_path / "data")
-        session.connect_api_token(ctx, "abc-energy", sim.admin_email, sim.api_token, base_url=sim.base_url)
+        from tests.chat_helpers import connect_both
+
+        connect_both(ctx, sim)  # Support sign-in and the Chat API connection
         ctx.settings.set("chat.domains", ["abc-energy.example.com"])
         ctx.settings.set("chat.mode", "standalone")
         for i in range(300):
