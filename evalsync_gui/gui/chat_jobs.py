@@ -43,8 +43,7 @@ def load_snapshot(task, ctx: AppContext) -> dict:
 def connection_state(ctx: AppContext) -> dict:
     """``chat status`` (connected, kind, kind_source, …; never a secret) plus what the Chat API
     section shows: the redirect URL to register and the Support address (an OAuth server choice)."""
-    from evalsync_gui.core.auth.listener import redirect_uri_for
-    from evalsync_gui.core.auth.session import connection_info, redirect_port
+    from evalsync_gui.core.auth.session import connection_info
 
     state = service.status(ctx)
     conn = connection.chat_connection(ctx)
@@ -52,7 +51,8 @@ def connection_state(ctx: AppContext) -> dict:
         info = connection_info(ctx)
     except EvalsyncError:
         info = None
-    state.update(redirect_uri=redirect_uri_for(redirect_port(ctx)), support_base=info.base_url if info else None,
+    state.update(redirect_uri=connection.redirect_uri(ctx), setup_steps=connection.setup_steps(ctx),
+                 support_base=info.base_url if info else None,
                  support_connected=info is not None, connected_at=conn.connected_at if conn else None,
                  kind_choice=chat_kind.choice(ctx.settings), default_role=ctx.settings.get(service.DEFAULT_ROLE_KEY),
                  upgrade_end_users=bool(ctx.settings.get(service.UPGRADE_KEY, False)))
