@@ -4,6 +4,7 @@ Both grants run for real: client credentials, and the browser sign-in through th
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 
@@ -63,7 +64,8 @@ def test_redirect_url_is_the_listener_address_and_copy_puts_it_on_the_clipboard(
     assert "not connected" in tab.kind_label.text()
 
 
-def test_connect_with_client_credentials_then_disconnect(qtbot, tab, ctx):
+def test_connect_with_client_credentials_then_disconnect(qtbot, tab, ctx, caplog):
+    caplog.set_level(logging.DEBUG)
     sim, api = tab.sim, tab.settings.api
     _fill(qtbot, tab, sim.chat_client_id, sim.chat_client_secret, "client_credentials")
     run_job(qtbot, tab, lambda: qtbot.mouseClick(api.connect_button, LEFT))
@@ -72,6 +74,7 @@ def test_connect_with_client_credentials_then_disconnect(qtbot, tab, ctx):
     assert api.state.text().startswith(f"Connected: client {sim.chat_client_id} (client_credentials)")
     assert "— detected" in tab.kind_label.text()  # the connect job read the kind (writable simulator)
     assert not _secret_anywhere(ctx, sim.chat_client_secret)
+    assert sim.chat_client_secret not in caplog.text
     # The Chat API now answers the Agents page.
     run_job(qtbot, tab, lambda: qtbot.mouseClick(tab.agents.refresh_button, LEFT))
     assert tab.agents.model.rowCount() == len(sim.chat_agents)
