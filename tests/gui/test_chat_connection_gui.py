@@ -112,3 +112,18 @@ def test_connect_with_the_browser_sign_in(qtbot, tab, monkeypatch):
     with qtbot.waitSignal(tab.refreshed, timeout=5000):
         pass
     assert api.state.text().startswith(f"Connected: client {sim.chat_client_id} (code)")
+
+
+def test_cancel_stops_a_waiting_browser_sign_in_and_stores_nothing(qtbot, tab, ctx, monkeypatch):
+    sim, api = tab.sim, tab.settings.api
+    monkeypatch.setattr("webbrowser.open", lambda url: True)  # the admin never approves
+    _fill(qtbot, tab, sim.chat_client_id, sim.chat_client_secret, "code")
+    qtbot.mouseClick(api.connect_button, LEFT)
+    qtbot.waitUntil(lambda: tab.cancel_button.isVisibleTo(tab), timeout=5000)
+    with qtbot.waitSignal(tab.job_finished, timeout=10_000):
+        qtbot.mouseClick(tab.cancel_button, LEFT)
+    assert tab.status.text() == "Chat connection cancelled; nothing was stored."
+    assert api.connect_button.isEnabled()
+    from evalsync_gui.core.chat.connection import chat_connection
+
+    assert chat_connection(ctx) is None
