@@ -165,3 +165,16 @@ def test_log_folder_is_created_private_and_an_existing_one_is_left_alone(tmp_pat
     finally:
         teardown_logging()
     assert _mode(fresh) == 0o700 and _mode(existing) == 0o750
+
+
+def test_every_export_goes_through_the_private_writer():
+    """No module writes a user-chosen file itself: exports call csvsafe.write_csv (0600, O_EXCL temp, rename)."""
+    import re
+
+    root = Path(__file__).resolve().parents[2] / "evalsync_gui"
+    writes = re.compile(r"""\bopen\(.*?,\s*(?:mode=)?['"][wax]b?\+?['"]|\.write_text\(|\.write_bytes\(""")
+    allowed = {"core/csvsafe.py", "app.py"}  # the writer itself; the self-test report in the log folder
+    offenders = [f"{p.relative_to(root)}:{n}" for p in root.rglob("*.py")
+                 if "sim" not in p.relative_to(root).parts and str(p.relative_to(root)) not in allowed
+                 for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if writes.search(line)]
+    assert not offenders, offenders
