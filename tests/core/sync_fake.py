@@ -1,5 +1,6 @@
 """A tiny in-memory Zendesk for sync unit tests (httpx.MockTransport): cursor listing with
-role[]/permission_set, the cursor incremental export, and a fault hook for partial reads."""
+role[]/permission_set, the cursor incremental export, show_many (ids, include_deleted), and a
+fault hook for partial reads. ``forget(uid)`` is a permanent deletion (gone from every answer)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,9 @@ class FakeZendesk:
         self.clock = self.clock + 1 if self.seeding else max(self.clock + 1, int(time.time()))
         self.users[uid].update(fields, updated_at=_iso(self.clock), _t=self.clock)
 
+    def forget(self, uid: int) -> None:
+        del self.users[uid]
+
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
 
@@ -47,6 +51,8 @@ class FakeZendesk:
             return self._listing(q)
         if request.url.path == "/api/v2/incremental/users/cursor.json":
             return self._export(q)
+        if request.url.path == "/api/v2/users/show_many.json":
+            return self._show_many(q)
         return httpx.Response(404, json={"error": "RecordNotFound"})
 
     def _visible(self, u: dict) -> dict:
@@ -66,6 +72,16 @@ class FakeZendesk:
         nxt = f"{BASE}/api/v2/users.json?" + urlencode(sorted(keep + [("page[after]", str(page[-1] if page else 0))]))
         return httpx.Response(200, json={"users": [self._visible(self.users[i]) for i in page],
                                          "meta": {"has_more": more}, "links": {"next": nxt if page else None}})
+
+    def _show_many(self, q) -> httpx.Response:
+        d = dict(q)
+        wanted = sorted(int(x) for x in d["ids"].split(",") if x)
+        if len(wanted) > 100:
+            return httpx.Response(400, json={"error": "TooManyValues"})
+        deleted = d.get("include_deleted") == "true"
+        found = [self._visible(self.users[i]) for i in wanted if i in self.users
+                 and (deleted or self.users[i]["active"])]
+        return httpx.Response(200, json={"users": found, "next_page": None, "previous_page": None, "count": len(found)})
 
     def _export(self, q) -> httpx.Response:
         d = dict(q)

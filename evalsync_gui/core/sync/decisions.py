@@ -35,9 +35,17 @@ REASONS = {
     IN_SCOPE: "new in Zendesk",
     SUSPENDED: "suspended in Zendesk",
     DELETED: "deleted in Zendesk",
-    OUT_OF_SCOPE: "no longer in scope (role changed or no longer imported)",
+    OUT_OF_SCOPE: "no longer in scope (the sync no longer imports this role)",
 }
 ABSENT_REASON = "no longer in Zendesk (absent from a complete listing)"
+ROLE_CHANGED_REASON = "role changed in Zendesk (the new role is not imported)"
+
+# Machine-readable reasons of a deactivation (user_changes.reason_code, see schema_reason_codes).
+SUSPENDED_CODE, DELETED_CODE, GONE_CODE = "suspended", "deleted", "gone"
+ROLE_CHANGED_CODE, OUT_OF_SCOPE_CODE = "role_changed", "out_of_scope"
+REASON_CODES = {SUSPENDED: SUSPENDED_CODE, DELETED: DELETED_CODE, OUT_OF_SCOPE: OUT_OF_SCOPE_CODE}
+REASON_FOR_CODE = {SUSPENDED_CODE: REASONS[SUSPENDED], DELETED_CODE: REASONS[DELETED], GONE_CODE: ABSENT_REASON,
+                   ROLE_CHANGED_CODE: ROLE_CHANGED_REASON, OUT_OF_SCOPE_CODE: REASONS[OUT_OF_SCOPE]}
 RETURNED_FLAG = "returned"
 RETURNED_REASON = "returned in Zendesk"
 
@@ -128,6 +136,7 @@ class Deactivate:
     email: str | None
     old_status: str
     reason: str
+    code: str = GONE_CODE  # see REASON_CODES
     kind = "deactivate"
 
 
@@ -172,7 +181,17 @@ def decide(state: str, remote: Remote, local: Mapping[str, Any] | None, *, linke
     if local["status"] == "deactivated":
         return None
     # Linked and pending/active, but suspended, deleted or out of scope in Zendesk.
-    return Deactivate(local["id"], remote.zendesk_id, local["name"], local["email"], local["status"], REASONS[state])
+    code = deactivation_code(state, remote, local)
+    return Deactivate(local["id"], remote.zendesk_id, local["name"], local["email"], local["status"],
+                      REASON_FOR_CODE[code], code)
+
+
+def deactivation_code(state: str, remote: Remote, local: Mapping[str, Any]) -> str:
+    """Why a linked user leaves: out of scope splits into "role changed" and "scope changed"."""
+    if state == OUT_OF_SCOPE and (local["zendesk_role"] != remote.zendesk_role
+                                  or local["custom_role_id"] != remote.custom_role_id):
+        return ROLE_CHANGED_CODE
+    return REASON_CODES[state]
 
 
 @dataclass
@@ -233,4 +252,5 @@ def describe_action(action: Action) -> dict[str, Any]:
                 "email": r.email, "changes": [{"field": f, "old": o, "new": n} for f, o, n in action.changes],
                 "reason": action.reason}
     return {"action": "deactivate", "user_id": action.user_id, "zendesk_id": action.zendesk_id,
-            "name": action.name, "email": action.email, "changes": [], "reason": action.reason}
+            "name": action.name, "email": action.email, "changes": [], "reason": action.reason,
+            "reason_code": action.code}
