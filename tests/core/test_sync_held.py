@@ -155,3 +155,18 @@ def test_scope_change_reason_is_out_of_scope(ctx, fz):
     assert r.deactivated == 100
     codes = {c["reason_code"] for c in runs.get_run(sctx, r.run_id)["changes"] if c["action"] == "deactivate"}
     assert codes == {"out_of_scope"}
+
+
+def test_guard_base_is_the_zendesk_linked_users_not_deactivated(ctx, fz):
+    """21 of 100 linked users is more than 20%, however many hand-made or deactivated rows exist."""
+    sctx = _ctx(ctx, admin=False)
+    sync(sctx, fz)
+    with sctx.db.transaction() as conn:
+        conn.executemany("INSERT INTO users (name, email, status, source) VALUES (?, ?, 'active', 'manual')",
+                         [(f"Hand {i}", f"h{i}@x.test") for i in range(1000)])
+        conn.executemany("INSERT INTO users (zendesk_id, name, email, status, source, deactivated_by) "
+                         "VALUES (?, ?, ?, 'deactivated', 'zendesk', 'admin')",
+                         [(900_000 + i, f"Old {i}", f"o{i}@x.test") for i in range(1000)])
+    for uid in fz.ids[:21]:
+        fz.touch(uid, suspended=True)
+    assert sync(sctx, fz).held == 21
