@@ -103,7 +103,7 @@ def test_listings_and_words():
 
 def test_plan_page_same_email_claims_row_once_and_dedupes():
     row = local(id=3, zendesk_id=None, source="manual")
-    lookup = Lookup(unlinked_by_key={"ann@x.test": row})
+    lookup = Lookup(unlinked_by_key={("email", "ann@x.test"): row})
     users = [zd(id=7), zd(id=8), zd(id=7, name="Ann 2")]
     actions, remotes = plan_page(users, lookup, SCOPE)
     kinds = sorted(type(a).__name__ for a in actions)
@@ -112,7 +112,7 @@ def test_plan_page_same_email_claims_row_once_and_dedupes():
 
 def test_identifier_external_id_matching():
     row = local(id=3, zendesk_id=None, email="other@x.test", identifier="EMP-1", source="csv")
-    lookup = Lookup(unlinked_by_key={"EMP-1": row})
+    lookup = Lookup(unlinked_by_key={("identifier", "EMP-1"): row})
     actions, _ = plan_page([zd(external_id="EMP-1")], lookup, SCOPE, "external_id")
     assert isinstance(actions[0], Update) and actions[0].link
 

@@ -17,8 +17,11 @@ from typing import Any
 
 import msgspec
 
+from evalsync_gui.core.emailkey import email_key
 from evalsync_gui.core.sync.decisions import (
     ABSENT_REASON,
+    EMAIL,
+    IDENTIFIER,
     GONE_CODE,
     REASONS,
     RETURNED_FLAG,
@@ -74,57 +77,65 @@ class IdAllocator:
         return first
 
 
-def has_unlinked(conn: sqlite3.Connection) -> bool:
-    """Whether any row could be matched by identifier (hand-made or CSV rows, not yet linked)."""
-    return conn.execute("SELECT EXISTS (SELECT 1 FROM users WHERE zendesk_id IS NULL)").fetchone()[0] == 1
-
-
 def has_linked(conn: sqlite3.Connection) -> bool:
     """Whether any row is linked to Zendesk (False before the first import)."""
     return conn.execute("SELECT EXISTS (SELECT 1 FROM users WHERE zendesk_id IS NOT NULL)").fetchone()[0] == 1
 
 
-def lookup_page(conn: sqlite3.Connection, users: Sequence[ZendeskUser], scope: Scope,
-                identifier_mode: str, *, unlinked: bool = True, linked: Container[int] | None = None) -> Lookup:
-    """Local rows for a page in two queries: by Zendesk id, then unlinked rows by identifier.
+class UnlinkedRows:
+    """Every row not linked to Zendesk, by match key (see :func:`decisions.match_key`).
 
-    ``unlinked=False`` (the caller knows no unlinked row exists) skips the second query.
-    ``linked``: every Zendesk id that may be linked in the directory, when the caller knows
-    them (a first import, see the runner); only those are looked up, so a page of new users
-    costs no query at all."""
+    Read in one query through the Zendesk-id index and keyed in Python, so the e-mail fold is
+    exactly :func:`email_key` (SQLite's ``lower()`` is ASCII-only). Valid while the caller's
+    write transaction lasts; the runner reads it again for each group. The lowest id wins a key.
+    In an identifier mode, only rows without an identifier are found by e-mail."""
+
+    def __init__(self, conn: sqlite3.Connection, identifier_mode: str) -> None:
+        self.by_key: dict[tuple[str, str], sqlite3.Row] = {}
+        for row in conn.execute(f"SELECT {LOCAL_COLUMNS} FROM users WHERE zendesk_id IS NULL ORDER BY id DESC"):
+            if identifier_mode != "default" and row["identifier"]:
+                self.by_key[(IDENTIFIER, row["identifier"])] = row
+            elif (key := email_key(row["email"])) is not None:
+                self.by_key[(EMAIL, key)] = row
+
+    def __bool__(self) -> bool:
+        return bool(self.by_key)
+
+
+def lookup_page(conn: sqlite3.Connection, users: Sequence[ZendeskUser], scope: Scope,
+                identifier_mode: str, *, unlinked: UnlinkedRows | bool = True,
+                linked: Container[int] | None = None) -> Lookup:
+    """Local rows for a page: by Zendesk id in one query, then unlinked rows by match key.
+
+    ``unlinked``: the unlinked rows when the caller has read them (a group reads them once),
+    False when none exist, True to read them now. ``linked``: every Zendesk id that may be
+    linked in the directory, when the caller knows them (a first import, see the runner);
+    only those are looked up, so a page of new users costs no query at all."""
     lookup = Lookup()
     ids = {u.id for u in users}
     if linked is not None:
         ids = {i for i in ids if i in linked}
     for row in _select_in(conn, "zendesk_id IN ({marks})", sorted(ids)):
         lookup.by_zendesk_id[row["zendesk_id"]] = row
+    if unlinked is True:
+        unlinked = UnlinkedRows(conn, identifier_mode)
     if not unlinked:
         return lookup
-    keys = set()
     found = lookup.by_zendesk_id
     for user in users:
         if user.id not in found and zendesk_state(user, scope) == IN_SCOPE:
             key = _match_key(user, identifier_mode)
-            if key:
-                keys.add(key)
-    if keys:
-        # The planner would rather walk the Zendesk-id index over every unlinked row; the
-        # partial index of unlinked rows (schema_v5) finds the few with these keys directly.
-        if identifier_mode == "default":
-            where, source = "zendesk_id IS NULL AND lower(email) IN ({marks})", "users INDEXED BY users_unlinked_email"
-        else:
-            where, source = "zendesk_id IS NULL AND identifier IN ({marks})", "users INDEXED BY users_unlinked_identifier"
-        for row in sorted(_select_in(conn, where, sorted(keys), source), key=lambda r: r["id"], reverse=True):
-            key = row["email"].lower() if identifier_mode == "default" else row["identifier"]
-            lookup.unlinked_by_key[key] = row  # lowest id wins (iterated last)
+            if key is not None and key in unlinked.by_key:
+                lookup.unlinked_by_key[key] = unlinked.by_key[key]
     return lookup
 
 
-def _match_key(user: ZendeskUser, identifier_mode: str) -> str | None:
+def _match_key(user: ZendeskUser, identifier_mode: str) -> tuple[str, str] | None:
     """:func:`decisions.match_key` straight from the checked user (no Remote built twice)."""
-    if identifier_mode == "default":
-        return user.email.lower() if user.email else None
-    return identifier_value(user, identifier_mode)
+    if identifier_mode != "default" and (value := identifier_value(user, identifier_mode)):
+        return (IDENTIFIER, value)
+    key = email_key(user.email)
+    return (EMAIL, key) if key else None
 
 
 def apply_page(conn: sqlite3.Connection, run_id: int, actions: Sequence[Action], lookup: Lookup,

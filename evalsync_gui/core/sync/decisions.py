@@ -16,8 +16,10 @@ Like vdirsyncer's ``_get_actions``, every row of the table is a commented branch
       listing                                                   (see :func:`absent_reason`, in apply)
 
 Matching (:func:`plan_page`): a linked row (same Zendesk id) always wins; otherwise an
-*unlinked* row with the same identifier (default: e-mail, case-insensitive; or external_id
-or a user field) is linked for good, so later renames never create a duplicate.
+*unlinked* row with the same identifier (default: e-mail, folded by :func:`email_key`; or
+external_id or a user field) is linked for good, so later renames never create a duplicate.
+With an identifier configured, a Zendesk user without one is matched by e-mail against
+unlinked rows that have no identifier either (see :func:`match_key`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any, ClassVar
 
 import msgspec
 
+from evalsync_gui.core.emailkey import email_key
 from evalsync_gui.core.sync.scope import DELETED, IN_SCOPE, OUT_OF_SCOPE, SUSPENDED, Scope, zendesk_state
 from evalsync_gui.core.sync.users import ZendeskUser, safe_text
 
@@ -199,14 +202,19 @@ class Lookup:
     """Local rows for one page: by Zendesk id, and unlinked rows by identifier key."""
 
     by_zendesk_id: dict[int, Mapping[str, Any]] = field(default_factory=dict)
-    unlinked_by_key: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    unlinked_by_key: dict[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict)
 
 
-def match_key(remote: Remote, identifier_mode: str) -> str | None:
-    """The key an unlinked local row must share: lower-cased e-mail by default."""
-    if identifier_mode == "default":
-        return remote.email.lower() if isinstance(remote.email, str) and remote.email else None
-    return remote.identifier
+EMAIL, IDENTIFIER = "email", "identifier"
+
+
+def match_key(remote: Remote, identifier_mode: str) -> tuple[str, str] | None:
+    """The key an unlinked local row must share: ("identifier", value) when the mode has one
+    and the user carries it, else ("email", folded e-mail), else None."""
+    if identifier_mode != "default" and remote.identifier:
+        return (IDENTIFIER, remote.identifier)
+    key = email_key(remote.email)
+    return (EMAIL, key) if key else None
 
 
 def plan_page(users: Iterable[ZendeskUser], lookup: Lookup, scope: Scope, identifier_mode: str = "default",

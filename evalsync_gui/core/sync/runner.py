@@ -102,7 +102,7 @@ class _Run:
         self.group: GroupCommit | None = None
         self._generation = 0
         self._ids: apply.IdAllocator | None = None
-        self._any_unlinked = True
+        self._unlinked: apply.UnlinkedRows | bool = True
         self._any_held = True
         self._linked: set[int] | None = None  # see _sync: the linked ids, when known in memory
         self._last_page: fetch.Page | None = None
@@ -262,9 +262,9 @@ class _Run:
                     # only ever adds linked rows.
                     self._generation = self.group.generation
                     self._ids = apply.IdAllocator(conn)
-                    self._any_unlinked = apply.has_unlinked(conn)
+                    self._unlinked = apply.UnlinkedRows(conn, self.cfg.identifier)
                     self._any_held = apply.has_held(conn)
-                lookup = apply.lookup_page(conn, users, self.scope, self.cfg.identifier, unlinked=self._any_unlinked,
+                lookup = apply.lookup_page(conn, users, self.scope, self.cfg.identifier, unlinked=self._unlinked,
                                            linked=self._linked)
                 actions, remotes = plan_page(users, lookup, self.scope, self.cfg.identifier, self.claimed)
                 if self._linked is not None:
