@@ -21,6 +21,7 @@ class FakeZendesk:
         self.next_id = 1000
         self.requests: list[tuple[str, str]] = []
         self.fail_after: int | None = None  # fail every request after this many
+        self.link_tag: str | None = None  # added to every next link: cursors issued later differ
 
     def add(self, name: str, email: str | None, role: str = "agent", custom_role_id: int | None = None, **kw) -> int:
         self.next_id += 1
@@ -68,7 +69,7 @@ class FakeZendesk:
                      and (u["custom_role_id"] == int(perm) if perm else True))
         page = ids[:size]
         more = len(ids) > size
-        keep = [(k, v) for k, v in q if k != "page[after]"]
+        keep = [(k, v) for k, v in q if k not in ("page[after]", "tag")] + ([("tag", self.link_tag)] if self.link_tag else [])
         nxt = f"{BASE}/api/v2/users.json?" + urlencode(sorted(keep + [("page[after]", str(page[-1] if page else 0))]))
         return httpx.Response(200, json={"users": [self._visible(self.users[i]) for i in page],
                                          "meta": {"has_more": more}, "links": {"next": nxt if page else None}})
@@ -91,7 +92,7 @@ class FakeZendesk:
         page = rows[:size]
         last = list(page[-1]) if page else list(key)
         after = f"{BASE}/api/v2/incremental/users/cursor.json?" + urlencode(
-            {"cursor": json.dumps(last), "per_page": size})
+            {"cursor": json.dumps(last), "per_page": size, **({"tag": self.link_tag} if self.link_tag else {})})
         return httpx.Response(200, json={"users": [self._visible(self.users[uid]) for _, uid in page],
                                          "after_url": after, "end_of_stream": len(rows) <= size})
 

@@ -16,15 +16,17 @@ link already followed raise :class:`ResponseError`, so the run fails and deactiv
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from evalsync_gui.core.errors import ResponseError
+from evalsync_gui.core.errors import ResponseError, ZendeskError
 from evalsync_gui.core.sync.users import clean_users, decode_page
 
+log = logging.getLogger("evalsync.sync")
 USERS_PATH = "/api/v2/users.json"
 INCREMENTAL_PATH = "/api/v2/incremental/users/cursor.json"
 PAGE_SIZE = 100
@@ -55,12 +57,26 @@ class Page:
 
 
 def iter_listing(client, key: str, params: list[tuple[str, str]], start_url: str | None = None) -> Iterator[Page]:
-    """Cursor-paginated user listing for one filter, from its start or from ``start_url``."""
+    """Cursor-paginated user listing for one filter, from its start or from ``start_url``.
+
+    When Zendesk refuses a cursor (400: a saved one expired, or the account changed), the
+    listing starts again from its start, once; users already read stay read (seen-marks)."""
+    first: list[tuple[str, str]] = [*params, ("page[size]", str(PAGE_SIZE))]
     url: str = start_url or USERS_PATH
-    query: list[tuple[str, str]] | None = None if start_url else [*params, ("page[size]", str(PAGE_SIZE))]
+    query: list[tuple[str, str]] | None = None if start_url else first
     followed: set[str] = {url} if start_url else set()
+    restarted = False
     while True:
-        body = _users_page(client.get(url, query, decode=decode_page))
+        try:
+            answer = client.get(url, query, decode=decode_page)
+        except ZendeskError as exc:
+            if exc.status != 400 or query is not None or restarted:
+                raise
+            log.warning("Zendesk refused a listing cursor (%s); reading the %s listing from its start", exc, key)
+            restarted = True
+            url, query, followed = USERS_PATH, first, set()
+            continue
+        body = _users_page(answer)
         raw = body["users"]
         users, skipped = clean_users(raw)
         if _flag(body.get("meta") or {}, "has_more") is False:

@@ -224,8 +224,25 @@ class _Run:
     def _incremental(self) -> bool:
         inc = state.get(self.db, state.INCREMENTAL) or {}
         pages = fetch.iter_incremental(self.client, start_url=inc.get("after_url"), start_time=inc.get("start_time"))
-        self._read(pages, mark_seen=False)
+        try:
+            self._read(pages, mark_seen=False)
+        except ZendeskError as exc:
+            if exc.status != 400 or self.dry_run:
+                raise
+            # Zendesk refused the export cursor (expired, or another account state): a full
+            # listing reads everything again and stores a fresh start for the export.
+            log.warning("sync run %s: the export cursor was refused (%s); switching to a full listing", self.run_id, exc)
+            return self._restart_as_full()
         return True
+
+    def _restart_as_full(self) -> bool:
+        self.mode = "full"
+        with self.db.transaction() as conn:
+            state.delete(conn, state.INCREMENTAL)
+            conn.execute("UPDATE sync_runs SET mode = 'full' WHERE id = ?", (self.run_id,))
+        self._prepare_resume()
+        self._emit("start", "full sync started (the export cursor was refused)")
+        return self._full_listing()
 
     def _read(self, pages, *, mark_seen: bool) -> None:
         """Stream pages into the database; non-dry runs commit them in groups (see batch)."""
