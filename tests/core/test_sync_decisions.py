@@ -78,10 +78,6 @@ def test_already_deactivated_is_left_alone():
     assert decide(DELETED, R, local(status="deactivated", deactivated_by="sync"), linked=True) is None
 
 
-def test_absent_reason_words():
-    assert "no longer in Zendesk" in ABSENT_REASON
-
-
 def test_states():
     assert zendesk_state(zd(), SCOPE) == IN_SCOPE
     assert zendesk_state(zd(suspended=True), SCOPE) == SUSPENDED
