@@ -17,7 +17,7 @@ from evalsync_gui.core.errors import UsageError
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this feature's sub-commands to the `evalsync` parser."""
     p = sub.add_parser("configure", help="choose which Zendesk users sync imports and how")
-    p.add_argument("--roles", help="comma list: agent,admin,custom:<id>[,...]")
+    p.add_argument("--roles", help="comma list of agent, admin, light_agent, contributor, chat_only, custom:<id>")
     p.add_argument("--identifier", help="default | external_id | user_fields.<key>")
     p.add_argument("--interval-hours", type=float, metavar="H")
     p.add_argument("--deactivation-limit", metavar="N|P%")
