@@ -138,7 +138,9 @@ def cmd_connect(ctx: AppContext, args: argparse.Namespace) -> int:
 def cmd_status(ctx: AppContext, args: argparse.Namespace) -> int:
     info = session.check_connection(ctx) if args.check and session.connection_info(ctx) else session.connection_info(ctx)
     if args.json:
-        print(json.dumps(_public(info), indent=2))
+        from evalsync_gui.core.auth.secrets import backend_description
+
+        print(json.dumps({**_public(info), "keyring": backend_description()} if info else _public(info), indent=2))
     if info is None:
         raise AuthError(session.NOT_CONNECTED)
     if not args.json:
