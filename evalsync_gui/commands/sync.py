@@ -116,6 +116,10 @@ def cmd_sync(ctx, args) -> int:
 
 
 def _progress_line(p) -> None:
+    if p.waiting_seconds > 0:
+        sys.stderr.write(f"\r\033[K{p.users} users so far; {p.wait_reason}")
+        sys.stderr.flush()
+        return
     wait = f", waited {p.rate_wait:.0f}s for rate limits" if p.rate_wait >= 1 else ""
     sys.stderr.write(f"\r\033[K{p.phase}: {p.users} users, {p.pages} pages, {p.requests} requests{wait}")
     sys.stderr.flush()

@@ -7,7 +7,8 @@
   listing is an error, not a loop.
 * :func:`iter_incremental`: the cursor-based incremental export (1000 per page, admins only),
   following ``after_url`` until ``end_of_stream``; the last ``after_url`` is kept to resume.
-  A repeated ``after_url`` before the end of the stream is an error, not a loop.
+  A repeated ``after_url`` before the end of the stream is an error, not a loop. Zendesk
+  allows it 10 requests a minute: :func:`incremental_pacer` paces a client to that.
 * :func:`prefetched`: runs a page iterator on a background thread with a small bounded queue,
   so the database work on one page hides behind the download of the next.
 """
@@ -22,11 +23,13 @@ from dataclasses import dataclass
 
 from evalsync_gui.core.errors import ResponseError
 from evalsync_gui.core.sync.users import clean_users, decode_page
+from evalsync_gui.core.zendesk.pacing import EndpointPacer
 
 USERS_PATH = "/api/v2/users.json"
 INCREMENTAL_PATH = "/api/v2/incremental/users/cursor.json"
 PAGE_SIZE = 100
 INCREMENTAL_PAGE_SIZE = 1000
+INCREMENTAL_PER_MINUTE = 10  # docs/ZENDESK.md section 4
 REPEATED_PAGE = "Zendesk repeated a page of the user list; the sync stopped without deactivating anyone. Retry later."
 WRONG_SHAPE = "Zendesk sent a page of the wrong shape; retry the sync."
 
@@ -98,6 +101,12 @@ def iter_incremental(client, start_url: str | None = None, start_time: int | Non
             return
         followed.add(after)
         url, query = after, None
+
+
+def incremental_pacer(**kwargs) -> EndpointPacer:
+    """A pacer for the incremental exports at their documented limit (kwargs: on_wait, clock...)."""
+    return EndpointPacer("/api/v2/incremental/", INCREMENTAL_PER_MINUTE,
+                         label="Zendesk's incremental export", **kwargs)
 
 
 def _object(body, key: str) -> dict:

@@ -37,12 +37,17 @@ INTERNAL_ERROR = ("Internal error during sync (see the log); nothing was deactiv
 
 @dataclass(frozen=True)
 class SyncProgress:
+    """What a run is doing. ``phase`` "waiting": paced by a rate limit for ``waiting_seconds``
+    (from now), ``wait_reason`` says which one; other phases carry 0 and ""."""
+
     phase: str
     pages: int
     users: int
     requests: int
     rate_wait: float
     message: str
+    waiting_seconds: float = 0.0
+    wait_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -223,8 +228,27 @@ class _Run:
     def _incremental(self) -> bool:
         inc = state.get(self.db, state.INCREMENTAL) or {}
         pages = fetch.iter_incremental(self.client, start_url=inc.get("after_url"), start_time=inc.get("start_time"))
-        self._read(pages, mark_seen=False)
+        # Paced at the export's own limit, so a catch-up of any size finishes in this run.
+        extras = self.ctx.extras
+        pacer = fetch.incremental_pacer(on_wait=self._waiting, is_cancelled=self.is_cancelled,
+                                        clock=extras.get("pace_clock", time.monotonic),
+                                        sleep=extras.get("pace_sleep", time.sleep))
+        paced = hasattr(self.client, "add_pacer")
+        if paced:
+            self.client.add_pacer(pacer)
+        try:
+            self._read(pages, mark_seen=False)
+        finally:
+            if paced:
+                self.client.remove_pacer(pacer)
         return True
+
+    def _waiting(self, seconds: float, reason: str) -> None:
+        """Report a pacing wait (called on the fetch thread, before it sleeps)."""
+        if self.progress_cb is not None:
+            self.progress_cb(SyncProgress("waiting", self.pages, self.users, self._requests(),
+                                          float(getattr(self.client, "rate_limit_wait_total", 0.0) or 0.0),
+                                          reason, waiting_seconds=seconds, wait_reason=reason))
 
     def _read(self, pages, *, mark_seen: bool) -> None:
         """Stream pages into the database; non-dry runs commit them in groups (see batch)."""
