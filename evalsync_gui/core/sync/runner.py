@@ -139,14 +139,14 @@ class _Run:
         except EvalsyncError as exc:
             status, error, exit_code = "failed", str(exc), exc.exit_code
         except Exception:  # a bug: the run must still end as failed, with nothing deactivated
-            log.exception("sync run %s: internal error", self.run_id)
+            log.exception("%s: internal error", self._label())
             status, error, exit_code = "failed", INTERNAL_ERROR, 5
         finally:
             if self.own_client and self.client is not None:
                 self.client.close()
         if error:
             # The error text is written for the admin and never holds a token.
-            (log.info if status == "cancelled" else log.warning)("sync run %s %s: %s", self.run_id, status, error)
+            (log.info if status == "cancelled" else log.warning)("%s %s: %s", self._label(), status, error)
         if self.run_id is not None:
             runs.finish_run(self.db, self.run_id, status, self._requests(), error)
         self._emit("done", error or status)
@@ -393,6 +393,10 @@ class _Run:
         return "held" if self.held else "completed"
 
     # -- helpers ---------------------------------------------------------------------------
+    def _label(self) -> str:
+        """"sync run 7", or "sync (not started)" when it failed before a run was recorded."""
+        return f"sync run {self.run_id}" if self.run_id is not None else "sync (not started)"
+
     def _requests(self) -> int:
         return getattr(self.client, "request_count", 0) - self.req0 if self.client is not None else 0
 
