@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QButtonGroup, QFormLayout, QGroupBox, QHBoxLayout
 
 from evalsync_gui.core.account import resolve_account
 from evalsync_gui.core.auth import session
+from evalsync_gui.core.auth import token_timeline
 from evalsync_gui.core.auth.connection import API_TOKEN_RETIREMENT, ConnectionInfo
 from evalsync_gui.core.auth.listener import port_is_free, redirect_uri_for
 from evalsync_gui.core.errors import AuthError, EvalsyncError
@@ -360,7 +361,7 @@ class AuthTab(QWidget):
         if info.checked_at:
             rows.append(f"Last checked: {_local_time(info.checked_at).split(' (')[0]}")
         self.details_label.setText("<br>".join(rows))
-        warnings = [w for w in (info.admin_warning(),
+        warnings = [w for w in (info.admin_warning(), token_timeline.unused_warning(info),
                                 API_TOKEN_RETIREMENT if info.method == "api_token" else None) if w]
         self.warning_label.setText("<br>".join("⚠ " + w for w in warnings))
         self.warning_label.setVisible(bool(warnings))

@@ -13,8 +13,8 @@ from typing import Any
 
 from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from evalsync_gui.core.sync.decisions import ABSENT_REASON, REASONS
-from evalsync_gui.core.sync.scope import OUT_OF_SCOPE
+from evalsync_gui.core.sync.decisions import (ABSENT_REASON, DELETED_CODE, GONE_CODE, OUT_OF_SCOPE_CODE,
+                                              ROLE_CHANGED_CODE, SUSPENDED_CODE)
 from evalsync_gui.gui import exports, window_state
 from evalsync_gui.gui.confirm import confirm
 from evalsync_gui.gui.formats import format_datetime
@@ -31,6 +31,10 @@ MAX_HELD = 500  # Allow/Discard act on whole runs, so the first rows are enough 
 # What started a run, as the admin knows it (sync_runs.trigger holds the left side).
 TRIGGER_LABELS = {"button": "Sync now", "schedule": "Schedule", "enable": "Enable User Sync", "cli": "Command line"}
 PREVIEW_LABEL = "Preview"
+# Held-row reasons by the engine's reason_code (user_changes.reason_code); out_of_scope names the role.
+CODE_WORDS = {GONE_CODE: "Gone from Zendesk: not found there any more",
+              ROLE_CHANGED_CODE: "Out of scope: the user's role changed in Zendesk",
+              SUSPENDED_CODE: "Suspended in Zendesk", DELETED_CODE: "Deleted in Zendesk"}
 # The header state key; bumped when the columns change so an old saved layout is not applied.
 HEADER_KEY = "users.runs.v2"
 
@@ -56,7 +60,7 @@ def held_rows(db, roles: list[str], limit: int = MAX_HELD) -> list[Any]:
         covered, params = covered_sql(Scope.from_roles(roles))
     except ValueError:  # a damaged saved selection: say nothing about scope
         covered, params = "1", ()
-    return db.query(f"SELECT c.id, c.run_id, c.reason, u.name, u.email, u.zendesk_role, u.custom_role_name, "
+    return db.query(f"SELECT c.id, c.run_id, c.reason, c.reason_code, u.name, u.email, u.zendesk_role, u.custom_role_name, "
                     f"{covered} AS in_scope FROM user_changes c JOIN users u ON u.id = c.user_id "
                     "WHERE c.state = 'held' ORDER BY c.id LIMIT ?", (*params, limit))
 
@@ -74,18 +78,21 @@ def _role_words(row: Any) -> str:
 
 
 def held_reason(row: Any) -> str:
-    """Why a deactivation was planned, in words that do not claim a user left Zendesk when only the scope moved.
+    """Why a deactivation was planned, in words that never claim a user left Zendesk when only the scope moved.
 
-    After the scope narrows, the next full listing no longer returns the users it dropped, so
-    the engine records them as absent; their last-synced role tells the two cases apart.
+    ``reason_code`` (the engine's machine-readable reason) decides; rows written before it
+    existed fall back to the user's last-synced role, which tells "no longer imported" from
+    "absent from a complete listing".
     """
+    code = row["reason_code"]
+    if code == OUT_OF_SCOPE_CODE or (code is None and row["reason"] == ABSENT_REASON and not row["in_scope"]):
+        still = "still in Zendesk" if code else "the user may still be in Zendesk"
+        return f"Out of scope: {_role_words(row)} no longer imported ({still})"
+    if code in CODE_WORDS:
+        return CODE_WORDS[code]
+    if row["reason"] == ABSENT_REASON:
+        return CODE_WORDS[GONE_CODE]
     reason = row["reason"] or ""
-    if reason == ABSENT_REASON and not row["in_scope"]:
-        return f"Out of scope: {_role_words(row)} no longer imported (the user may still be in Zendesk)"
-    if reason == ABSENT_REASON:
-        return "Gone from Zendesk: missing from a complete listing"
-    if reason == REASONS[OUT_OF_SCOPE]:
-        return "Out of scope: the user's role changed in Zendesk"
     return reason[:1].upper() + reason[1:]
 
 

@@ -98,7 +98,7 @@ def test_narrowed_scope_is_held_as_out_of_scope_and_discard_asks_then_clears_hel
     history = tab.history
     qtbot.waitUntil(lambda: history.held.rowCount() == held.held, timeout=3000)
     reasons = {history.held.text(r, 3) for r in range(history.held.rowCount())}
-    assert "Out of scope: agents are no longer imported (the user may still be in Zendesk)" in reasons
+    assert "Out of scope: agents are no longer imported (still in Zendesk)" in reasons
     assert all(r.startswith("Out of scope: agents") for r in reasons), reasons  # never "no longer in Zendesk"
 
     states: list[str] = []
@@ -137,3 +137,18 @@ def test_export_starts_in_documents_and_says_where_and_how_many(qtbot, tab, conn
         qtbot.mouseClick(tab.history.export_btn, Qt.MouseButton.LeftButton)
     assert answer.seen and opened_in == [str(home / "Documents")]
     assert messages[-1] == f"Exported {result.new:,} rows to {out}."
+
+
+@pytest.mark.parametrize(("code", "reason", "in_scope", "words"), [
+    (None, "no longer in Zendesk (absent from a complete listing)", 0,
+     "Out of scope: admins are no longer imported (the user may still be in Zendesk)"),
+    (None, "no longer in Zendesk (absent from a complete listing)", 1, "Gone from Zendesk: not found there any more"),
+    ("gone", "no longer in Zendesk (absent from a complete listing)", 0, "Gone from Zendesk: not found there any more"),
+    ("suspended", "suspended in Zendesk", 1, "Suspended in Zendesk"),
+])
+def test_held_reason_words_for_rows_with_and_without_a_reason_code(code, reason, in_scope, words):
+    """Rows held before reason_code existed still say out of scope when the role is no longer imported."""
+    from evalsync_gui.gui.run_history import held_reason
+
+    row = {"reason_code": code, "reason": reason, "in_scope": in_scope, "zendesk_role": "admin", "custom_role_name": None}
+    assert held_reason(row) == words

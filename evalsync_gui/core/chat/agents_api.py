@@ -313,7 +313,7 @@ class SupportChat:
 
         Zendesk's users search, ``GET /api/v2/users/search?query=…`` with its search syntax
         (``email:``), Agents may call it, offset-paged, at most 100 a page
-        (/work/shared/reference/zendesk-api.md §1 "Other endpoints" [OAS]). Search returns
+        (Zendesk's OpenAPI spec, "Search Users"; see docs/ZENDESK.md). Search returns
         no deleted users, which :func:`existing_users.decide` reads as "probably deleted".
         """
         body = self.http.get("/api/v2/users/search", params={"query": f'email:"{email.strip()}"'})
