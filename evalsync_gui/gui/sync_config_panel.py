@@ -62,9 +62,35 @@ def scope_change_job(task: Task, ctx, old_roles: list[str], new_roles: list[str]
 
 def scope_question(dropped: list[str], change: Any) -> tuple[str, str]:
     """(headline, details) asked before a narrower selection is saved."""
+    from evalsync_gui.core.sync.role_kinds import KINDS
+
     groups = " and ".join(dropped) or "these groups"
-    return (f"{change.leaving:,} imported users would leave the scope if you untick {groups}.",
-            change.consequence())
+    kinds = [f"{n:,} {KINDS[k].label.lower()}" if n is not None else f"the {KINDS[k].label.lower()} (not counted yet)"
+             for k, n in change.kinds_leaving]
+    if change.leaving or not kinds:
+        head = f"{change.leaving:,} imported users would leave the scope if you untick {groups}."
+    else:
+        head = f"Unticking {groups} takes {' and '.join(kinds)} in Zendesk (last count) out of the scope."
+    return head, change.consequence()
+
+
+def count_kinds_job(task: Task, ctx) -> dict:
+    """Worker body: read every agent and admin once and count them by kind (stored for next time)."""
+    from evalsync_gui.core.auth.session import open_client
+    from evalsync_gui.core.sync import role_kinds
+
+    with open_client(ctx) as client:
+        return role_kinds.tally_listing(ctx, client, on_page=lambda n: task.report(f"Counting team members: {n:,} read…"))
+
+
+def kind_label(key: str, counts: dict[str, Any]) -> str:
+    """A scope choice for a kind of team member: its name, how many (last count) and its seat."""
+    from evalsync_gui.core.sync.role_kinds import KINDS
+
+    kind = KINDS[key]
+    n = counts.get(key)
+    seat = "paid seat" if kind.paid_seat else "no paid seat"
+    return f"{kind.label} ({'not counted' if n is None else format(n, ',')}) · {seat}"
 
 
 def progress_text(p: Any) -> str:
@@ -110,6 +136,10 @@ class SyncConfigPanel(QWidget):
         self._lists = TaskController(self, name="users.zendesk-lists")
         self._lists.finished.connect(self._show_lists)
         self._lists.failed.connect(self._lists_failed)
+        self._counting = TaskController(self, name="users.count-kinds")
+        self._counting.progress.connect(lambda text: self.services.signals.status_message.emit(str(text)))
+        self._counting.finished.connect(self._show_counts)
+        self._counting.failed.connect(self._count_failed)
         self._scope_check = TaskController(self, name="users.scope-change")
         self._scope_check.finished.connect(self._ask_scope_change)
         self._scope_check.failed.connect(self._scope_check_failed)
@@ -157,7 +187,7 @@ class SyncConfigPanel(QWidget):
         column = QVBoxLayout(box)
         self.roles = QListWidget()
         self.roles.setAccessibleName("Which users to import")
-        self.roles.setMaximumHeight(120)
+        self.roles.setMaximumHeight(170)
         self.roles.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.roles.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.roles.itemChanged.connect(self._changed)
@@ -169,7 +199,12 @@ class SyncConfigPanel(QWidget):
         self.reload_btn = QPushButton("Reload roles and fields")
         self.reload_btn.setToolTip("Read the custom roles and user fields from Zendesk again")
         self.reload_btn.clicked.connect(self.load_lists)
+        self.count_btn = QPushButton("Count")
+        self.count_btn.setToolTip("Count the agents, admins, light agents, contributors and chat-only agents in "
+                                  "Zendesk now (reads every agent and admin once; same as `evalsync roles --count`)")
+        self.count_btn.clicked.connect(self.count_kinds)
         row.addWidget(self.reload_btn)
+        row.addWidget(self.count_btn)
         row.addStretch(1)
         column.addLayout(row)
         return box
@@ -260,9 +295,13 @@ class SyncConfigPanel(QWidget):
         self._filling = True
         chosen = set(self.current_roles() if self.roles.count() else self.config.roles)
         self.roles.clear()
+        from evalsync_gui.core.sync.role_kinds import KINDS
+
         for key, label in self._role_entries(custom_roles, chosen):
             item = QListWidgetItem(label)
             item.setData(ROLE_KEY, key)
+            if key in KINDS:
+                item.setToolTip(f"{KINDS[key].label}: {KINDS[key].seat_note}")
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if key in chosen else Qt.CheckState.Unchecked)
             self.roles.addItem(item)
@@ -270,7 +309,10 @@ class SyncConfigPanel(QWidget):
 
     def _role_entries(self, custom_roles: list[dict], chosen: set[str]) -> list[tuple[str, str]]:
         """(key, label) of every choice: Agents, Admins, the custom roles, and saved ones not loaded yet."""
-        entries = [("agent", "Agents"), ("admin", "Admins")]
+        from evalsync_gui.core.sync.role_kinds import OPTIONAL_KINDS, last_counts
+
+        counts = (last_counts(self.services.ctx) or {}).get("counts") or {}
+        entries = [(key, kind_label(key, counts)) for key in ("agent", "admin", *OPTIONAL_KINDS)]
         custom_roles = choosable_roles(custom_roles)
         self._role_names = {int(r["id"]): r.get("name", str(r["id"])) for r in custom_roles if "id" in r}
         for r in custom_roles:
@@ -294,9 +336,13 @@ class SyncConfigPanel(QWidget):
                 if self.roles.item(i).checkState() == Qt.CheckState.Checked]
 
     def _role_label(self, key: str) -> str:
-        for i in range(self.roles.count()):
-            if self.roles.item(i).data(ROLE_KEY) == key:
-                return self.roles.item(i).text()
+        """The short name of a choice, as a question names it ("Admins", "custom role Tier 1")."""
+        from evalsync_gui.core.sync.role_kinds import KINDS
+
+        if key in KINDS:
+            return KINDS[key].label
+        if key.startswith("custom:") and key[7:].isdigit():
+            return f"custom role {self._role_names.get(int(key[7:]), key[7:])}"
         return key
 
     def current_config(self) -> SyncConfig:
@@ -325,7 +371,7 @@ class SyncConfigPanel(QWidget):
         self.roles.setEnabled(True)
         cfg = self.current_config()
         dropped = [self._role_label(r) for r in self.config.roles if r not in cfg.roles]
-        if change.leaving:
+        if change.leaving or (change.kinds_leaving and change.synced):  # nothing imported yet: nothing to say
             headline, details = scope_question(dropped, change)
             if not confirm(self, "Change which users to import", headline, details, "Untick and save"):
                 self._set_checked(self.config.roles)
@@ -352,7 +398,7 @@ class SyncConfigPanel(QWidget):
     def _update_rule(self) -> None:
         roles = self.current_roles()
         if not roles:
-            self.rule.setText("<b>Choose at least one group</b> (Agents, Admins or a custom role).")
+            self.rule.setText("<b>Choose at least one group</b> (Agents, Admins, another kind or a custom role).")
             return
         try:
             text = describe_scope(SyncConfig(roles=roles), self._role_names)
@@ -422,6 +468,32 @@ class SyncConfigPanel(QWidget):
         self._fill_roles(lists.get("custom_roles", []))
         self._update_rule()
 
+    def count_kinds(self) -> None:
+        """Count each kind of team member in Zendesk in the background; the choices show the numbers."""
+        if not self._counting.is_running():
+            self.count_btn.setEnabled(False)
+            self._counting.start(count_kinds_job, self.services.ctx)
+
+    def _show_counts(self, result: dict) -> None:
+        self.count_btn.setEnabled(True)
+        self._relabel_kinds(result.get("counts") or {})
+        self.services.signals.status_message.emit(f"Counted: {result.get('paid_seats', 0):,} team members take a "
+                                                  "paid agent seat.")
+
+    def _relabel_kinds(self, counts: dict[str, Any]) -> None:
+        from evalsync_gui.core.sync.role_kinds import KINDS
+
+        self._filling = True  # a new label is not a new choice
+        for i in range(self.roles.count()):
+            item = self.roles.item(i)
+            if item.data(ROLE_KEY) in KINDS:
+                item.setText(kind_label(item.data(ROLE_KEY), counts))
+        self._filling = False
+
+    def _count_failed(self, message: str) -> None:
+        self.count_btn.setEnabled(True)
+        self.services.signals.status_message.emit(message)
+
     def _lists_failed(self, message: str) -> None:
         self.reload_btn.setEnabled(True)
         self.services.signals.status_message.emit(message)
@@ -443,5 +515,6 @@ class SyncConfigPanel(QWidget):
         self.live.setText(progress_text(p))
 
     def shutdown(self) -> None:
+        self._counting.shutdown(300)
         self._lists.shutdown(300)
         self._scope_check.shutdown(300)

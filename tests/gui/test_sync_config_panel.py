@@ -47,7 +47,7 @@ def test_unticking_a_group_says_how_many_leave_and_what_happens_before_saving(qt
         qtbot.mouseClick(panel.sync_btn, Qt.MouseButton.LeftButton)
     admins = directory.counts(connected.db)["pending"] - sum(
         1 for _ in connected.db.query("SELECT 1 FROM users WHERE zendesk_role = 'agent'"))
-    assert panel.roles.item(1).text() == "Admins" and admins > 0
+    assert panel.roles.item(1).text().startswith("Admins") and admins > 0
 
     no = ModalAnswerer("Cancel")
     with qtbot.waitSignal(panel._scope_check.done, timeout=5000):
@@ -87,3 +87,26 @@ def test_sync_buttons_stay_put_when_the_texts_above_them_change(qtbot, tab):
     for _ in range(3):  # a label's new height reaches the panel's layout one event-loop turn later
         QApplication.processEvents()
     assert where() == before
+
+
+def test_kinds_without_a_paid_seat_are_separate_choices_off_by_default_with_counts(qtbot, tab, sim):
+    panel = tab.config_panel
+    texts = [panel.roles.item(i).text() for i in range(5)]
+    assert [t.split(" (")[0] for t in texts] == ["Agents", "Admins", "Light agents", "Contributors", "Chat-only agents"]
+    assert [panel.roles.item(i).checkState() for i in range(2, 5)] == [Qt.CheckState.Unchecked] * 3
+    assert texts[2].endswith("(not counted) · no paid seat") and texts[0].endswith("· paid seat")
+
+    with qtbot.waitSignal(panel._counting.finished, timeout=10_000) as counted:
+        qtbot.mouseClick(panel.count_btn, Qt.MouseButton.LeftButton)
+    light = counted.args[0]["counts"]["light_agent"]
+    assert light > 0 and panel.roles.item(2).text() == f"Light agents ({light:,}) · no paid seat"
+
+    with qtbot.waitSignal(panel.config_saved, timeout=5000):
+        _toggle(qtbot, panel, 2)
+    assert "light_agent" in load_config(tab.services.ctx).roles
+    with qtbot.waitSignal(tab.controller.finished, timeout=30_000):
+        qtbot.mouseClick(panel.sync_btn, Qt.MouseButton.LeftButton)
+    answer = ModalAnswerer("Cancel")
+    with qtbot.waitSignal(panel._scope_check.done, timeout=5000):
+        _toggle(qtbot, panel, 2)
+    assert f"Unticking Light agents takes {light:,} light agents in Zendesk (last count) out of the scope." in answer.seen[0]

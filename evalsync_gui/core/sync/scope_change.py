@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from evalsync_gui.core.sync import guard
+from evalsync_gui.core.sync import guard, role_kinds
 from evalsync_gui.core.sync.scope import Scope
 
 # Linked to Zendesk and not deactivated: the users a sync can deactivate (apply.synced_count).
@@ -20,7 +20,12 @@ _SYNCED = "u.zendesk_id IS NOT NULL AND u.status != 'deactivated'"
 
 
 def covered_sql(scope: Scope, alias: str = "u") -> tuple[str, tuple]:
-    """An SQL condition true when the row's last-synced role puts it in ``scope``, and its parameters."""
+    """An SQL condition true when the row's last-synced role puts it in ``scope``, and its parameters.
+
+    The directory keeps a user's ``role`` but not Zendesk's ``role_type``, so light agents,
+    contributors and chat-only agents look like agents here: they count as covered only
+    through Agents or their custom role (see :attr:`ScopeChange.kinds_leaving`).
+    """
     parts: list[str] = []
     params: list[object] = []
     if scope.admins:
@@ -42,9 +47,15 @@ class ScopeChange:
     synced: int   #: synced users today (the guard's base)
     held: bool    #: True when the guard would hold their deactivations for review
     limit: str    #: the deactivation limit the guard applies
+    #: unticked kinds without a paid seat and their last counted size in Zendesk (None: never counted);
+    #: the directory does not keep a user's kind, so these come from ``role_kinds.last_counts``
+    kinds_leaving: tuple[tuple[str, int | None], ...] = ()
 
     def consequence(self) -> str:
         """What the next sync will do to the users leaving, in one sentence."""
+        if not self.leaving and self.kinds_leaving:
+            return ("The next sync deactivates the imported ones among them (they stay in Zendesk); if that is "
+                    f"{guard.describe(self.limit)}, it holds them for your review on the Runs page instead.")
         if not self.leaving:
             return "Nobody already imported leaves the scope."
         if self.held:
@@ -57,9 +68,13 @@ class ScopeChange:
 
 def preview(db, old_roles: Iterable[str], new_roles: Iterable[str], limit: str = "default") -> ScopeChange:
     """Count the synced users covered by ``old_roles`` but not by ``new_roles`` (two indexed counts)."""
-    old_sql, old_params = covered_sql(Scope.from_roles(old_roles))
-    new_sql, new_params = covered_sql(Scope.from_roles(new_roles))
+    old_scope, new_scope = Scope.from_roles(old_roles), Scope.from_roles(new_roles)
+    old_sql, old_params = covered_sql(old_scope)
+    new_sql, new_params = covered_sql(new_scope)
     leaving = int(db.scalar(f"SELECT count(*) FROM users u WHERE {_SYNCED} AND {old_sql} AND NOT {new_sql}",
                             (*old_params, *new_params)) or 0)
     synced = int(db.scalar(f"SELECT count(*) FROM users u WHERE {_SYNCED}") or 0)
-    return ScopeChange(leaving, synced, guard.exceeds(limit, leaving, synced), limit)
+    counted = (role_kinds.last_counts(db) or {}).get("counts") or {}
+    kinds = tuple((k, counted.get(k)) for k in role_kinds.OPTIONAL_KINDS
+                  if k in old_scope.extra_kinds and k not in new_scope.extra_kinds)
+    return ScopeChange(leaving, synced, guard.exceeds(limit, leaving, synced), limit, kinds)
