@@ -57,11 +57,11 @@ def held_rows(db, roles: list[str], limit: int = MAX_HELD) -> list[Any]:
     from evalsync_gui.core.sync.scope_change import covered_sql
 
     try:
-        covered, params = covered_sql(Scope.from_roles(roles))
+        clause, params = covered_sql(Scope.from_roles(roles))  # constants and ? placeholders only
     except ValueError:  # a damaged saved selection: say nothing about scope
-        covered, params = "1", ()
+        clause, params = "1", ()
     return db.query(f"SELECT c.id, c.run_id, c.reason, c.reason_code, u.name, u.email, u.zendesk_role, u.custom_role_name, "
-                    f"{covered} AS in_scope FROM user_changes c JOIN users u ON u.id = c.user_id "
+                    f"{clause} AS in_scope FROM user_changes c JOIN users u ON u.id = c.user_id "
                     "WHERE c.state = 'held' ORDER BY c.id LIMIT ?", (*params, limit))
 
 

@@ -69,10 +69,10 @@ class ScopeChange:
 def preview(db, old_roles: Iterable[str], new_roles: Iterable[str], limit: str = "default") -> ScopeChange:
     """Count the synced users covered by ``old_roles`` but not by ``new_roles`` (two indexed counts)."""
     old_scope, new_scope = Scope.from_roles(old_roles), Scope.from_roles(new_roles)
-    old_sql, old_params = covered_sql(old_scope)
-    new_sql, new_params = covered_sql(new_scope)
-    leaving = int(db.scalar(f"SELECT count(*) FROM users u WHERE {_SYNCED} AND {old_sql} AND NOT {new_sql}",
-                            (*old_params, *new_params)) or 0)
+    old_clause, old_params = covered_sql(old_scope)
+    new_clause, new_params = covered_sql(new_scope)
+    where = f"{_SYNCED} AND {old_clause} AND NOT {new_clause}"  # constants and ? placeholders only
+    leaving = int(db.scalar(f"SELECT count(*) FROM users u WHERE {where}", (*old_params, *new_params)) or 0)
     synced = int(db.scalar(f"SELECT count(*) FROM users u WHERE {_SYNCED}") or 0)
     counted = (role_kinds.last_counts(db) or {}).get("counts") or {}
     kinds = tuple((k, counted.get(k)) for k in role_kinds.OPTIONAL_KINDS
