@@ -10,15 +10,7 @@ from evalsync_gui.core.sync.config import SyncConfig, save_config
 from evalsync_gui.gui.services import AppSignals, Services
 from evalsync_gui.gui.users_tab import UsersTab
 from tests.gui.modal import ModalAnswerer
-from tests.keyring_backends import file_keyring  # noqa: F401  (fixture)
-
-
-@pytest.fixture
-def connected(ctx, sim, file_keyring):  # noqa: F811
-    from evalsync_gui.core.auth.session import connect_api_token
-
-    connect_api_token(ctx, "abc-energy", sim.admin_email, sim.api_token, base_url=sim.base_url)
-    return ctx
+from tests.gui.connected import connected, file_keyring  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
