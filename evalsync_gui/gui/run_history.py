@@ -70,11 +70,12 @@ def held_count(db) -> int:
 
 
 def _role_words(row: Any) -> str:
+    """The group a held user belonged to, as the scope list names it."""
     if row["zendesk_role"] == "admin":
-        return "admins are"
+        return "admins"
     if row["custom_role_name"]:
-        return f"agents with the custom role {row['custom_role_name']} are"
-    return "agents are" if row["zendesk_role"] == "agent" else f"users with role {row['zendesk_role']} are"
+        return f"custom role {row['custom_role_name']}"
+    return "agents" if row["zendesk_role"] == "agent" else f"role {row['zendesk_role']}"
 
 
 def held_reason(row: Any) -> str:
@@ -86,8 +87,8 @@ def held_reason(row: Any) -> str:
     """
     code = row["reason_code"]
     if code == OUT_OF_SCOPE_CODE or (code is None and row["reason"] == ABSENT_REASON and not row["in_scope"]):
-        still = "still in Zendesk" if code else "the user may still be in Zendesk"
-        return f"Out of scope: {_role_words(row)} no longer imported ({still})"
+        still = "still in Zendesk" if code else "may still be in Zendesk"
+        return f"Out of scope, {still}: {_role_words(row)} not imported any more"
     if code in CODE_WORDS:
         return CODE_WORDS[code]
     if row["reason"] == ABSENT_REASON:

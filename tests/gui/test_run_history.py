@@ -90,8 +90,8 @@ def test_narrowed_scope_is_held_as_out_of_scope_and_discard_asks_then_clears_hel
     history = tab.history
     qtbot.waitUntil(lambda: history.held.rowCount() == held.held, timeout=3000)
     reasons = {history.held.text(r, 3) for r in range(history.held.rowCount())}
-    assert "Out of scope: agents are no longer imported (still in Zendesk)" in reasons
-    assert all(r.startswith("Out of scope: agents") for r in reasons), reasons  # never "no longer in Zendesk"
+    assert "Out of scope, still in Zendesk: agents not imported any more" in reasons
+    assert all(r.startswith("Out of scope, still in Zendesk: ") for r in reasons), reasons  # never "gone"
 
     states: list[str] = []
     tab.services.signals.sync_state_changed.connect(states.append)
@@ -133,7 +133,7 @@ def test_export_starts_in_documents_and_says_where_and_how_many(qtbot, tab, conn
 
 @pytest.mark.parametrize(("code", "reason", "in_scope", "words"), [
     (None, "no longer in Zendesk (absent from a complete listing)", 0,
-     "Out of scope: admins are no longer imported (the user may still be in Zendesk)"),
+     "Out of scope, may still be in Zendesk: admins not imported any more"),
     (None, "no longer in Zendesk (absent from a complete listing)", 1, "Gone from Zendesk: not found there any more"),
     ("gone", "no longer in Zendesk (absent from a complete listing)", 0, "Gone from Zendesk: not found there any more"),
     ("suspended", "suspended in Zendesk", 1, "Suspended in Zendesk"),
