@@ -1,5 +1,8 @@
 """Secrets live only in the OS keyring (service ``EvalSync``), bound to where they may be sent.
 
+The keyring is the desktop's, or EvalSync's encrypted file when ``EVALSYNC_KEYRING=encrypted-file``
+(:mod:`evalsync_gui.core.auth.server_keyring`, for servers and cron); :func:`active_keyring` picks.
+
 Every entry belongs to a :class:`SecretScope`: the exact origin the secret may be sent to
 (``scheme://host[:port]``, as :func:`~evalsync_gui.core.zendesk.urls.origin_of` writes it) and
 the id of the data folder that owns it (a random id kept in that folder's settings, made the
@@ -35,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import keyring
 import keyring.errors
 
+from evalsync_gui.core.auth import server_keyring
 from evalsync_gui.core.errors import SecretStoreError
 from evalsync_gui.core.redact import register_secret
 from evalsync_gui.core.zendesk.urls import origin_of
@@ -58,8 +62,9 @@ SECURE_BACKENDS = frozenset({
     "keyring.backends.kwallet.DBusKeyringKWallet4",
     "keyring.backends.macOS.Keyring",              # macOS Keychain
     "keyring.backends.Windows.WinVaultKeyring",    # Windows Credential Manager
+    server_keyring.BACKEND_NAME,                   # EVALSYNC_KEYRING=encrypted-file (servers, cron)
     # --demo keeps throwaway simulator tokens in memory only (evalsync_gui/app.py).
-    "evalsync_gui.app.use_memory_keyring.<locals>.DemoMemoryKeyring",
+    "evalsync_gui.app.DemoMemoryKeyring",
 })
 # The test suite's and the benchmarks' plaintext JSON backends, allowed ONLY when this variable
 # is "1" (set by tests/conftest.py and the bench harness; never by the app).
@@ -67,8 +72,7 @@ TEST_BACKENDS = frozenset({"tests.keyring_backends.FileKeyring", "bench.keyring_
 ENV_ALLOW_TEST_BACKEND = "EVALSYNC_ALLOW_TEST_KEYRING"
 
 NO_BACKEND = ("No secure keyring is available to hold the Zendesk credentials, so nothing was stored; "
-              "start or install your desktop's keyring (GNOME Keyring or KWallet on Linux, "
-              "Credential Manager on Windows, Keychain on macOS) and try again.")
+              f"{server_keyring.OPTIONS}, then try again.")
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,7 @@ def folder_id(settings: Settings) -> str:
 
 def _name(backend: object) -> str:
     cls = type(backend)
-    return f"{cls.__module__}.{cls.__qualname__}"
+    return f"{cls.__module__}.{cls.__name__}"  # __name__: classes built inside functions keep a plain name
 
 
 def _backends(backend: object) -> list[object]:
@@ -118,17 +122,28 @@ def is_secure_backend_name(name: str) -> bool:
     return name in TEST_BACKENDS and os.environ.get(ENV_ALLOW_TEST_BACKEND) == "1"
 
 
+def active_keyring():
+    """The backend-selection hook: the encrypted file when ``EVALSYNC_KEYRING=encrypted-file``
+    (see server_keyring; raises SecretStoreError when it is unusable), else the OS keyring."""
+    return server_keyring.active_backend() or keyring.get_keyring()
+
+
 def backend_description() -> str:
     """A short name of the keyring in use, for the status card (e.g. ``SecretService Keyring``)."""
-    backend = keyring.get_keyring()
+    try:
+        backend = active_keyring()
+    except SecretStoreError:
+        return "encrypted file (locked)"
     return getattr(backend, "name", None) or _name(backend)
 
 
-def ensure_secure_backend() -> None:
-    """Raise SecretStoreError unless every active keyring backend is on the allow-list."""
-    members = _backends(keyring.get_keyring())
+def ensure_secure_backend() -> object:
+    """The active keyring backend; SecretStoreError unless every member of it is on the allow-list."""
+    backend = active_keyring()
+    members = _backends(backend)
     if not members or not all(is_secure_backend_name(_name(b)) for b in members):
         raise SecretStoreError(NO_BACKEND)
+    return backend
 
 
 def _username(scope: SecretScope, kind: str) -> str:
@@ -160,6 +175,8 @@ def _legacy_username(subdomain: str, kind: str) -> str:
 
 
 def _translate(exc: Exception, action: str) -> SecretStoreError:
+    if isinstance(exc, SecretStoreError):
+        return exc  # already one line written for the user
     if isinstance(exc, keyring.errors.KeyringLocked):
         return SecretStoreError(f"The keyring is locked, so EvalSync could not {action}; unlock it and try again.")
     if isinstance(exc, keyring.errors.NoKeyringError):
@@ -182,26 +199,26 @@ class SecretStore:
 
     # -- raw keyring access -------------------------------------------------------------
     def _read(self, username: str) -> str | None:
-        ensure_secure_backend()
+        backend = ensure_secure_backend()
         try:
-            return keyring.get_password(self.service, username)
+            return backend.get_password(self.service, username)
         except Exception as exc:  # noqa: BLE001 - every backend failure becomes one line
             raise _translate(exc, "read the saved sign-in") from None
 
     def _write(self, username: str, value: str) -> None:
-        ensure_secure_backend()
+        backend = ensure_secure_backend()
         try:
-            keyring.set_password(self.service, username, value)
+            backend.set_password(self.service, username, value)
         except Exception as exc:  # noqa: BLE001
             raise _translate(exc, "save the sign-in") from None
 
     def _remove(self, username: str) -> bool:
         try:
-            ensure_secure_backend()
+            backend = ensure_secure_backend()
         except SecretStoreError:
             return False  # nothing of ours can be in a backend we refuse to write to
         try:
-            keyring.delete_password(self.service, username)
+            backend.delete_password(self.service, username)
             return True
         except keyring.errors.PasswordDeleteError:
             return False
