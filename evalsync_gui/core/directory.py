@@ -41,6 +41,8 @@ SORT_SQL = {
     "status": "status",
     "imported": "imported_at",
     "updated": "updated_at",
+    "evalsync_role": "evalsync_role",
+    "team": "team COLLATE NOCASE",
 }
 
 #: Columns of the listing (CLI JSON, CSV export, GUI rows).
@@ -229,6 +231,16 @@ def get_user(db: Database, user_id: int) -> dict:
     if not rows:
         raise UsageError(f"There is no user with id {user_id}; see `evalsync users list`.")
     return dict(rows[0])
+
+
+def user_history(db: Database, user_id: int, limit: int = 200) -> list[dict]:
+    """The newest ``limit`` changes of one user (sync runs and admins), newest first, with the
+    trigger of the run that made each (None for an admin's change)."""
+    rows = db.query(
+        "SELECT c.at, c.run_id, r.trigger, c.action, c.field, c.old_value, c.new_value, c.reason, c.state "
+        "FROM user_changes c LEFT JOIN sync_runs r ON r.id = c.run_id WHERE c.user_id = ? "
+        "ORDER BY c.id DESC LIMIT ?", (user_id, limit))
+    return [dict(r) for r in rows]
 
 
 # -- licences ------------------------------------------------------------------------------

@@ -29,6 +29,8 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("Zendesk role", "zendesk_role", "zendesk_role"),
     ("Custom role", "custom_role_name", "custom_role"),
     ("Status", "status", "status"),
+    ("EvalSync role", "evalsync_role", "evalsync_role"),
+    ("Team", "team", "team"),
     ("Imported", "imported_at", "imported"),
     ("Last change", "updated_at", "updated"),
 )
@@ -37,7 +39,7 @@ ID_ROLE = Qt.ItemDataRole.UserRole + 1
 _STATUS_TEXT = {"pending": "Pending", "active": "Active", "deactivated": "Deactivated"}
 
 
-def _short_time(text: str | None) -> str:
+def short_time(text: str | None) -> str:
     """'2026-01-05T10:00:00Z' -> '2026-01-05 10:00' (cheap: no datetime parsing per cell)."""
     return text[:16].replace("T", " ") if text else ""
 
@@ -99,6 +101,13 @@ class UsersModel(QAbstractTableModel):
     def user_id(self, row: int) -> int:
         return self._ids[row]
 
+    def row_of(self, user_id: int) -> int | None:
+        """The row showing ``user_id``, or None (one C-level scan of the id array: ~1 ms at 100k)."""
+        try:
+            return self._ids.index(user_id)
+        except ValueError:
+            return None
+
     def ids_for_rows(self, rows: list[int]) -> list[int]:
         return [self._ids[r] for r in rows if 0 <= r < len(self._ids)]
 
@@ -150,7 +159,9 @@ class UsersModel(QAbstractTableModel):
         if key == "status":
             return _STATUS_TEXT.get(value, value) + (" (returned in Zendesk)" if row["flag"] == "returned" else "")
         if key in ("imported_at", "updated_at"):
-            return _short_time(value)
+            return short_time(value)
+        if key == "evalsync_role":
+            return directory.ROLES.get(value, value) if value else ""
         if key == "zendesk_role":
             return (value or "").capitalize() if value else ("Added by hand" if row["source"] != "zendesk" else "")
         return value or ""

@@ -190,7 +190,7 @@ def test_import_csv_from_the_tab(make_tab, ctx, qtbot, tmp_path):
 def test_dialogs_activate_selected_and_add_user(make_tab, ctx, qtbot, monkeypatch):
     from PySide6.QtWidgets import QDialog
 
-    from evalsync_gui.gui import users_tab
+    from evalsync_gui.gui import users_dialogs
 
     seed_users(ctx.db, 20, status_mix=(1.0, 0, 0))
     tab = make_tab(start_schedule=False)
@@ -200,11 +200,11 @@ def test_dialogs_activate_selected_and_add_user(make_tab, ctx, qtbot, monkeypatc
         dialog.team.setText("QA")
         return QDialog.DialogCode.Accepted
 
-    monkeypatch.setattr(users_tab.ActivateDialog, "exec", accept_activate)
+    monkeypatch.setattr(users_dialogs.ActivateDialog, "exec", accept_activate)
     tab.table.selectRow(0)
-    with qtbot.waitSignal(tab.writer.finished, timeout=3000):
-        tab.activate_btn.click()
-    assert directory.counts(ctx.db)["active"] == 1
+    qtbot.mouseClick(tab.activate_btn, Qt.MouseButton.LeftButton)  # counts on a worker, then the dialog
+    qtbot.waitUntil(lambda: directory.counts(ctx.db)["active"] == 1, timeout=3000)
+    qtbot.waitUntil(lambda: not tab.writer.is_running(), timeout=3000)
     active = directory.list_users(ctx.db, "active")[0]
     assert (active["evalsync_role"], active["team"]) == ("evaluator", "QA")
 
@@ -213,7 +213,7 @@ def test_dialogs_activate_selected_and_add_user(make_tab, ctx, qtbot, monkeypatc
         dialog.email.setText("hand@x.org")
         return QDialog.DialogCode.Accepted
 
-    monkeypatch.setattr(users_tab.AddUserDialog, "exec", accept_add)
+    monkeypatch.setattr(users_dialogs.AddUserDialog, "exec", accept_add)
     with qtbot.waitSignal(tab.writer.finished, timeout=3000):
         tab.add_btn.click()
     assert any(u["email"] == "hand@x.org" and u["source"] == "manual" for u in directory.list_users(ctx.db, "pending"))
