@@ -2,49 +2,42 @@
 
 The tab only composes and wires its pieces:
 
+* :mod:`~evalsync_gui.gui.users_counts` - the status filter with counts, the licence counter;
 * :mod:`~evalsync_gui.gui.users_table` - the table (hideable columns, Tab leaves it, cheap Ctrl+A);
 * :mod:`~evalsync_gui.gui.users_actions` - the buttons below it, every write on a worker with progress;
 * :mod:`~evalsync_gui.gui.users_details` - the details pane with the user's sync history;
 * :mod:`~evalsync_gui.gui.users_waits` - why a running sync waits, and for how long;
-* :mod:`~evalsync_gui.gui.users_loader` - counts and id lists read off the GUI thread.
-
-What a sync or a write changes is re-read on a worker thread; during a sync the counts are
-refreshed every 500 ms and the id list every :data:`LIVE_IDS_MS`, keeping the admin's scroll
-position and small selections, so the rows already imported show while the sync runs.
+* :mod:`~evalsync_gui.gui.users_refresh` - counts and id lists read off the GUI thread, also
+  while a sync runs, so the rows already imported show without a click.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
-from PySide6.QtWidgets import (QButtonGroup, QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton, QScrollArea,
-                               QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton, QScrollArea, QSplitter,
+                               QTabWidget, QVBoxLayout, QWidget)
 
 from evalsync_gui.core import directory
 from evalsync_gui.core.user_selection import Selection
-from evalsync_gui.gui import theme
 from evalsync_gui.gui.preview_dialog import PreviewDialog
 from evalsync_gui.gui.run_history import RunHistory
 from evalsync_gui.gui.services import Services
 from evalsync_gui.gui.sync_config_panel import SyncConfigPanel
 from evalsync_gui.gui.sync_controller import SyncController
 from evalsync_gui.gui.users_actions import UserActions
+from evalsync_gui.gui.users_counts import LicenceCorner, StatusFilter
 from evalsync_gui.gui.users_details import DetailsPane
-from evalsync_gui.gui.users_loader import Snapshot, load_snapshot, read_snapshot
+from evalsync_gui.gui.users_loader import Snapshot, read_snapshot
 from evalsync_gui.gui.users_model import ID_ROLE, UsersModel
+from evalsync_gui.gui.users_refresh import ViewRefresher
 from evalsync_gui.gui.users_table import UsersTable
 from evalsync_gui.gui.users_waits import WaitNote
-from evalsync_gui.gui.workers import TaskController
 
 # 0 ms: the single-shot timer still coalesces keystrokes queued in one event-loop turn, and
 # a search answers in 6-55 ms at 100k users, so a longer wait only adds latency.
 SEARCH_DEBOUNCE_MS = 0
-#: During a sync the id list is re-read this often, so new rows appear without a click.
-LIVE_IDS_MS = 2000
-#: Selections up to this size survive a live refresh row by row; "all" always survives.
-KEEP_SELECTED = 1000
-STATUS_BUTTONS = (("pending", "Pending"), ("active", "Active"), ("deactivated", "Deactivated"), (None, "All"))
 
 
 class UsersTab(QWidget):
@@ -55,23 +48,16 @@ class UsersTab(QWidget):
         self.services = services
         self.ctx = services.ctx
         self.controller = SyncController(services, self)
-        # Counts and id lists after a sync page or a write are read here, off the GUI thread.
-        self.loader = TaskController(self, name="users.load")
-        self.loader.finished.connect(self._show_snapshot)
-        self.loader.failed.connect(self._message)
-        self.loader.done.connect(self._load_next)
-        self._wanted: str | None = None  # None, "counts", "view" or "ids": the next load to run
-        # The shown ids are current while no change arrived since the load that read them
-        # began; only then may a search typed further filter them (see users_loader).
-        self._data_gen = self._loading_gen = self._shown_gen = 0
         self._counts: dict[str, int] = {}
-        self._closing = False
         self.model = UsersModel(self.ctx.db, self)
         # A header click, like a search or a status switch, reads the ids on the loader thread.
-        self.model.view_requested = lambda _view: self._request_load("view")
+        self.model.view_requested = lambda _view: self.refresher.request("view")
         self.actions = UserActions(services, self.current_selection, lambda: self.model.view, self)
         self.writer = self.actions.writer
         self._build()
+        # Counts and id lists after a sync page or a write are read off the GUI thread.
+        self.refresher = ViewRefresher(services, self.model, self.table, self.wanted_view, self._show_counts, self)
+        self.loader = self.refresher.loader
         self._connect()
         # The first counts and ids are read off the GUI thread too: at 100,000 users SQLite
         # takes ~100 ms for them, and the tab is built right after the window's first paint.
@@ -114,23 +100,17 @@ class UsersTab(QWidget):
         outer.addWidget(split)
 
     def _licence_corner(self) -> QWidget:
-        corner = QWidget()
-        row = QHBoxLayout(corner)
-        row.setContentsMargins(0, 0, 4, 2)
-        self.licence_label = QLabel()
-        self.licence_label.setStyleSheet("font-weight: bold;")
-        row.addWidget(self.licence_label)
-        self.limit_btn = QPushButton("Change limit…")
-        self.limit_btn.setFlat(True)
-        self.limit_btn.setToolTip("Set how many active users your EvalSync plan allows")
+        self.licence = LicenceCorner()
+        self.licence_label, self.limit_btn = self.licence.label, self.licence.limit_btn
         self.limit_btn.clicked.connect(self.actions.change_limit)
-        row.addWidget(self.limit_btn)
-        return corner
+        return self.licence
 
     def _users_page(self) -> QWidget:
         page = QWidget()
         layout = QVBoxLayout(page)
-        layout.addLayout(self._status_row())
+        self.status_filter = StatusFilter()
+        self.status_buttons = self.status_filter.buttons
+        layout.addWidget(self.status_filter)
         self.held_banner = QPushButton()
         self.held_banner.setAccessibleName("Held deactivations: open the Runs page to review them")
         self.held_banner.setStyleSheet("background: #fff3cd; color: #664d03; text-align: left; padding: 4px;")
@@ -159,21 +139,6 @@ class UsersTab(QWidget):
         layout.addLayout(self._button_row())
         return page
 
-    def _status_row(self) -> QHBoxLayout:
-        top = QHBoxLayout()
-        self.status_group = QButtonGroup(self)
-        self.status_group.setExclusive(True)
-        self.status_buttons: dict[str | None, QPushButton] = {}
-        for i, (key, label) in enumerate(STATUS_BUTTONS):
-            b = QPushButton(label)
-            b.setCheckable(True)
-            b.setChecked(key == "pending")
-            self.status_group.addButton(b, i)
-            self.status_buttons[key] = b
-            top.addWidget(b)
-        top.addStretch(1)
-        return top
-
     def _button_row(self) -> QHBoxLayout:
         bottom = QHBoxLayout()
         for b in self.actions.buttons:
@@ -186,54 +151,48 @@ class UsersTab(QWidget):
         return bottom
 
     def _connect(self) -> None:
-        self._search_timer = self._timer(SEARCH_DEBOUNCE_MS, self.apply_view)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_DEBOUNCE_MS)
+        self._search_timer.timeout.connect(self.apply_view)
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
-        self.status_group.idClicked.connect(lambda _i: self.apply_view())
+        self.status_filter.changed.connect(self.apply_view)
         self.table.selectionModel().selectionChanged.connect(self._update_selection)
         self.table.selectionModel().currentRowChanged.connect(
             lambda current, _prev: self.details.follow(current.data(ID_ROLE) if current.isValid() else None))
         self.table.open_requested.connect(self.details.open_user)
         self.model.modelReset.connect(self._update_selection)
         # Many change notices (one per sync page) collapse into one reload.
-        self._reload_timer = self._timer(250, self.reload_in_background)
+        self._reload_timer = QTimer(self)
+        self._reload_timer.setSingleShot(True)
+        self._reload_timer.setInterval(250)
+        self._reload_timer.timeout.connect(self.reload_in_background)
         signals = self.services.signals
-        signals.users_changed.connect(self._directory_changed)
+        signals.users_changed.connect(self.refresher.directory_changed)
         signals.users_changed.connect(self._reload_timer.start)
         signals.connection_changed.connect(self._load_lists_if_connected)
-        # During a sync: fresh counts and cell values per page without a reset; the id list
-        # every LIVE_IDS_MS (see _show_ids), and once more when the sync ends.
-        self._stale_timer = self._timer(500, self.refresh_live)
-        self._live_ids_timer = self._timer(LIVE_IDS_MS, self._refresh_live_ids, single=False)
+        # During a sync: counts and cells per page, the id list every few seconds (see users_refresh).
         self.controller.progress.connect(self.wait_note.on_progress)
-        self.controller.progress.connect(lambda _p: None if self._stale_timer.isActive() else self._stale_timer.start())
-        self.controller.running_changed.connect(self._sync_running)
+        self.controller.progress.connect(lambda _p: self.refresher.sync_progress())
+        self.controller.running_changed.connect(self.refresher.sync_running)
+        self.controller.running_changed.connect(lambda running: None if running else self.wait_note.stop())
         self.controller.finished.connect(self._show_preview)
         # The window owns the Ctrl+F and F5 shortcuts (a second QShortcut on the same key would
         # make both ambiguous and Qt would fire neither); the tab only answers the requests.
         signals.sync_now_requested.connect(self.config_panel.sync_now)
         signals.find_requested.connect(self.focus_search)
 
-    def _timer(self, ms: int, slot, *, single: bool = True) -> QTimer:
-        timer = QTimer(self)
-        timer.setSingleShot(single)
-        timer.setInterval(ms)
-        timer.timeout.connect(slot)
-        return timer
-
     # -- view ----------------------------------------------------------------------------
     def current_status(self) -> str | None:
-        for key, b in self.status_buttons.items():
-            if b.isChecked():
-                return key
-        return "pending"
+        return self.status_filter.current()
 
     def set_status(self, status: str | None) -> None:
-        self.status_buttons[status].setChecked(True)
+        self.status_filter.set_current(status)
         self.apply_view()
 
     def apply_view(self) -> None:
         """Show the view the controls ask for; its ids are read on the loader thread."""
-        self._request_load("view")
+        self.refresher.request("view")
 
     def wanted_view(self) -> directory.View:
         """The view the controls ask for: status buttons, search text, and the header's order."""
@@ -248,7 +207,7 @@ class UsersTab(QWidget):
         """
         self.refresh_counts()
         self.model.set_view(self.wanted_view())
-        self._shown_gen = self._data_gen
+        self.refresher.shown_now()
         self.history.reload()
 
     @property
@@ -258,94 +217,22 @@ class UsersTab(QWidget):
 
     def reload_in_background(self) -> None:
         """After a sync or a write: counts and the id list are read on the loader thread."""
-        self._request_load("ids")
+        self.refresher.request("ids")
         self.history.reload()
 
     def refresh_live(self) -> None:
         """While a sync runs: counts (read off-thread) and visible cells only, no reset."""
-        self._directory_changed()
-        self._request_load("counts")
-        self.model.mark_stale()
-
-    def _refresh_live_ids(self) -> None:
-        self._directory_changed()
-        self._request_load("ids")
-
-    def _sync_running(self, running: bool) -> None:
-        if running:
-            self._live_ids_timer.start()
-        else:
-            self._live_ids_timer.stop()
-            self.wait_note.stop()
+        self.refresher.refresh_live()
 
     def refresh_counts(self) -> None:
         """Re-read counts, licences and the held banner now (on this thread)."""
         self._show_counts(read_snapshot(self.ctx.db, self.ctx.settings))
 
-    def _request_load(self, what: str) -> None:
-        """Queue a read: "counts" (a sync page), "view" (the controls changed: ids only) or
-        "ids" (the directory changed: ids and counts). Pending requests merge into one."""
-        wanted = {what, self._wanted} - {None}
-        if "ids" in wanted or wanted == {"counts", "view"}:
-            self._wanted = "ids"
-        else:
-            self._wanted = what
-        if not self.loader.is_running():
-            self._load_next()
-
-    def _directory_changed(self) -> None:
-        self._data_gen += 1
-
-    def _load_next(self) -> None:
-        what, self._wanted = self._wanted, None
-        if what is None or self._closing:
-            return
-        view = self.wanted_view() if what in ("ids", "view") else None
-        current = what == "view" and self._shown_gen == self._data_gen
-        shown = (self.model.view, self.model.shown_ids) if current else None
-        self._loading_gen = self._data_gen
-        self.loader.start(load_snapshot, self.ctx.db, self.ctx.settings, view, what != "view", shown)
-
-    def _show_snapshot(self, snap: Snapshot) -> None:
-        if snap.counts is not None:
-            self._show_counts(snap)
-        # The admin may have switched status or searched meanwhile (that re-read at once).
-        if snap.ids is not None and snap.view == self.wanted_view():
-            self._show_ids(snap)
-            self._shown_gen = self._loading_gen
-
-    def _show_ids(self, snap: Snapshot) -> None:
-        """Show a new id list; the same view re-read (a live refresh) keeps scroll and selection."""
-        same_view = self.model.loaded and snap.view == self.model.view
-        keep_all = same_view and self.table.all_selected()
-        keep = [] if keep_all or not same_view or self.table.selection_size() > KEEP_SELECTED else self.selected_ids()
-        top = self.table.rowAt(0) if same_view else -1
-        top_id = self.model.user_id(top) if 0 <= top < self.model.rowCount() else None
-        self.model.show_ids(snap.view, snap.ids)
-        if keep_all:
-            self.table.selectAll()
-        elif keep:
-            self._reselect(keep)
-        if top_id is not None:
-            row = self.model.row_of(top_id)
-            if row is not None:
-                self.table.scrollTo(self.model.index(row, 0), self.table.ScrollHint.PositionAtTop)
-
-    def _reselect(self, ids: list[int]) -> None:
-        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
-        for uid in ids:
-            row = self.model.row_of(uid)
-            if row is not None:
-                self.table.selectionModel().select(self.model.index(row, 0), flags)
-
     def _show_counts(self, snap: Snapshot) -> None:
         counts, lic, held = snap.counts, snap.licences, snap.held
         self._counts = dict(counts)
-        for key, label in STATUS_BUTTONS:
-            n = counts[key] if key else sum(counts.values())
-            self.status_buttons[key].setText(f"{label} ({n:,})")
-        self.licence_label.setText(str(lic))
-        self.licence_label.setStyleSheet("font-weight: bold;" + (theme.colour_css("error") if lic.used >= lic.limit else ""))
+        self.status_filter.show_counts(counts)
+        self.licence.show_licences(lic)
         self.held_banner.setVisible(held > 0)
         self.held_banner.setText(f"⚠ {held:,} deactivations are held by the deactivation guard — review them on the Runs page.")
         self._update_selection()
@@ -426,16 +313,15 @@ class UsersTab(QWidget):
     # -- lifecycle -----------------------------------------------------------------------
     def shutdown(self) -> None:
         """Stop this tab's workers; called from the main window's closeEvent (must return within 2 s)."""
-        self._closing = True
-        for timer in (self._search_timer, self._reload_timer, self._stale_timer, self._live_ids_timer):
-            timer.stop()
+        self._search_timer.stop()
+        self._reload_timer.stop()
         self.controller.cancel()
         self.writer.cancel()
         self.loader.cancel()
         self.details.loader.cancel()
         self.controller.shutdown(1000)
         self.actions.shutdown()
-        self.loader.shutdown(300)
+        self.refresher.shutdown()
         self.details.shutdown()
         self.config_panel.shutdown()
         self.history.shutdown()
