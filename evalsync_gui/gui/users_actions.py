@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QStandardPaths, Qt
+from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer
 from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton,
                                QWidget)
 
@@ -89,7 +89,7 @@ class UserActions(QObject):
         self.busy = BusyBar(parent)
         self.busy.cancel_btn.clicked.connect(self.writer.cancel)
         self.writer.progress.connect(self.busy.report)
-        self.writer.running_changed.connect(lambda running: None if running else self.busy.hide())
+        self.writer.done.connect(lambda: None if self.writer.is_running() else self.busy.hide())
         self._build_buttons()
 
     def _build_buttons(self) -> None:
@@ -144,7 +144,9 @@ class UserActions(QObject):
         """Count what the selection needs (worker), then ask for role and team in the dialog."""
         selection = self._selection()
         if selection is not None:
-            self._run(lambda plan: self._ask_activate(selection, plan), user_selection.plan_activation,
+            # The dialog opens after the counting job has fully ended (not inside its outcome).
+            self._run(lambda plan: QTimer.singleShot(0, lambda: self._ask_activate(selection, plan)),
+                      user_selection.plan_activation,
                       self.ctx.db, self.ctx.settings, selection)
 
     def _ask_activate(self, selection: Selection, plan: ActivationPlan) -> None:
