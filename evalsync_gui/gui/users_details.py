@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from evalsync_gui.core import directory
+from evalsync_gui.gui import theme
 from evalsync_gui.gui.rows_model import RowsView
 from evalsync_gui.gui.services import Services
 from evalsync_gui.gui.users_model import short_time
@@ -22,16 +23,22 @@ FIELDS = (("E-mail", "email"), ("Status", "status"), ("EvalSync role", "evalsync
           ("Zendesk id", "zendesk_id"), ("Imported", "imported_at"), ("Last change", "updated_at"),
           ("Deactivated", "deactivation_reason"))
 HISTORY_HEADERS = ("When", "By", "Change", "Reason", "State")
+HISTORY_LIMIT = 200
+_STATUS_TEXT = {"pending": "Pending", "active": "Active", "deactivated": "Deactivated"}
 
 
 def read_details(task: Task, db, user_id: int) -> tuple[dict, list[dict]]:
     """Worker body: the user and their newest changes."""
     task.raise_if_cancelled()
-    return directory.get_user(db, user_id), directory.user_history(db, user_id)
+    return directory.get_user(db, user_id), directory.user_history(db, user_id, HISTORY_LIMIT)
 
 
 def _value(user: dict, key: str) -> str:
     value = user.get(key)
+    if key == "status":
+        return _STATUS_TEXT.get(value, str(value))
+    if key == "zendesk_role":
+        return str(value).capitalize() if value else "—"
     if key == "evalsync_role":
         return directory.ROLES.get(value or "", value or "—")
     if key in ("imported_at", "updated_at"):
@@ -52,6 +59,9 @@ def history_row(change: dict) -> tuple:
 
 class DetailsPane(QWidget):
     """Shows one user; ``closed`` when the admin hides it."""
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API: open short, the table keeps most rows
+        return QSize(super().sizeHint().width(), 170)
 
     closed = Signal()
 
@@ -80,19 +90,37 @@ class DetailsPane(QWidget):
         top.addWidget(self.close_btn)
         layout.addLayout(top)
         body = QHBoxLayout()
-        form = QFormLayout()
+        body.addLayout(self._fields(), 2)
+        right = QVBoxLayout()
+        self.history_note = QLabel()
+        self.history = RowsView(HISTORY_HEADERS)
+        self.history.setAccessibleName("Sync history of this user")
+        self.history.setMinimumHeight(80)
+        right.addWidget(self.history_note)
+        right.addWidget(self.history, 1)
+        body.addLayout(right, 3)
+        layout.addLayout(body)
+
+    def _fields(self) -> QGridLayout:
+        """Two label/value pairs a row, so the pane stays short and the table keeps its rows."""
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(10)
+        grid.setVerticalSpacing(2)
         self.values: dict[str, QLabel] = {}
-        for label, key in FIELDS:
+        for i, (label, key) in enumerate(FIELDS):
             value = QLabel()
             value.setTextFormat(Qt.TextFormat.PlainText)
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.values[key] = value
-            form.addRow(label, value)
-        body.addLayout(form, 2)
-        self.history = RowsView(HISTORY_HEADERS)
-        self.history.setAccessibleName("Sync history of this user")
-        body.addWidget(self.history, 3)
-        layout.addLayout(body)
+            name = QLabel(label)
+            name.setStyleSheet(theme.colour_css("muted"))
+            row, col = divmod(i, 2)
+            grid.addWidget(name, row, col * 2)
+            grid.addWidget(value, row, col * 2 + 1)
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(3, 1)
+        grid.setRowStretch(len(FIELDS) // 2 + 1, 1)
+        return grid
 
     # -- loading -------------------------------------------------------------------------
     def open_user(self, user_id: int) -> None:
@@ -119,6 +147,9 @@ class DetailsPane(QWidget):
         for key, label in self.values.items():
             label.setText(_value(user, key))
         self.history.set_rows([history_row(c) for c in changes], widths=(120, 150, 260, 200))
+        self.history_note.setText(f"Sync history: the newest {len(changes):,} changes" if len(changes) >= HISTORY_LIMIT
+                                  else f"Sync history: {len(changes):,} change{'s' if len(changes) != 1 else ''}"
+                                  if changes else "No changes recorded for this user yet.")
 
     def _failed(self, message: str) -> None:
         self.title.setText(message)

@@ -67,7 +67,7 @@ class ActivateDialog(QDialog):
         plan, lic = self.plan, self.plan.licences
         if plan.fits:
             return ""
-        need = f"{_plural(plan.needing, 'of these users')} need{'s' if plan.needing == 1 else ''} a licence"
+        need = f"{plan.needing:,} of these users need{'s' if plan.needing == 1 else ''} a licence"
         if lic.free == 0:
             return f"{need} but none is free. Deactivate users, or raise the limit with Change limit…"
         return (f"{need} but only {lic.free:,} {'is' if lic.free == 1 else 'are'} free. Activate the first "

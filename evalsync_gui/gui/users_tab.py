@@ -131,8 +131,8 @@ class UsersTab(QWidget):
         body = QSplitter(Qt.Orientation.Vertical)
         body.addWidget(self.table)
         body.addWidget(self.details)
-        body.setStretchFactor(0, 3)
-        body.setStretchFactor(1, 2)
+        body.setStretchFactor(0, 1)  # the table takes the growth; the pane opens at its own height
+        body.setStretchFactor(1, 0)
         body.setChildrenCollapsible(False)
         layout.addWidget(body, 1)
         layout.addWidget(self.actions.busy)
