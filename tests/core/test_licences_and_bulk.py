@@ -117,3 +117,24 @@ def test_a_rate_limit_wait_is_reported_with_seconds_and_reason(ctx):
     waits = [p for p in reports if p.waiting_seconds > 0]
     assert [(p.phase, p.waiting_seconds, p.wait_reason) for p in waits] == [("waiting", 43.0, "Zendesk's limit")]
     assert all(p.waiting_seconds == 0 and p.wait_reason == "" for p in reports if p.phase != "waiting")
+
+
+def test_a_resumed_sync_says_so_before_its_first_page(ctx):
+    """A run that picks up a stopped listing reports "resume", not "page 0 · 0 users"."""
+    from evalsync_gui.core.sync.config import SyncConfig, save_config
+    from evalsync_gui.core.sync.runner import run_sync
+    from tests.core.sync_fake import FakeZendesk, client_for
+
+    fz = FakeZendesk()
+    for i in range(120):
+        fz.add(f"Agent {i}", f"a{i}@x.test")
+    fz.seeding = False
+    ctx.extras["sync_is_admin"] = True
+    save_config(ctx, SyncConfig(roles=["agent"]))
+    fz.fail_after = 1  # the second page fails: the listing stops half-way
+    assert run_sync(ctx, client=client_for(fz), full=True).status == "failed"
+    fz.fail_after = None
+    reports = []
+    assert run_sync(ctx, client=client_for(fz), full=True, progress=reports.append).status == "completed"
+    assert [p.phase for p in reports][:2] == ["start", "resume"]
+    assert "resuming" in reports[1].message and reports[1].pages == 0
