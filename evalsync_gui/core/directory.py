@@ -10,6 +10,7 @@ Listing is built for 100,000 users: :func:`query_ids` returns only the ordered i
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from array import array
@@ -335,19 +336,29 @@ def activate(db: Database, settings: Settings, ids: Iterable[int] | None = None,
             return 0
         newly = [i for i, r in targets.items() if r["status"] != "active"]
         check_licences(conn, settings, len(newly))
-        activate_rows(conn, [(i, r["status"]) for i, r in targets.items()], role_key, team, at)
+        activate_rows(conn, IDS_FROM_JSON, [json.dumps(list(targets))], role_key, team, at)
         return len(targets)
 
 
-def activate_rows(conn: sqlite3.Connection, rows: Sequence[tuple[int, str]], role_key: str | None,
+#: Where :func:`activate_rows` and :func:`deactivate_rows` take their ids from: a JSON array.
+IDS_FROM_JSON = "SELECT value FROM json_each(?)"
+
+
+def activate_rows(conn: sqlite3.Connection, ids_sql: str, params: Sequence[Any], role_key: str | None,
                   team: str | None, at: str) -> None:
-    """Set (id, old status) rows active with the role and team, and log the status changes
-    (inside the caller's transaction; the licence check is the caller's)."""
-    conn.executemany(
+    """Set the users ``ids_sql`` selects active with the role and team, and log the status
+    changes, inside the caller's transaction (the licence check is the caller's).
+
+    Two set-based statements and no per-row Python: SQLite runs with the GIL released, so the
+    window keeps painting while 100,000 users change."""
+    conn.execute(
+        "INSERT INTO user_changes (run_id, user_id, action, field, old_value, new_value, reason, state, at) "
+        "SELECT NULL, id, 'activate', 'status', status, 'active', 'activated by an admin', 'applied', ? "
+        f"FROM users WHERE id IN ({ids_sql}) AND status != 'active'", (at, *params))
+    conn.execute(
         "UPDATE users SET status = 'active', evalsync_role = coalesce(?, evalsync_role), "
         "team = coalesce(?, team), deactivated_by = NULL, deactivation_reason = NULL, flag = NULL, updated_at = ? "
-        "WHERE id = ?", [(role_key, team, at, i) for i, _old in rows])
-    _log(conn, [(i, "activate", "status", old, "active", "activated by an admin", at) for i, old in rows if old != "active"])
+        f"WHERE id IN ({ids_sql})", (role_key, team, at, *params))
 
 
 def deactivate(db: Database, ids: Iterable[int], reason: str = "deactivated by an admin") -> int:
@@ -355,17 +366,21 @@ def deactivate(db: Database, ids: Iterable[int], reason: str = "deactivated by a
     at = now_iso()
     with db.transaction() as conn:
         targets = _existing_ids(conn, ids)
-        changing = [(i, r["status"]) for i, r in targets.items() if r["status"] != "deactivated"]
-        deactivate_rows(conn, changing, reason, at)
+        changing = [i for i, r in targets.items() if r["status"] != "deactivated"]
+        deactivate_rows(conn, IDS_FROM_JSON, [json.dumps(changing)], reason, at)
         return len(changing)
 
 
-def deactivate_rows(conn: sqlite3.Connection, rows: Sequence[tuple[int, str]], reason: str, at: str) -> None:
-    """Deactivate (id, old status) rows by an admin and log it (inside the caller's transaction)."""
-    conn.executemany(
-        "UPDATE users SET status = 'deactivated', deactivated_by = 'admin', deactivation_reason = ?, "
-        "updated_at = ? WHERE id = ?", [(reason, at, i) for i, _old in rows])
-    _log(conn, [(i, "deactivate", "status", old, "deactivated", reason, at) for i, old in rows])
+def deactivate_rows(conn: sqlite3.Connection, ids_sql: str, params: Sequence[Any], reason: str, at: str) -> None:
+    """Deactivate the users ``ids_sql`` selects, by an admin, and log it, inside the caller's
+    transaction (set-based, as :func:`activate_rows`); users already deactivated are left alone."""
+    conn.execute(
+        "INSERT INTO user_changes (run_id, user_id, action, field, old_value, new_value, reason, state, at) "
+        "SELECT NULL, id, 'deactivate', 'status', status, 'deactivated', ?, 'applied', ? "
+        f"FROM users WHERE id IN ({ids_sql}) AND status != 'deactivated'", (reason, at, *params))
+    conn.execute(
+        "UPDATE users SET status = 'deactivated', deactivated_by = 'admin', deactivation_reason = ?, updated_at = ? "
+        f"WHERE id IN ({ids_sql}) AND status != 'deactivated'", (reason, at, *params))
 
 
 def validate_email(email: str, where: str = "") -> str:

@@ -2,13 +2,17 @@
 
 Selecting all of 100,000 rows must not build 100,000 of anything on the GUI thread, so "all"
 stays a predicate (the view's status and search) and is resolved here, in SQL, on the
-caller's (worker) thread. Changes run in chunks inside ONE transaction: progress is reported
+caller's (worker) thread: the selection is staged in a temp table in the view's order and every
+step is set-based SQL, so the worker holds the GIL only between statements and the window keeps
+painting. Changes run in chunks of positions inside ONE transaction: progress is reported
 between chunks, and a cancel between chunks rolls everything back (nothing half-applied).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import json
+import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from evalsync_gui.core import directory
@@ -33,19 +37,31 @@ class Selection:
     def is_all(self) -> bool:
         return self.ids is None
 
-    def statuses(self, db: Database) -> list[tuple[int, str]]:
-        """(id, status) of every selected user that still exists, in the view's order."""
-        if self.ids is None:
-            where, params = self.view.where()
-            sql = f"SELECT id, status FROM {self.view.source()} {where} {self.view.order_by()}"
-            return [(r[0], r[1]) for r in db.connect().execute(sql, params)]
-        found: dict[int, str] = {}
-        ids = list(dict.fromkeys(self.ids))
-        for start in range(0, len(ids), 500):
-            part = ids[start:start + 500]
-            marks = ",".join("?" * len(part))
-            found.update(db.connect().execute(f"SELECT id, status FROM users WHERE id IN ({marks})", part).fetchall())
-        return [(i, found[i]) for i in ids if i in found]
+
+#: The staged selection: ``pos`` is the view's order (1, 2, ...), so chunks are ranges of it.
+_STAGED = "SELECT id FROM temp.selected_users WHERE pos BETWEEN ? AND ?"
+
+
+def _stage(conn: sqlite3.Connection, selection: Selection) -> int:
+    """Copy the selected ids that exist, in order, into this connection's temp table; returns
+    the highest ``pos``. One INSERT ... SELECT: no Python loop over 100,000 ids."""
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS selected_users (pos INTEGER PRIMARY KEY, id INTEGER NOT NULL)")
+    conn.execute("DELETE FROM temp.selected_users")
+    if selection.ids is None:
+        view = selection.view
+        where, params = view.where()
+        conn.execute(f"INSERT INTO temp.selected_users (id) SELECT id FROM {view.source()} {where} "
+                     f"{view.order_by()}", params)
+    else:
+        ids = json.dumps(list(dict.fromkeys(int(i) for i in selection.ids)))
+        conn.execute("INSERT INTO temp.selected_users (id) SELECT u.id FROM json_each(?) j "
+                     "JOIN users u ON u.id = j.value ORDER BY j.key", (ids,))
+    return int(conn.execute("SELECT coalesce(max(pos), 0) FROM temp.selected_users").fetchone()[0])
+
+
+def _count(conn: sqlite3.Connection, status_test: str) -> int:
+    return int(conn.execute("SELECT count(*) FROM temp.selected_users s JOIN users u ON u.id = s.id "
+                            f"WHERE u.{status_test}").fetchone()[0])
 
 
 @dataclass(frozen=True)
@@ -62,21 +78,24 @@ class ActivationPlan:
 
 
 def plan_activation(db: Database, settings: Settings, selection: Selection) -> ActivationPlan:
-    """Count the selected users and how many of them would need a new licence."""
-    rows = selection.statuses(db)
-    needing = sum(1 for _i, status in rows if status != "active")
-    return ActivationPlan(len(rows), needing, directory.licences(db, settings))
+    """Count the selected users and how many of them would need a new licence (in SQL)."""
+    with db.transaction(immediate=False) as conn:
+        _stage(conn, selection)
+        selected = _count(conn, "id IS NOT NULL")
+        needing = _count(conn, "status != 'active'")
+    return ActivationPlan(selected, needing, directory.licences(db, settings))
 
 
-def _chunks(ids: Sequence[int], progress: Progress | None, is_cancelled: CancelCheck | None):
-    """Yield ``ids`` in chunks; report after each and raise Cancelled (rolling back) between them."""
-    total = len(ids)
-    for start in range(0, total, CHUNK):
+def _in_chunks(conn: sqlite3.Connection, last: int, step: Callable[[tuple[int, int]], None],
+               progress: Progress | None, is_cancelled: CancelCheck | None) -> None:
+    """Call ``step((lo, hi))`` for each range of staged positions; report after each and raise
+    Cancelled (which rolls the caller's transaction back) between them."""
+    for lo in range(1, last + 1, CHUNK):
         if is_cancelled is not None and is_cancelled():
             raise Cancelled("Cancelled; nothing was changed.")
-        yield ids[start:start + CHUNK]
+        step((lo, lo + CHUNK - 1))
         if progress is not None:
-            progress(min(total, start + CHUNK), total)
+            progress(min(last, lo + CHUNK - 1), last)
 
 
 def activate(db: Database, settings: Settings, selection: Selection, *, role: str | None = None,
@@ -92,17 +111,17 @@ def activate(db: Database, settings: Settings, selection: Selection, *, role: st
     team = team.strip() if team else None
     at = directory.now_iso()
     with db.transaction() as conn:
-        rows = selection.statuses(db)
-        newly = [i for i, status in rows if status != "active"]
-        if fit:
-            free = directory.licences(db, settings).free
-            targets, statuses = newly[:free], dict(rows)
+        last = _stage(conn, selection)
+        if fit:  # keep only the first users needing a licence, as many as are free
+            conn.execute("DELETE FROM temp.selected_users WHERE pos NOT IN (SELECT s.pos FROM temp.selected_users s "
+                         "JOIN users u ON u.id = s.id WHERE u.status != 'active' ORDER BY s.pos LIMIT ?)",
+                         (directory.licences(db, settings).free,))
         else:
-            directory.check_licences(conn, settings, len(newly))
-            targets, statuses = [i for i, _s in rows], dict(rows)
-        for part in _chunks(targets, progress, is_cancelled):
-            directory.activate_rows(conn, [(i, statuses[i]) for i in part], role_key, team, at)
-        return len(targets)
+            directory.check_licences(conn, settings, _count(conn, "status != 'active'"))
+        changed = _count(conn, "id IS NOT NULL")
+        _in_chunks(conn, last, lambda rng: directory.activate_rows(conn, _STAGED, rng, role_key, team, at),
+                   progress, is_cancelled)
+        return changed
 
 
 def deactivate(db: Database, selection: Selection, reason: str = "deactivated by an admin", *,
@@ -110,10 +129,11 @@ def deactivate(db: Database, selection: Selection, reason: str = "deactivated by
     """Deactivate the selection (frees licences); returns how many users changed."""
     at = directory.now_iso()
     with db.transaction() as conn:
-        rows = [(i, s) for i, s in selection.statuses(db) if s != "deactivated"]
-        for part in _chunks(rows, progress, is_cancelled):
-            directory.deactivate_rows(conn, part, reason, at)
-        return len(rows)
+        last = _stage(conn, selection)
+        changed = _count(conn, "status != 'deactivated'")
+        _in_chunks(conn, last, lambda rng: directory.deactivate_rows(conn, _STAGED, rng, reason, at),
+                   progress, is_cancelled)
+        return changed
 
 
 def export(db: Database, path, view: directory.View, *, progress: Progress | None = None,

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer
+from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton,
                                QWidget)
 
@@ -43,6 +43,8 @@ def documents_folder() -> str:
 class BusyBar(QWidget):
     """"Activating 80,037 users… [#####    ] Cancel": shown while a bulk action runs."""
 
+    visibility_changed = Signal(bool)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         row = QHBoxLayout(self)
@@ -50,19 +52,24 @@ class BusyBar(QWidget):
         self.label = QLabel()
         self.label.setTextFormat(Qt.TextFormat.PlainText)
         self.bar = QProgressBar()
-        self.bar.setMinimumWidth(200)
-        self.bar.setMaximumWidth(320)
+        self.bar.setMinimumWidth(120)
+        self.bar.setMaximumWidth(240)
         self.cancel_btn = QPushButton("Cancel")
         self.cancel_btn.setToolTip("Stop; nothing is changed")
         row.addWidget(self.label)
         row.addWidget(self.bar)
         row.addWidget(self.cancel_btn)
-        row.addStretch(1)
         self.hide()
+
+    def setVisible(self, visible: bool) -> None:  # noqa: N802 - Qt API
+        super().setVisible(visible)
+        self.visibility_changed.emit(visible)
 
     def begin(self, text: str) -> None:
         self.label.setText(text)
-        self.bar.setRange(0, 0)  # busy until the first report gives the total
+        # Determinate from the start: Qt animates a busy (0, 0) bar with a repaint every frame.
+        self.bar.setRange(0, 1)
+        self.bar.setValue(0)
         self.show()
 
     def report(self, value: Any) -> None:

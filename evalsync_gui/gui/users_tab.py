@@ -135,7 +135,6 @@ class UsersTab(QWidget):
         body.setStretchFactor(1, 0)
         body.setChildrenCollapsible(False)
         layout.addWidget(body, 1)
-        layout.addWidget(self.actions.busy)
         layout.addLayout(self._button_row())
         return page
 
@@ -146,8 +145,12 @@ class UsersTab(QWidget):
         self.activate_btn, self.deactivate_btn = self.actions.activate_btn, self.actions.deactivate_btn
         self.add_btn, self.import_btn, self.export_btn = self.actions.add_btn, self.actions.import_btn, self.actions.export_btn
         bottom.addStretch(1)
+        # Progress takes the selection label's place in the same row: showing it shifts no row
+        # above, so the 100,000-row table is not resized and repainted when a bulk action starts.
         self.selection_label = QLabel()
+        bottom.addWidget(self.actions.busy)
         bottom.addWidget(self.selection_label)
+        self.actions.busy.visibility_changed.connect(lambda shown: self.selection_label.setVisible(not shown))
         return bottom
 
     def _connect(self) -> None:
