@@ -47,7 +47,18 @@ class Heartbeat:
         """Stop; the largest gap in milliseconds."""
         self.timer.stop()
         self.ticks.append(time.perf_counter())
+        return self.max_gap_ms
+
+    @property
+    def max_gap_ms(self) -> float:
         return max((b - a) * 1000 for a, b in zip(self.ticks, self.ticks[1:]))
+
+    def __enter__(self) -> "Heartbeat":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 def wait_until(condition: Callable[[], bool], timeout_ms: int = TIMEOUT_MS, then_ms: int = 500) -> bool:

@@ -8,12 +8,12 @@ that still fails by far on the old behaviour (2-4 s freezes) while the CI machin
 from __future__ import annotations
 
 import shutil
-import time
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QMessageBox
 
+from bench.selection_probe import Heartbeat
 from evalsync_gui.core import directory
 from evalsync_gui.core.context import AppContext
 from evalsync_gui.gui.services import AppSignals, Services
@@ -54,28 +54,6 @@ def window(qtbot, directory_100k, tmp_path):
     yield w, tab, services.ctx
     w.close()
     services.ctx.db.close()
-
-
-class Heartbeat:
-    def __init__(self) -> None:
-        self.ticks: list[float] = []
-        self.timer = QTimer()
-        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.timer.setInterval(10)
-        self.timer.timeout.connect(lambda: self.ticks.append(time.perf_counter()))
-
-    def __enter__(self) -> "Heartbeat":
-        self.ticks = [time.perf_counter()]
-        self.timer.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.timer.stop()
-        self.ticks.append(time.perf_counter())
-
-    @property
-    def max_gap_ms(self) -> float:
-        return max((b - a) * 1000 for a, b in zip(self.ticks, self.ticks[1:]))
 
 
 def _select_all(qtbot, tab) -> None:

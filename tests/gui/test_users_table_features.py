@@ -76,12 +76,18 @@ def test_tab_leaves_the_users_table(make_tab, ctx, qtbot):
     assert tab.table.currentIndex().column() == 0  # it did not walk to the next cell
 
 
-def test_role_and_team_columns_hide_from_the_header_menu_and_stay_hidden(make_tab, ctx, qtbot):
+def _one_active(make_tab, ctx, qtbot, user_id: int, role: str, team: str):
+    """Three users, one of them active with ``role`` and ``team``; the tab shows the Active page."""
     _pending(ctx, 3)
-    directory.activate(ctx.db, ctx.settings, [1], role="team_leader", team="North")
+    directory.activate(ctx.db, ctx.settings, [user_id], role=role, team=team)
     tab = make_tab()
     tab.set_status("active")
     qtbot.waitUntil(lambda: tab.model.rowCount() == 1, timeout=3000)
+    return tab
+
+
+def test_role_and_team_columns_hide_from_the_header_menu_and_stay_hidden(make_tab, ctx, qtbot):
+    tab = _one_active(make_tab, ctx, qtbot, 1, "team_leader", "North")
     role, team = _column("EvalSync role"), _column("Team")
     assert tab.model.index(0, role).data() == "Team leader" and tab.model.index(0, team).data() == "North"
     assert not tab.table.isColumnHidden(team)
@@ -94,11 +100,7 @@ def test_role_and_team_columns_hide_from_the_header_menu_and_stay_hidden(make_ta
 
 
 def test_double_click_opens_details_with_the_sync_history(make_tab, ctx, qtbot):
-    _pending(ctx, 3)
-    directory.activate(ctx.db, ctx.settings, [2], role="agent", team="QA")
-    tab = make_tab()
-    tab.set_status("active")
-    qtbot.waitUntil(lambda: tab.model.rowCount() == 1, timeout=3000)
+    tab = _one_active(make_tab, ctx, qtbot, 2, "agent", "QA")
     assert tab.details.isHidden()
     rect = tab.table.visualRect(tab.model.index(0, 0))
     # A real double-click: press/release, then the double-click event (Qt matches it to the press).
