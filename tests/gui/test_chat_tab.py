@@ -6,6 +6,7 @@ import pytest
 
 from evalsync_gui.core.zendesk.http import ApiTokenAuth, RetryPolicy, ZendeskHttp
 from evalsync_gui.gui.services import AppSignals, Services
+from tests.chat_helpers import connect_both
 
 DOMAIN = "abc-energy.example.com"
 
@@ -18,6 +19,7 @@ def tab(qtbot, ctx, sim):
         return ZendeskHttp(sim.base_url, ApiTokenAuth(sim.admin_email, sim.api_token),
                            retry=RetryPolicy(backoff_base=0.01))
 
+    connect_both(ctx, sim)  # the Chat API connection comes from core, apart from the Support client
     ctx.settings.set("chat.domains", [DOMAIN])
     ctx.settings.set("chat.mode", "standalone")
     services = Services(ctx=ctx, signals=AppSignals(), extras={"chat_http_factory": open_http})
