@@ -336,29 +336,31 @@ def activate(db: Database, settings: Settings, ids: Iterable[int] | None = None,
             return 0
         newly = [i for i, r in targets.items() if r["status"] != "active"]
         check_licences(conn, settings, len(newly))
-        activate_rows(conn, IDS_FROM_JSON, [json.dumps(list(targets))], role_key, team, at)
+        activate_rows(conn, "json", [json.dumps(list(targets))], role_key, team, at)
         return len(targets)
 
 
-#: Where :func:`activate_rows` and :func:`deactivate_rows` take their ids from: a JSON array.
-IDS_FROM_JSON = "SELECT value FROM json_each(?)"
+#: Where :func:`activate_rows` and :func:`deactivate_rows` take their ids from, by ``source``:
+#: a JSON array (one parameter), or a range of positions in user_selection's staged temp table.
+IDS_FROM = {"json": "SELECT value FROM json_each(?)",
+            "staged": "SELECT id FROM temp.selected_users WHERE pos BETWEEN ? AND ?"}
 
 
-def activate_rows(conn: sqlite3.Connection, ids_sql: str, params: Sequence[Any], role_key: str | None,
+def activate_rows(conn: sqlite3.Connection, source: str, params: Sequence[Any], role_key: str | None,
                   team: str | None, at: str) -> None:
-    """Set the users ``ids_sql`` selects active with the role and team, and log the status
-    changes, inside the caller's transaction (the licence check is the caller's).
+    """Set the users that ``IDS_FROM[source]`` selects active with the role and team, and log the
+    status changes, inside the caller's transaction (the licence check is the caller's).
 
     Two set-based statements and no per-row Python: SQLite runs with the GIL released, so the
     window keeps painting while 100,000 users change."""
     conn.execute(
         "INSERT INTO user_changes (run_id, user_id, action, field, old_value, new_value, reason, state, at) "
         "SELECT NULL, id, 'activate', 'status', status, 'active', 'activated by an admin', 'applied', ? "
-        f"FROM users WHERE id IN ({ids_sql}) AND status != 'active'", (at, *params))
+        f"FROM users WHERE id IN ({IDS_FROM[source]}) AND status != 'active'", (at, *params))
     conn.execute(
         "UPDATE users SET status = 'active', evalsync_role = coalesce(?, evalsync_role), "
         "team = coalesce(?, team), deactivated_by = NULL, deactivation_reason = NULL, flag = NULL, updated_at = ? "
-        f"WHERE id IN ({ids_sql})", (role_key, team, at, *params))
+        f"WHERE id IN ({IDS_FROM[source]})", (role_key, team, at, *params))
 
 
 def deactivate(db: Database, ids: Iterable[int], reason: str = "deactivated by an admin") -> int:
@@ -367,20 +369,20 @@ def deactivate(db: Database, ids: Iterable[int], reason: str = "deactivated by a
     with db.transaction() as conn:
         targets = _existing_ids(conn, ids)
         changing = [i for i, r in targets.items() if r["status"] != "deactivated"]
-        deactivate_rows(conn, IDS_FROM_JSON, [json.dumps(changing)], reason, at)
+        deactivate_rows(conn, "json", [json.dumps(changing)], reason, at)
         return len(changing)
 
 
-def deactivate_rows(conn: sqlite3.Connection, ids_sql: str, params: Sequence[Any], reason: str, at: str) -> None:
-    """Deactivate the users ``ids_sql`` selects, by an admin, and log it, inside the caller's
+def deactivate_rows(conn: sqlite3.Connection, source: str, params: Sequence[Any], reason: str, at: str) -> None:
+    """Deactivate the users that ``IDS_FROM[source]`` selects, by an admin, and log it, inside the caller's
     transaction (set-based, as :func:`activate_rows`); users already deactivated are left alone."""
     conn.execute(
         "INSERT INTO user_changes (run_id, user_id, action, field, old_value, new_value, reason, state, at) "
         "SELECT NULL, id, 'deactivate', 'status', status, 'deactivated', ?, 'applied', ? "
-        f"FROM users WHERE id IN ({ids_sql}) AND status != 'deactivated'", (reason, at, *params))
+        f"FROM users WHERE id IN ({IDS_FROM[source]}) AND status != 'deactivated'", (reason, at, *params))
     conn.execute(
         "UPDATE users SET status = 'deactivated', deactivated_by = 'admin', deactivation_reason = ?, updated_at = ? "
-        f"WHERE id IN ({ids_sql}) AND status != 'deactivated'", (reason, at, *params))
+        f"WHERE id IN ({IDS_FROM[source]}) AND status != 'deactivated'", (reason, at, *params))
 
 
 def validate_email(email: str, where: str = "") -> str:

@@ -38,8 +38,11 @@ class Selection:
         return self.ids is None
 
 
-#: The staged selection: ``pos`` is the view's order (1, 2, ...), so chunks are ranges of it.
-_STAGED = "SELECT id FROM temp.selected_users WHERE pos BETWEEN ? AND ?"
+#: Counts over the staged selection (``pos`` is the view's order, 1, 2, ..., so chunks are ranges of it).
+_COUNT = {"all": "SELECT count(*) FROM temp.selected_users",
+          "needing": "SELECT count(*) FROM temp.selected_users s JOIN users u ON u.id = s.id WHERE u.status != 'active'",
+          "active_or_pending": "SELECT count(*) FROM temp.selected_users s JOIN users u ON u.id = s.id "
+                               "WHERE u.status != 'deactivated'"}
 
 
 def _stage(conn: sqlite3.Connection, selection: Selection) -> int:
@@ -59,9 +62,8 @@ def _stage(conn: sqlite3.Connection, selection: Selection) -> int:
     return int(conn.execute("SELECT coalesce(max(pos), 0) FROM temp.selected_users").fetchone()[0])
 
 
-def _count(conn: sqlite3.Connection, status_test: str) -> int:
-    return int(conn.execute("SELECT count(*) FROM temp.selected_users s JOIN users u ON u.id = s.id "
-                            f"WHERE u.{status_test}").fetchone()[0])
+def _count(conn: sqlite3.Connection, which: str) -> int:
+    return int(conn.execute(_COUNT[which]).fetchone()[0])
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,8 @@ def plan_activation(db: Database, settings: Settings, selection: Selection) -> A
     """Count the selected users and how many of them would need a new licence (in SQL)."""
     with db.transaction(immediate=False) as conn:
         _stage(conn, selection)
-        selected = _count(conn, "id IS NOT NULL")
-        needing = _count(conn, "status != 'active'")
+        selected = _count(conn, "all")
+        needing = _count(conn, "needing")
     return ActivationPlan(selected, needing, directory.licences(db, settings))
 
 
@@ -117,9 +119,9 @@ def activate(db: Database, settings: Settings, selection: Selection, *, role: st
                          "JOIN users u ON u.id = s.id WHERE u.status != 'active' ORDER BY s.pos LIMIT ?)",
                          (directory.licences(db, settings).free,))
         else:
-            directory.check_licences(conn, settings, _count(conn, "status != 'active'"))
-        changed = _count(conn, "id IS NOT NULL")
-        _in_chunks(conn, last, lambda rng: directory.activate_rows(conn, _STAGED, rng, role_key, team, at),
+            directory.check_licences(conn, settings, _count(conn, "needing"))
+        changed = _count(conn, "all")
+        _in_chunks(conn, last, lambda rng: directory.activate_rows(conn, "staged", rng, role_key, team, at),
                    progress, is_cancelled)
         return changed
 
@@ -130,8 +132,8 @@ def deactivate(db: Database, selection: Selection, reason: str = "deactivated by
     at = directory.now_iso()
     with db.transaction() as conn:
         last = _stage(conn, selection)
-        changed = _count(conn, "status != 'deactivated'")
-        _in_chunks(conn, last, lambda rng: directory.deactivate_rows(conn, _STAGED, rng, reason, at),
+        changed = _count(conn, "active_or_pending")
+        _in_chunks(conn, last, lambda rng: directory.deactivate_rows(conn, "staged", rng, reason, at),
                    progress, is_cancelled)
         return changed
 
