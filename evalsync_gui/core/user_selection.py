@@ -28,10 +28,14 @@ CancelCheck = Callable[[], bool]
 
 @dataclass(frozen=True)
 class Selection:
-    """Explicit ``ids`` (in the order shown), or, when ``ids`` is None, every user of ``view``."""
+    """Explicit ``ids`` (in the order shown), or, when ``ids`` is None, every user of ``view``.
+
+    ``shown`` is how many rows the admin saw selected (for a confirmation's wording); what is
+    changed is always resolved again in SQL when the action runs."""
 
     view: directory.View
     ids: tuple[int, ...] | None = None
+    shown: int = 0
 
     @property
     def is_all(self) -> bool:

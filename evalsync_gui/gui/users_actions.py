@@ -90,6 +90,7 @@ class UserActions(QObject):
         self._view = view
         self._parent = parent
         self._then: Callable[[Any], None] = lambda _r: None
+        self.dialog: ActivateDialog | None = None  # the Activate dialog while it is open
         self.writer = TaskController(self, name="users.write")
         self.writer.finished.connect(lambda result: self._then(result))
         self.writer.failed.connect(self._message)
@@ -154,14 +155,13 @@ class UserActions(QObject):
         if selection is not None:
             # The dialog opens after the counting job has fully ended (not inside its outcome).
             self._run(lambda plan: QTimer.singleShot(0, lambda: self._ask_activate(selection, plan)),
-                      user_selection.plan_activation,
-                      self.ctx.db, self.ctx.settings, selection)
+                      user_selection.plan_activation, self.ctx.db, self.ctx.settings, selection)
 
     def _ask_activate(self, selection: Selection, plan: ActivationPlan) -> None:
         if plan.selected == 0:
             return self._message("The selected users are no longer in the directory.")
         dialog = ActivateDialog(plan, self._parent)
-        self.dialog = dialog  # reachable while open (tests, the click-everything test)
+        self.dialog = dialog
         try:
             if dialog.exec() == QDialog.DialogCode.Accepted:
                 self.activate(selection, dialog.role_key(), dialog.team_text(), fit=dialog.fit, planned=plan)
@@ -185,17 +185,13 @@ class UserActions(QObject):
         selection = self._selection()
         if selection is None:
             return
-        n = len(selection.ids) if selection.ids is not None else self._shown_count()
+        n = selection.shown
         answer = QMessageBox.question(self._parent, "Deactivate users",
                                       f"Deactivate {n:,} user{'s' if n != 1 else ''}? Their licences are freed; "
                                       "they can be activated again later.")
         if answer == QMessageBox.StandardButton.Yes:
             self._run(self._changed("Deactivated {n:,} users."), user_selection.deactivate, self.ctx.db, selection,
                       busy=f"Deactivating {n:,} users…")
-
-    def _shown_count(self) -> int:
-        model = getattr(self._parent, "model", None)
-        return model.rowCount() if model is not None else 0
 
     # -- add, import, export, limit ------------------------------------------------------
     def add_user(self) -> None:

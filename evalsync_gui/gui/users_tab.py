@@ -262,9 +262,9 @@ class UsersTab(QWidget):
         """What the actions act on: every user of the view after Ctrl+A (resolved in SQL on the
         worker), else the selected ids; None when nothing is selected."""
         if self.table.all_selected():
-            return Selection(self.model.view)
+            return Selection(self.model.view, shown=self.model.rowCount())
         ids = self.selected_ids()
-        return Selection(self.model.view, tuple(ids)) if ids else None
+        return Selection(self.model.view, tuple(ids), shown=len(ids)) if ids else None
 
     def _update_selection(self, *_: Any) -> None:
         n, rows = self.table.selection_size(), self.model.rowCount()
