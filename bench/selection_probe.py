@@ -4,6 +4,7 @@
 prints one JSON object. Three steps, each driven as the admin does it, each with its own
 heartbeat record (the largest gap between 10 ms ticks is how long the GUI thread was blocked):
 
+* ``idle``: 1.5 s of nothing, the machine's own share of every gap (a busy, shared machine);
 * ``select_all``: Ctrl+A in the users table, until 500 ms after the label says "All … selected";
 * ``log_toggle``: with everything selected, the window's Log action (Ctrl+L) shows the log
   dock and then hides it again; also the wall time of each toggle to the next paint;
@@ -106,6 +107,9 @@ def main() -> int:
     wait_until(lambda: hasattr(window, "log_action") or kind != "MainWindow", timeout_ms=5000, then_ms=100)
     out: dict = {"widget": kind, "rows": tab.model.rowCount()}
     beat = Heartbeat()
+    beat.start()  # nothing happening: what the machine itself adds to every gap below
+    settle(1500)
+    out["idle"] = {"max_gap_ms": beat.stop()}
 
     tab.table.setFocus()
     beat.start()

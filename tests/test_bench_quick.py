@@ -93,7 +93,7 @@ def test_merge_keeps_the_rows_of_scenarios_not_run():
 def test_selection_scenario_runs_at_quick_size(tmp_path):
     ctx = BenchContext(quick=True, rounds=1, workdir=tmp_path)
     rows, crashed = bench_main.run_family(ctx, {9}, "bench.selection_scenario", "run")
-    assert not crashed and [r.scenario.split(" (")[0] for r in rows] == ["9. Big selections"] * 3
-    shown = rows[0].scenario.split(", ")[1].split(" pending")[0]  # the pending users the table showed
-    assert rows[0].note.startswith(f"label per round: All {shown} selected; 1-minute load average")
-    assert rows[1].note.startswith("click → dialog → Activate")
+    assert not crashed and [r.scenario.split(" (")[0] for r in rows] == ["9. Big selections"] * 4
+    shown = rows[1].scenario.split(", ")[1].split(" pending")[0]  # the pending users the table showed
+    assert rows[1].note.startswith(f"label per round: All {shown} selected; 1-minute load average")
+    assert rows[2].note.startswith("click → dialog → Activate")
