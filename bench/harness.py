@@ -372,7 +372,10 @@ def merge_markdown(old: str, new: str, kept: set[int]) -> str:
     scenarios = ", ".join(str(n) for n in sorted({_scenario_of(ln) for ln in carried("## Results", "| ")} - {None}))
     if scenarios:
         commit = old.split("- Commit: ", 1)[1].split("\n", 1)[0] if "- Commit: " in old else "an earlier commit"
-        out = out.replace("\n## Machine", f"- Scenarios {scenarios}: carried over from the run on {commit}\n\n## Machine", 1)
+        cpu = old.split("- CPU: ", 1)[1].split("\n", 1)[0] if "- CPU: " in old else ""
+        then = f" (CPU then: {cpu})" if cpu and f"- CPU: {cpu}\n" not in out else ""
+        out = out.replace("\n## Machine", f"- Scenarios {scenarios}: carried over from the run on {commit}{then}\n\n"
+                          "## Machine", 1)
     return out
 
 
