@@ -162,6 +162,22 @@ def query_ids(db: Database, view: View) -> array:
         raise translate_sqlite_error(exc, db.path) from exc
 
 
+def ids_after(db: Database, view: View, after: int) -> array:
+    """The ids above ``after`` that ``view`` shows, in its order: the users a running sync added
+    since the list was read. The id range is an index walk over the new rows only, so this costs
+    a few milliseconds where re-reading 100,000 ordered ids costs ~100 (and the GIL)."""
+    conn = db.connect()
+    where, params = view.where()
+    where = f"{where} AND id > ?" if where else "WHERE id > ?"
+    cur = conn.cursor()
+    cur.row_factory = _first_column
+    try:
+        cur.execute(f"SELECT id FROM users {where} {view.order_by()}", [*params, after])
+        return array("q", cur.fetchall())
+    except sqlite3.Error as exc:
+        raise translate_sqlite_error(exc, db.path) from exc
+
+
 def narrow_ids(db: Database, view: View, shown: Sequence[int]) -> array:
     """The ordered ids of ``view`` taken from ``shown``, the ids of a wider view it narrows
     (see :meth:`View.narrows`): one scan finds the rows that no longer match, and no sort is

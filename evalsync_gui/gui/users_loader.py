@@ -55,3 +55,12 @@ def load_snapshot(task: Task, db: Database, settings: Settings, view: directory.
         return read_snapshot(db, settings, view, counts=counts, shown=shown)
     finally:
         db.close()
+
+
+def load_new_ids(task: Task, db: Database, view: directory.View, after: int) -> tuple[directory.View, int, array]:
+    """Worker body: the ids above ``after`` in ``view`` (see :func:`directory.ids_after`)."""
+    try:
+        task.raise_if_cancelled()
+        return view, after, directory.ids_after(db, view, after)
+    finally:
+        db.close()

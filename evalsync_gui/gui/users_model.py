@@ -59,6 +59,8 @@ class UsersModel(QAbstractTableModel):
         #: without it a header click reads them at once (scripts, model tests).
         self.view_requested: Callable[[directory.View], None] | None = None
         self._ids = array("q")
+        #: The highest id shown: a running sync's new users are the ids above it.
+        self.max_id = 0
         self._cache: OrderedDict[int, Any] = OrderedDict()
         self._loaded = False  # the view's first sort() (from the header) only records the order
 
@@ -76,6 +78,7 @@ class UsersModel(QAbstractTableModel):
         self._loaded = True
         self.beginResetModel()
         self._view, self._ids = view, ids
+        self.max_id = max(ids) if ids else 0
         self.order = (view.sort, view.descending)
         self._cache.clear()
         self.endResetModel()
@@ -102,6 +105,17 @@ class UsersModel(QAbstractTableModel):
 
     def user_id(self, row: int) -> int:
         return self._ids[row]
+
+    def append_ids(self, ids: array) -> None:
+        """Add rows at the end (users a running sync imported): no reset, so the admin's
+        selection and scroll position stay; the next full read puts them in order."""
+        if not ids:
+            return
+        first = len(self._ids)
+        self.beginInsertRows(QModelIndex(), first, first + len(ids) - 1)
+        self._ids = self._ids + ids  # a new array: a loader thread may still read the old one
+        self.max_id = max(self.max_id, max(ids))
+        self.endInsertRows()
 
     def row_of(self, user_id: int) -> int | None:
         """The row showing ``user_id``, or None (one C-level scan of the id array: ~1 ms at 100k)."""

@@ -2,9 +2,11 @@
 
 Requests merge: "counts" (a sync page), "view" (the admin switched status, searched or
 sorted: ids only) and "ids" (the directory changed: ids and counts). While a sync runs the
-counts are re-read every 500 ms and the id list every :data:`LIVE_IDS_MS`; a re-read of the
-view on screen keeps the admin's scroll position and selection (all of it after Ctrl+A, or up
-to :data:`KEEP_SELECTED` rows), so the rows already imported appear without a click.
+counts are re-read every 500 ms and, every :data:`LIVE_IDS_MS`, the users it added since (ids
+above the highest shown) are appended at the end of the table: the rows already imported appear
+without a click, and nothing is reset, so selection and scroll stay. When the sync ends the
+list is read again in order; that re-read of the view on screen keeps the scroll position and
+the selection (all of it after Ctrl+A, or up to :data:`KEEP_SELECTED` rows).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from PySide6.QtCore import QItemSelectionModel, QObject, QTimer
 
 from evalsync_gui.core import directory
 from evalsync_gui.gui.services import Services
-from evalsync_gui.gui.users_loader import Snapshot, load_snapshot
+from evalsync_gui.gui.users_loader import Snapshot, load_new_ids, load_snapshot
 from evalsync_gui.gui.users_model import UsersModel
 from evalsync_gui.gui.users_table import UsersTable
 from evalsync_gui.gui.workers import TaskController
@@ -45,7 +47,9 @@ class ViewRefresher(QObject):
         self._data_gen = self._loading_gen = self._shown_gen = 0
         self._closing = False
         self.stale_timer = _timer(self, 500, self.refresh_live)
-        self.live_ids_timer = _timer(self, LIVE_IDS_MS, self._refresh_live_ids, single=False)
+        self.live_ids_timer = _timer(self, LIVE_IDS_MS, self._append_new, single=False)
+        self.appender = TaskController(self, name="users.append")
+        self.appender.finished.connect(self._show_new)
 
     # -- requests --------------------------------------------------------------------------
     def request(self, what: str) -> None:
@@ -75,7 +79,7 @@ class ViewRefresher(QObject):
         if running:
             self.live_ids_timer.start()
         else:
-            self.live_ids_timer.stop()
+            self.live_ids_timer.stop()  # the sync's users_changed re-reads the list in order
 
     def refresh_live(self) -> None:
         """While a sync runs: counts (read off-thread) and visible cells only, no reset."""
@@ -83,9 +87,19 @@ class ViewRefresher(QObject):
         self.request("counts")
         self.model.mark_stale()
 
-    def _refresh_live_ids(self) -> None:
-        self.directory_changed()
-        self.request("ids")
+    def _append_new(self) -> None:
+        """Read the users the running sync added since the list on screen (a few ms, off-thread)."""
+        if self._closing or not self.model.loaded or self.appender.is_running() or self.loader.is_running():
+            return
+        self.appender.start(load_new_ids, self.services.ctx.db, self.model.view, self.model.max_id)
+
+    def _show_new(self, result: tuple[directory.View, int, object]) -> None:
+        view, after, ids = result
+        if view == self.model.view and after == self.model.max_id:  # nothing was re-read meanwhile
+            keep_all = self.table.all_selected()
+            self.model.append_ids(ids)
+            if keep_all and len(ids):
+                self.table.selectAll()
 
     # -- loading ---------------------------------------------------------------------------
     def _load_next(self) -> None:
@@ -136,6 +150,7 @@ class ViewRefresher(QObject):
         self._closing = True
         self.stale_timer.stop()
         self.live_ids_timer.stop()
+        self.appender.shutdown(300)
         self.loader.shutdown(300)
 
 

@@ -167,6 +167,7 @@ class UsersTab(QWidget):
             lambda current, _prev: self.details.follow(current.data(ID_ROLE) if current.isValid() else None))
         self.table.open_requested.connect(self.details.open_user)
         self.model.modelReset.connect(self._update_selection)
+        self.model.rowsInserted.connect(self._update_selection)
         # Many change notices (one per sync page) collapse into one reload.
         self._reload_timer = QTimer(self)
         self._reload_timer.setSingleShot(True)

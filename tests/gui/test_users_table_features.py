@@ -162,7 +162,13 @@ def _waiting_engine(ctx, release: threading.Event, n_new: int = 6):
 def test_a_running_sync_says_why_it_waits_and_shows_the_rows_already_imported(make_tab, ctx, qtbot, monkeypatch):
     release = threading.Event()
     monkeypatch.setattr(sync_controller, "run_sync_task", _waiting_engine(ctx, release))
+    _pending(ctx, 3)
     tab = make_tab()
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 3, timeout=3000)
+    rect = tab.table.visualRect(tab.model.index(1, 0))
+    qtbot.mouseClick(tab.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    chosen = tab.selected_ids()
+    resets: list[int] = []
     messages: list[str] = []
     tab.services.signals.status_message.connect(messages.append)
     labels: list[str] = []
@@ -171,11 +177,13 @@ def test_a_running_sync_says_why_it_waits_and_shows_the_rows_already_imported(ma
         qtbot.waitUntil(lambda: tab.wait_note.isVisible(), timeout=3000)
         assert tab.wait_note.text() in ("Zendesk's limit: resumes in 43 s", "Zendesk's limit: resumes in 42 s")
         assert messages and messages[-1].startswith("Zendesk's limit: resumes in 4")
-        qtbot.waitUntil(lambda: tab.status_buttons["pending"].text() == "Pending (6)", timeout=3000)
+        tab.model.modelReset.connect(lambda: resets.append(1))
+        qtbot.waitUntil(lambda: tab.status_buttons["pending"].text() == "Pending (9)", timeout=3000)
         labels.append(tab.selection_label.text())
-        qtbot.waitUntil(lambda: tab.model.rowCount() == 6, timeout=4000)  # while the sync still runs
-        assert tab.controller.is_running()
-        assert "0 shown" not in labels and tab.selection_label.text() == "6 shown"
+        qtbot.waitUntil(lambda: tab.model.rowCount() == 9, timeout=4000)  # while the sync still runs
+        assert tab.controller.is_running() and not resets  # appended: no reset
+        assert tab.selected_ids() == chosen  # the admin's selection stayed
+        assert "0 shown" not in labels and tab.selection_label.text() == "1 selected of 9"
     finally:
         release.set()
     qtbot.waitUntil(lambda: not tab.controller.is_running(), timeout=3000)
