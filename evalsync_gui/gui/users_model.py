@@ -97,9 +97,12 @@ class UsersModel(QAbstractTableModel):
         """Re-read ids and rows after the directory changed (a sync page, an activation)."""
         self.set_view(self._view)
 
-    def mark_stale(self) -> None:
-        """Drop cached rows without changing the id list; visible rows re-read on next paint."""
+    def mark_stale(self, fresh: dict | None = None) -> None:
+        """Drop cached rows without changing the id list; visible rows re-read on next paint,
+        unless ``fresh`` (id -> row, read off-thread) already holds them."""
         self._cache.clear()
+        if fresh:
+            self._cache.update(fresh)
         if self._ids:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, len(COLUMNS) - 1))
 
@@ -116,6 +119,10 @@ class UsersModel(QAbstractTableModel):
         self._ids = self._ids + ids  # a new array: a loader thread may still read the old one
         self.max_id = max(self.max_id, max(ids))
         self.endInsertRows()
+
+    def ids_between(self, first: int, last: int) -> list[int]:
+        """The ids of rows ``first``..``last`` (clipped to the list)."""
+        return list(self._ids[max(0, first):max(0, last + 1)])
 
     def row_of(self, user_id: int) -> int | None:
         """The row showing ``user_id``, or None (one C-level scan of the id array: ~1 ms at 100k)."""

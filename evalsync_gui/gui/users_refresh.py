@@ -46,6 +46,7 @@ class ViewRefresher(QObject):
         # began; only then may a search typed further filter them (see users_loader).
         self._data_gen = self._loading_gen = self._shown_gen = 0
         self._closing = False
+        self._live_rows = False  # the next counts read also brings the rows on screen
         self.stale_timer = _timer(self, 500, self.refresh_live)
         self.live_ids_timer = _timer(self, LIVE_IDS_MS, self._append_new, single=False)
         self.appender = TaskController(self, name="users.append")
@@ -82,10 +83,10 @@ class ViewRefresher(QObject):
             self.live_ids_timer.stop()  # the sync's users_changed re-reads the list in order
 
     def refresh_live(self) -> None:
-        """While a sync runs: counts (read off-thread) and visible cells only, no reset."""
+        """While a sync runs: counts and the visible rows, both read off-thread; no reset."""
         self.directory_changed()
+        self._live_rows = True
         self.request("counts")
-        self.model.mark_stale()
 
     def _append_new(self) -> None:
         """Read the users the running sync added since the list on screen (a few ms, off-thread)."""
@@ -110,12 +111,22 @@ class ViewRefresher(QObject):
         current = what == "view" and self._shown_gen == self._data_gen
         shown = (self.model.view, self.model.shown_ids) if current else None
         self._loading_gen = self._data_gen
+        visible, self._live_rows = (self._visible_ids() if self._live_rows and what == "counts" else None), False
         ctx = self.services.ctx
-        self.loader.start(load_snapshot, ctx.db, ctx.settings, view, what != "view", shown)
+        self.loader.start(load_snapshot, ctx.db, ctx.settings, view, what != "view", shown, visible)
+
+    def _visible_ids(self) -> list[int]:
+        """The ids on screen (with a few rows' margin): what a live refresh re-reads."""
+        top = max(0, self.table.rowAt(0))
+        bottom = self.table.rowAt(self.table.viewport().height() - 1)
+        bottom = self.model.rowCount() - 1 if bottom < 0 else bottom
+        return self.model.ids_between(top - 5, bottom + 5)
 
     def _show_snapshot(self, snap: Snapshot) -> None:
         if snap.counts is not None:
             self._show_counts(snap)
+        if snap.rows is not None:
+            self.model.mark_stale(snap.rows)
         # The admin may have switched status or searched meanwhile (that re-read at once).
         if snap.ids is not None and snap.view == self._wanted_view():
             self._show_ids(snap)

@@ -251,6 +251,8 @@ def test_live_refresh_during_a_sync_keeps_rows_and_reads_counts_off_thread(make_
     with qtbot.waitSignal(tab.loader.finished, timeout=3000) as done:
         tab.refresh_live()
     assert done.args[0].ids is None  # counts only: the id list waits for the end of the sync
+    # ...and the rows on screen, read on the loader thread too, so the repaint reads nothing here
+    assert set(tab.model.ids_for_rows(list(range(10)))) <= set(done.args[0].rows)
     assert tab.status_buttons["pending"].text() == "Pending (31)"
     assert tab.model.rowCount() == 30
 
