@@ -26,6 +26,8 @@ from evalsync_gui.gui.workers import TaskController
 LIVE_IDS_MS = 2000
 #: Selections up to this size survive a live refresh row by row; "all" always survives.
 KEEP_SELECTED = 1000
+#: Rows a live refresh reads when the table cannot say what is on screen (hidden, not laid out).
+VISIBLE_GUESS = 60
 
 
 class ViewRefresher(QObject):
@@ -119,7 +121,8 @@ class ViewRefresher(QObject):
         """The ids on screen (with a few rows' margin): what a live refresh re-reads."""
         top = max(0, self.table.rowAt(0))
         bottom = self.table.rowAt(self.table.viewport().height() - 1)
-        bottom = self.model.rowCount() - 1 if bottom < 0 else bottom
+        if bottom < 0:  # a short list, or the table not laid out yet: a screenful at most
+            bottom = top + VISIBLE_GUESS
         return self.model.ids_between(top - 5, bottom + 5)
 
     def _show_snapshot(self, snap: Snapshot) -> None:
