@@ -217,9 +217,11 @@ class UserActions(QObject):
             self._run(lambda n: self._message(f"Exported {n:,} users to {path}."), user_selection.export,
                       self.ctx.db, path, self._view(), busy="Exporting users…")
 
-    def change_limit(self) -> None:
-        """Edit the licence limit (active users allowed)."""
-        value = ask_limit(self._parent, directory.licence_limit(self.ctx.settings))
+    def change_limit(self, shown: directory.Licences | None = None) -> None:
+        """Edit the licence limit (active users allowed); ``shown`` is the counter on screen (its
+        active count was read off-thread; without it only the one-row setting is read here)."""
+        limit = shown.limit if shown else directory.licence_limit(self.ctx.settings)
+        value = ask_limit(self._parent, limit, shown.used if shown else None)
         if value is not None:
             self._run(self._changed(f"Licence limit set to {value:,}."), user_selection.set_licence_limit,
                       self.ctx.settings, value)

@@ -59,7 +59,9 @@ class LicenceCorner(QWidget):
         self.limit_btn.setFlat(True)
         self.limit_btn.setToolTip("Set how many active users your EvalSync plan allows")
         row.addWidget(self.limit_btn)
+        self.licences: directory.Licences | None = None  # the counts shown (read off-thread)
 
     def show_licences(self, lic: directory.Licences) -> None:
+        self.licences = lic
         self.label.setText(str(lic))
         self.label.setStyleSheet("font-weight: bold;" + (theme.colour_css("error") if lic.used >= lic.limit else ""))

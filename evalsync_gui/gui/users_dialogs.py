@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QInputDialog, QLabel, QLineEdit,
                                QWidget)
 
@@ -105,8 +106,23 @@ class AddUserDialog(QDialog):
                                  status=self.status.currentData(), role=self.role.currentData(), team=self.team.text())
 
 
-def ask_limit(parent: QWidget, current: int) -> int | None:
+class _LimitDialog(QInputDialog):
+    """QInputDialog builds its layout when shown, resetting the minimum width: set it after."""
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        self.setMinimumWidth(380)  # wide enough that the window title is not cut
+
+
+def ask_limit(parent: QWidget, current: int, used: int | None) -> int | None:
     """Ask for a new licence limit; None when cancelled or unchanged."""
-    value, ok = QInputDialog.getInt(parent, "Licence limit", "Active users your plan allows:", current, 1,
-                                    directory.MAX_LICENCES)
-    return value if ok and value != current else None
+    dialog = _LimitDialog(parent)
+    dialog.setWindowTitle("Licence limit")
+    dialog.setInputMode(QInputDialog.InputMode.IntInput)
+    now = f" ({used:,} active now)" if used is not None else ""
+    dialog.setLabelText(f"Active users your EvalSync plan allows{now}:")
+    dialog.setIntRange(1, directory.MAX_LICENCES)
+    dialog.setIntValue(current)
+    if dialog.exec() != QInputDialog.DialogCode.Accepted or dialog.intValue() == current:
+        return None
+    return dialog.intValue()

@@ -104,7 +104,7 @@ class UsersTab(QWidget):
     def _licence_corner(self) -> QWidget:
         self.licence = LicenceCorner()
         self.licence_label, self.limit_btn = self.licence.label, self.licence.limit_btn
-        self.limit_btn.clicked.connect(self.actions.change_limit)
+        self.limit_btn.clicked.connect(lambda: self.actions.change_limit(self.licence.licences))
         return self.licence
 
     def _users_page(self) -> QWidget:
@@ -307,7 +307,7 @@ class UsersTab(QWidget):
         self.actions.import_csv(path)
 
     def change_limit(self) -> None:
-        self.actions.change_limit()
+        self.actions.change_limit(self.licence.licences)
 
     def _show_preview(self, result: Any) -> None:
         if getattr(result, "dry_run", False) and self.isVisible():

@@ -188,3 +188,28 @@ def test_a_running_sync_says_why_it_waits_and_shows_the_rows_already_imported(ma
         release.set()
     qtbot.waitUntil(lambda: not tab.controller.is_running(), timeout=3000)
     assert tab.wait_note.isHidden()
+
+
+def test_change_limit_button_sets_the_limit_and_the_counter_follows(make_tab, ctx, qtbot):
+    _pending(ctx, 3)
+    directory.activate(ctx.db, ctx.settings, [1])
+    tab = make_tab()
+    qtbot.waitUntil(lambda: tab.licence_label.text() == "1 of 150 licences used", timeout=3000)
+    seen = {}
+
+    def answer():
+        from PySide6.QtWidgets import QInputDialog
+
+        dialog = next((w for w in QApplication.topLevelWidgets() if isinstance(w, QInputDialog) and w.isVisible()), None)
+        if dialog is None:
+            QTimer.singleShot(10, answer)
+            return
+        seen["label"], seen["width"] = dialog.labelText(), dialog.width()
+        dialog.setIntValue(7)
+        dialog.accept()
+
+    QTimer.singleShot(0, answer)
+    qtbot.mouseClick(tab.limit_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.licence_label.text() == "1 of 7 licences used", timeout=3000)
+    assert directory.licence_limit(ctx.settings) == 7
+    assert seen["label"] == "Active users your EvalSync plan allows (1 active now):" and seen["width"] >= 380
