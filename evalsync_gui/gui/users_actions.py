@@ -10,15 +10,15 @@ on the GUI thread.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton,
-                               QWidget)
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QDialog, QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from evalsync_gui.core import directory, user_selection
 from evalsync_gui.core.user_selection import ActivationPlan, Selection
+from evalsync_gui.gui.confirm import confirm
+from evalsync_gui.gui.exports import ask_export_path, documents_folder, exported_text
 from evalsync_gui.gui.services import Services
 from evalsync_gui.gui.users_dialogs import ActivateDialog, AddUserDialog, ask_limit
 from evalsync_gui.gui.workers import Task, TaskController
@@ -33,11 +33,6 @@ def _bulk(task: Task, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Worker body for a bulk change: progress as (done, total) and the task's cancel flag."""
     return fn(*args, progress=lambda done, total: task.report((done, total)), is_cancelled=task.is_cancelled,
               **kwargs)
-
-
-def documents_folder() -> str:
-    """Where file dialogs start: the user's documents folder (never the install folder)."""
-    return QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation) or str(Path.home())
 
 
 class BusyBar(QWidget):
@@ -186,10 +181,8 @@ class UserActions(QObject):
         if selection is None:
             return
         n = selection.shown
-        answer = QMessageBox.question(self._parent, "Deactivate users",
-                                      f"Deactivate {n:,} user{'s' if n != 1 else ''}? Their licences are freed; "
-                                      "they can be activated again later.")
-        if answer == QMessageBox.StandardButton.Yes:
+        if confirm(self._parent, "Deactivate users", f"Deactivate {n:,} user{'s' if n != 1 else ''}?",
+                   "Their licences are freed; they can be activated again later.", "Deactivate"):
             self._run(self._changed("Deactivated {n:,} users."), user_selection.deactivate, self.ctx.db, selection,
                       busy=f"Deactivating {n:,} users…")
 
@@ -202,7 +195,7 @@ class UserActions(QObject):
 
     def import_csv(self, path: str | None = None) -> None:
         if not path:
-            path, _ = QFileDialog.getOpenFileName(self._parent, "Import EvalSync users", documents_folder(),
+            path, _ = QFileDialog.getOpenFileName(self._parent, "Import EvalSync users", str(documents_folder()),
                                                   "CSV files (*.csv *.txt)")
         if path:
             self._run(lambda result: self._changed(str(result))(result), directory.import_csv, self.ctx.db,
@@ -210,11 +203,9 @@ class UserActions(QObject):
 
     def export_csv(self, path: str | None = None) -> None:
         """Export the users shown (status, search, order) with progress; Cancel writes no file."""
-        if not path:
-            start = str(Path(documents_folder()) / "evalsync-users.csv")
-            path, _ = QFileDialog.getSaveFileName(self._parent, "Export users", start, "CSV files (*.csv)")
+        path = path or ask_export_path(self._parent, "Export users", "evalsync-users.csv")
         if path:
-            self._run(lambda n: self._message(f"Exported {n:,} users to {path}."), user_selection.export,
+            self._run(lambda n: self._message(exported_text(n, path, "users")), user_selection.export,
                       self.ctx.db, path, self._view(), busy="Exporting users…")
 
     def change_limit(self, shown: directory.Licences | None = None) -> None:

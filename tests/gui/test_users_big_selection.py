@@ -11,12 +11,12 @@ import shutil
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QMessageBox
 
 from bench.selection_probe import Heartbeat
 from evalsync_gui.core import directory
 from evalsync_gui.core.context import AppContext
 from evalsync_gui.gui.services import AppSignals, Services
+from tests.gui.modal import ModalAnswerer
 
 pytestmark = pytest.mark.slow
 N = 100_000
@@ -114,7 +114,7 @@ def test_activate_100k_shows_progress_cancels_cleanly_then_completes(window, qtb
 def test_deactivate_and_export_100k_off_the_gui_thread(window, qtbot, monkeypatch, tmp_path):
     _w, tab, ctx = window
     out = tmp_path / "all.csv"
-    monkeypatch.setattr("evalsync_gui.gui.users_actions.QFileDialog.getSaveFileName",
+    monkeypatch.setattr("evalsync_gui.gui.exports.QFileDialog.getSaveFileName",
                         lambda *a, **k: (str(out), "CSV files (*.csv)"))
     messages: list[str] = []
     tab.services.signals.status_message.connect(messages.append)
@@ -126,12 +126,12 @@ def test_deactivate_and_export_100k_off_the_gui_thread(window, qtbot, monkeypatc
     assert sum(1 for _ in out.open(encoding="utf-8-sig")) == N + 1
 
     _select_all(qtbot, tab)
-    asked: list[str] = []
-    monkeypatch.setattr("evalsync_gui.gui.users_actions.QMessageBox.question",
-                        lambda _parent, _title, text: asked.append(text) or QMessageBox.StandardButton.Yes)
+    answer = ModalAnswerer("Deactivate")
     with Heartbeat() as beat:
         qtbot.mouseClick(tab.deactivate_btn, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: tab.status_buttons["deactivated"].text() == f"Deactivated ({N:,})", timeout=60_000)
+    answer.stop()
     assert beat.max_gap_ms < MAX_GAP_MS, beat.max_gap_ms
-    assert asked == [f"Deactivate {N:,} users? Their licences are freed; they can be activated again later."]
+    assert answer.seen == [f"Deactivate users\nDeactivate {N:,} users?\n"
+                           "Their licences are freed; they can be activated again later."]
     assert directory.counts(ctx.db)["deactivated"] == N
