@@ -157,3 +157,13 @@ def test_inactivity_names_the_support_sign_in_when_the_chat_api_has_no_last_logi
     assert by_email["ana@acme.com"].action == "admin_step" and by_email["ana@acme.com"].admin_url
     assert service.status(ctx)["last_login_source"] == SUPPORT_LAST_LOGIN
     assert set(zd.methods()) == {"GET"}
+
+
+def test_a_create_refused_as_taken_is_settled_from_a_second_lookup():
+    searches = iter([(200, fx.SEARCH_EMPTY), (200, fx.SEARCH_AGENT)])
+    zd = Zendesk({("GET", "/api/v2/users/search"): lambda r: next(searches),
+                  ("POST", "/api/v2/users"): (422, fx.EMAIL_TAKEN),
+                  ("GET", "/api/v2/users/35436/entitlements/full"): (200, fx.ENTITLEMENTS_WITH_CHAT_ON)})
+    got = SupportKindChat(None, client(zd, "support")).grant("kim@acme.com", "Kim", "Lee")
+    assert got.status == "already_enabled"
+    assert zd.methods().count("POST") == 1 and "PUT" not in zd.methods()
