@@ -131,12 +131,12 @@ def _refusal(form: dict[str, str]) -> str:
             "secret or redirect URL does not match); connect Chat again.")
 
 
-def redirect_uri(ctx: AppContext) -> str:
-    """The exact redirect URL to register on the Chat API client (the Support redirect port's)."""
+def redirect_uri(ctx: AppContext, port: int | None = None) -> str:
+    """The exact redirect URL to register on the Chat API client (``port``, else the Support redirect port's)."""
     from evalsync_gui.core.auth.listener import redirect_uri_for
     from evalsync_gui.core.auth.session import redirect_port
 
-    return redirect_uri_for(redirect_port(ctx))
+    return redirect_uri_for(redirect_port(ctx) if port is None else port)
 
 
 def setup_steps(ctx: AppContext) -> list[str]:
