@@ -17,11 +17,11 @@ from urllib.parse import urlsplit
 import keyring
 import keyring.errors
 
-from evalsync_gui.core.chat import mailer
+from evalsync_gui.core.chat import guards, mailer
 from evalsync_gui.core.chat.agents_api import (STANDALONE, SUPPORT, Agent, ChatBackend, ChatModeMismatch,
                                                detect_mode, make_backend)
 from evalsync_gui.core.chat.inactivity import Policy, PolicyRow, preview
-from evalsync_gui.core.chat.processor import BatchResult, cache_agents, process_batch
+from evalsync_gui.core.chat.processor import BatchResult, Guard, cache_agents, process_batch
 from evalsync_gui.core.errors import SecretStoreError
 from evalsync_gui.core.store.db import Database
 from evalsync_gui.core.store.settings import Settings
@@ -126,18 +126,23 @@ def refresh_agents(db: Database, settings: Settings, http: ZendeskHttp,
 
 
 def run_process(db: Database, settings: Settings, http: ZendeskHttp, *, dry_run: bool = False,
-                progress=None, is_cancelled=None, send_mail: bool = True) -> tuple[BatchResult, MailOutcome]:
+                progress=None, is_cancelled=None, send_mail: bool = True,
+                guard: Guard | None = None) -> tuple[BatchResult, MailOutcome]:
     """Process the queue; switches to Support mode once if the Chat Agents API refuses writes,
-    then sends queued confirmations when SMTP is configured."""
+    then sends queued confirmations when SMTP is configured.
+
+    Confirmations are queued whether or not SMTP is set up yet: they go out once it is."""
     smtp = smtp_config(settings)
     tpls = templates(settings)
-    compose = (lambda status, req: mailer.compose(tpls, status, req)) if smtp.configured else None
+    requesters = guards.Guards.load(settings).requesters
     mode = detect_and_remember(settings, http)
     for attempt in range(2):
         backend = backend_for(settings, http, mode)
         try:
-            result = process_batch(db, backend, domains(settings), dry_run=dry_run, compose=compose,
-                                   progress=progress, is_cancelled=is_cancelled)
+            result = process_batch(db, backend, domains(settings), dry_run=dry_run,
+                                   compose=lambda status, req: mailer.compose(tpls, status, req),
+                                   progress=progress, is_cancelled=is_cancelled, requesters=requesters,
+                                   guard=guard)
             break
         except ChatModeMismatch:
             if attempt or settings.get("chat.mode", "auto") != "auto":
@@ -151,13 +156,18 @@ def run_process(db: Database, settings: Settings, http: ZendeskHttp, *, dry_run:
 
 
 def send_outbox(db: Database, settings: Settings) -> MailOutcome:
-    """Send pending confirmations; a failure is kept on the message, never raised to the batch."""
+    """Send pending confirmations, within the daily cap; a failure is kept on the message, never
+    raised to the batch."""
     smtp = smtp_config(settings)
     out = MailOutcome()
     if not smtp.configured:
         return out
+    budget = guards.mail_budget(db, guards.Guards.load(settings).daily_mail_cap)
+    if budget == 0 and db.scalar("SELECT count(*) FROM email_outbox WHERE status = 'pending'"):
+        out.error = "the daily cap on confirmation e-mails is reached; the rest go out tomorrow"
+        return out
     try:
-        out.sent, out.failed = mailer.flush_outbox(db, smtp, mailer.get_password(smtp))
+        out.sent, out.failed = mailer.flush_outbox(db, smtp, mailer.get_password(smtp), limit=budget)
     except Exception as exc:  # mail trouble must not undo Zendesk work; it stays in the outbox
         out.error = str(exc)
         log.warning("confirmation e-mails not sent: %s", exc)
