@@ -78,6 +78,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, default=200)
     p.set_defaults(func=cmd_log)
 
+    from evalsync_gui.commands import chat_sources  # sources, run, runs, schedule, guards, requests retry
+
+    chat_sources.register(csub, rsub)
+
 
 def _client(ctx):
     from evalsync_gui.core.auth.session import open_client
@@ -164,14 +168,19 @@ def parse_map(items: list[str]) -> dict[str, str]:
     """``["Email of agent=email"]`` -> ``{"email": "email of agent"}`` (field -> column)."""
     from evalsync_gui.core.chat.requests import FIELDS
 
+    return parse_map_fields(items, FIELDS)
+
+
+def parse_map_fields(items: list[str], fields: tuple[str, ...]) -> dict[str, str]:
+    """``--map COLUMN=FIELD`` items as field -> column, for the given field names."""
     out: dict[str, str] = {}
     for item in items:
         column, sep, fld = item.rpartition("=")
         fld = fld.strip().lower()
         if not sep or not column.strip():
             raise UsageError(f"--map needs COLUMN=FIELD, not {item!r}.")
-        if fld not in FIELDS:
-            raise UsageError(f"Unknown field {fld!r} in --map; use one of {', '.join(FIELDS)}.")
+        if fld not in fields:
+            raise UsageError(f"Unknown field {fld!r} in --map; use one of {', '.join(fields)}.")
         out[fld] = column.strip().lower()
     return out
 
