@@ -71,8 +71,9 @@ def check_sheet_url(url: str) -> str:
 
 
 def fetch_sheet(url: str, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS,
-                transport: httpx.BaseTransport | None = None) -> list[Record]:
-    """Download a published sheet's CSV and parse it; raises FeedError with one line on any problem."""
+                transport: httpx.BaseTransport | None = None) -> tuple[list[str], list[Record]]:
+    """Download a published sheet's CSV and parse it into (header, records); raises FeedError with one
+    line on any problem."""
     body = _download(check_sheet_url(url), max_bytes, transport)
     text = _decode(body, "The sheet")
     if text.lstrip()[:15].lower().startswith(("<!doctype", "<html")):
@@ -81,7 +82,7 @@ def fetch_sheet(url: str, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROW
     header, records, _ = parse_records(text, "The sheet", max_rows)
     if not header:
         raise FeedError("The published sheet is empty; it needs the form's header row.")
-    return records
+    return header, records
 
 
 def _download(url: str, max_bytes: int, transport: httpx.BaseTransport | None) -> bytes:

@@ -142,10 +142,8 @@ def add_source(db: Database, name: str, *, url: str | None = None, path: str | N
     if kind == "file" and not Path(location).parent.is_dir():
         raise UsageError(f"The folder {Path(location).parent} does not exist; check the path.")
     src = Source(0, name, kind, location, {})
-    records, state = _read(src)
-    columns = list(records[0][1].keys()) if records else (_header_columns(state) if kind == "file" else None)
-    src.mapping = check_source_mapping({**(guess(columns) if columns else {}), **(mapping or {})},
-                                       columns if columns else None)
+    records, state, columns = _read(src)
+    src.mapping = check_source_mapping({**(guess(columns) if columns else {}), **(mapping or {})}, columns)
     with db.transaction() as conn:
         cur = conn.execute("INSERT INTO chat_sources (name, kind, location, mapping) VALUES (?, ?, ?, ?)",
                            (name, kind, location, json.dumps(src.mapping)))
@@ -195,18 +193,20 @@ def identify(mapping: dict[str, str], values: dict[str, str]) -> tuple[str, str]
     return identity, hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
-def _read(src: Source) -> tuple[list[feeds.Record], feeds.FileState]:
+def _read(src: Source) -> tuple[list[feeds.Record], feeds.FileState, list[str] | None]:
+    """(new records, the file state after them, the header's columns when known)."""
     if src.kind == "sheet":
-        return feeds.fetch_sheet(src.location), src.state
+        header, records = feeds.fetch_sheet(src.location)
+        return records, src.state, header
     state, records = feeds.read_growing(src.location, src.state)
-    return records, state
+    return records, state, _header_columns(state)
 
 
 def poll(db: Database, src: Source, domains: list[str]) -> PollReport:
     """Read a source and queue its new rows; a read failure is recorded on the source, not raised."""
     report = PollReport(src.name)
     try:
-        records, state = _read(src)
+        records, state, _ = _read(src)
     except feeds.FeedError as exc:
         report.error = str(exc)
         with db.transaction() as conn:
