@@ -13,12 +13,15 @@ A local file is read as it grows: only bytes after ``offset`` (the end of the la
 record taken) are read, and only up to the last newline that ends a whole record, so a
 half-written last line waits for the next poll and is taken whole then. A record ends at a
 newline outside quotes (an even number of ``"`` so far). A file that shrank or whose header
-changed was replaced: it is read again from the top, and the row identities make that safe.
+changed, or whose bytes before the offset changed (a fingerprint of its start and of the
+bytes before the offset), was rewritten or replaced: it is read again from the top, and
+the row identities make that safe.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import os
 import stat
@@ -53,6 +56,7 @@ class FileState:
     offset: int = 0
     header: str = ""
     records: int = 0  # records taken before ``offset`` (row numbers continue from here)
+    seen: str = ""  # fingerprint of the bytes around ``offset``: a file rewritten in place no longer matches
 
 
 # -- the published sheet -------------------------------------------------------------------
@@ -155,18 +159,27 @@ def read_growing(path: str | Path, state: FileState, *, max_bytes: int = MAX_BYT
         if head_end < 0:
             return state, []  # not even a whole header yet
         header = _decode(head[:head_end], path.name).strip()
-        if header != state.header or size < state.offset or state.offset <= head_end:
-            state = FileState(head_end + 1, header, 0)  # a new file, or one that was replaced
+        if (header != state.header or size < state.offset or state.offset <= head_end
+                or _fingerprint(fd, state.offset) != state.seen):
+            state = FileState(head_end + 1, header, 0)  # a new file, or one rewritten or replaced
         chunk = os.pread(fd, size - state.offset, state.offset)
+        end = _last_record_end(chunk)
+        if end == 0:
+            return state, []  # only a half-written record so far
+        seen = _fingerprint(fd, state.offset + end)
     finally:
         os.close(fd)
-    end = _last_record_end(chunk)
-    if end == 0:
-        return state, []  # only a half-written record so far
     _, records, count = parse_records(header + "\n" + _decode(chunk[:end], path.name), path.name,
                                       max_rows - state.records)
     records = [(number + state.records, values) for number, values in records]
-    return FileState(state.offset + end, header, state.records + count), records
+    return FileState(state.offset + end, header, state.records + count, seen), records
+
+
+def _fingerprint(fd: int, offset: int) -> str:
+    """A digest of the first 4 KiB and the 256 bytes before ``offset``: what an append never changes."""
+    digest = hashlib.sha256(os.pread(fd, min(offset, 4096), 0))
+    digest.update(os.pread(fd, min(offset, 256), max(0, offset - 256)))
+    return digest.hexdigest()[:24]
 
 
 def _open_regular(path: Path, max_bytes: int) -> int:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
+import secrets
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -53,19 +54,24 @@ def write_outcomes(db: Database, src: Source) -> Path:
     target = outcome_path(src)
     if target.resolve() == Path(src.location).resolve():
         raise UsageError(f"The source {src.name} is named like an outcome file; rename it.")
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(tmp, flags, 0o600)
+    except OSError as exc:
+        raise UsageError(f"Cannot write {target}: {exc.strerror or exc}; check the folder's permissions.") from exc
+    try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             writer = csv.writer(fh)
             writer.writerow(HEADER)
             writer.writerows([safe_cell(v) for v in row] for row in outcome_rows(db, src.id))
-        os.replace(tmp, target)
-    except OSError as exc:
+        os.replace(tmp, target)  # replaces a symlink planted at the target, never writes through it
+    except BaseException as exc:
         with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise UsageError(f"Cannot write {target}: {exc.strerror or exc}; check the folder's permissions.") from exc
+            tmp.unlink()  # ours: created just above with O_EXCL
+        if isinstance(exc, OSError):
+            raise UsageError(f"Cannot write {target}: {exc.strerror or exc}; check the folder's permissions.") from exc
+        raise
     return target
 
 
