@@ -82,10 +82,10 @@ def _dump(value) -> None:
     print(json.dumps(value, default=str))
 
 
-def _open_http(ctx):
-    from evalsync_gui.core.auth.session import open_client
+def _open_clients(ctx):
+    from evalsync_gui.core.chat.service import open_clients
 
-    return lambda: open_client(ctx)
+    return lambda: open_clients(ctx)
 
 
 def _plain(text: object) -> str:
@@ -152,7 +152,7 @@ def _report_exit(report, as_json: bool) -> int:
 def cmd_run(ctx, args) -> int:
     from evalsync_gui.core.chat import schedule
 
-    report = schedule.run_chat(ctx.db, ctx.settings, ctx.data_dir, _open_http(ctx), trigger="cli")
+    report = schedule.run_chat(ctx.db, ctx.settings, ctx.data_dir, _open_clients(ctx), trigger="cli")
     return _report_exit(report, args.json)
 
 
@@ -172,7 +172,7 @@ def cmd_runs_list(ctx, args) -> int:
 def cmd_runs_allow(ctx, args) -> int:
     from evalsync_gui.core.chat import schedule
 
-    report = schedule.allow_run(ctx.db, ctx.settings, ctx.data_dir, _open_http(ctx), args.run_id, actor="cli")
+    report = schedule.allow_run(ctx.db, ctx.settings, ctx.data_dir, _open_clients(ctx), args.run_id, actor="cli")
     return _report_exit(report, args.json)
 
 

@@ -1,8 +1,9 @@
 """What the Chat agents tab runs in its worker threads. No widgets here: plain data in and out.
 
 Each job's first argument is the worker's :class:`~evalsync_gui.gui.workers.Task`; network
-jobs take ``open_http`` (a callable returning a ``ZendeskHttp``) so tests can hand in a
-simulator client and the app the authenticated one.
+jobs take ``open_http`` (a callable returning the *Support* ``ZendeskHttp``) so tests can hand
+in a simulator client and the app the authenticated one; the Chat client always comes from
+the Chat API connection (``service.open_clients``), never from the Support sign-in.
 """
 
 from __future__ import annotations
@@ -40,11 +41,11 @@ def _progress(task):
 
 
 def refresh_agents(task, ctx: AppContext, open_http: OpenHttp) -> str:
-    with open_http() as http:
+    with service.open_clients(ctx, open_http) as http:
         http.is_cancelled = task.is_cancelled
         agents = service.refresh_agents(ctx.db, ctx.settings, http,
                                         on_page=lambda n: task.report((0, 0, f"Read {n} agents…")))
-    return f"{len(agents)} chat agents read ({service.current_mode(ctx.settings)} mode)"
+    return f"{len(agents)} chat agents read ({service.current_mode(ctx.settings)} kind)"
 
 
 def add_request(task, ctx: AppContext, fields: dict) -> str:
@@ -59,11 +60,11 @@ def import_csv(task, ctx: AppContext, path: str, mapping: dict) -> rq.ImportRepo
 
 
 def process(task, ctx: AppContext, open_http: OpenHttp, dry_run: bool) -> str:
-    with open_http() as http:
+    with service.open_clients(ctx, open_http) as http:
         http.is_cancelled = task.is_cancelled
         result, mail = service.run_process(ctx.db, ctx.settings, http, dry_run=dry_run,
                                            progress=_progress(task), is_cancelled=task.is_cancelled)
-    text = f"{result.summary()} [{result.mode} mode]"
+    text = f"{result.summary()} [{result.mode} kind]"
     if mail.sent or mail.failed:
         text += f"; e-mails: {mail.sent} sent, {mail.failed} failed"
     if mail.error:
@@ -73,13 +74,13 @@ def process(task, ctx: AppContext, open_http: OpenHttp, dry_run: bool) -> str:
 
 def policy_preview(task, ctx: AppContext, open_http: OpenHttp, policy: inactivity.Policy) -> dict:
     policy.check()
-    with open_http() as http:
+    with service.open_clients(ctx, open_http) as http:
         rows, agents, backend = service.policy_preview(ctx.db, ctx.settings, http, policy)
     return {"rows": rows, "agents": agents, "mode": backend.mode}
 
 
 def policy_apply(task, ctx: AppContext, open_http: OpenHttp, preview: dict) -> str:
-    with open_http() as http:
+    with service.open_clients(ctx, open_http) as http:
         http.is_cancelled = task.is_cancelled
         backend = service.backend_for(ctx.settings, http)
         counts = inactivity.apply(ctx.db, backend, preview["rows"], preview["agents"], actor="inactivity policy",
@@ -91,7 +92,7 @@ def load_roles(task, open_http: OpenHttp) -> list[dict]:
     from evalsync_gui.core.chat.agents_api import chat_roles
 
     with open_http() as http:
-        return chat_roles(http)
+        return chat_roles(http) or []  # None: this plan has no custom roles
 
 
 def send_outbox(task, ctx: AppContext) -> str:
@@ -117,9 +118,10 @@ def save_smtp_password(task, cfg: mailer.SmtpConfig, password: str) -> str:
 
 
 def save_chat_oauth(task, ctx: AppContext, open_http: OpenHttp, value: str) -> str:
-    with open_http() as http:
-        service.set_chat_oauth(ctx.settings, http.base_url, value)
-    return "Chat settings saved; the Chat OAuth token is in the system keyring"
+    from evalsync_gui.core.errors import UsageError
+
+    raise UsageError("A pasted Chat token is no longer used: connect the Chat API client with "
+                     "`evalsync chat connect --client-id ID --client-secret-stdin` (the GUI section is coming).")
 
 
 def export_log(task, ctx: AppContext, path: str) -> str:

@@ -17,8 +17,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
 
 from evalsync_gui.cli import main
-from evalsync_gui.core.auth.session import open_client
-from evalsync_gui.core.chat import audit, schedule
+from evalsync_gui.core.chat import audit, schedule, service
 from evalsync_gui.core.context import AppContext
 
 DOMAIN = "abc-energy.example.com"
@@ -101,11 +100,15 @@ def smtp():
 def connected(data_dir, sim):
     from evalsync_gui.core.auth.session import connect_api_token
 
+    from evalsync_gui.core.chat import connection
+
     ctx = AppContext.create(data_dir)
     connect_api_token(ctx, "abc-energy", sim.admin_email, sim.api_token, base_url=sim.base_url)
+    connection.connect(ctx, sim.chat_client_id, sim.chat_client_secret, grant="client_credentials",
+                       oauth_base=sim.base_url)
     ctx.db.close()
-    for args in (("config", "--domains", DOMAIN, "--mode", "standalone", "--management", "on"),):
-        assert main(["--data-dir", str(data_dir), "chat", *args]) == 0
+    assert main(["--data-dir", str(data_dir), "chat", "config", "--domains", DOMAIN, "--kind", "writable",
+                 "--management", "on"]) == 0
     return data_dir
 
 
@@ -120,7 +123,7 @@ def chat_run(data_dir) -> schedule.RunReport:
     """One scheduled pass, as the app's timer does it."""
     ctx = AppContext.create(data_dir)
     try:
-        return schedule.run_chat(ctx.db, ctx.settings, ctx.data_dir, lambda: open_client(ctx), trigger="schedule")
+        return schedule.run_chat(ctx.db, ctx.settings, ctx.data_dir, lambda: service.open_clients(ctx), trigger="schedule")
     finally:
         ctx.db.close()
 

@@ -42,7 +42,7 @@ STATE_KEY = "chat.schedule_state"
 MANAGEMENT_KEY = "chat.management_enabled"
 _FMT = "%Y-%m-%dT%H:%M:%SZ"
 
-OpenHttp = Callable[[], AbstractContextManager[Any]]
+OpenClients = Callable[[], AbstractContextManager[Any]]  # -> service.ChatClients
 
 
 class ChatLock(SyncLock):
@@ -150,13 +150,13 @@ def _finish(db: Database, report: RunReport) -> None:
                       report.run_id))
 
 
-def run_chat(db: Database, settings: Settings, data_dir, open_http: OpenHttp, *, trigger: str = "cli",
+def run_chat(db: Database, settings: Settings, data_dir, open_clients: OpenClients, *, trigger: str = "cli",
              progress=None, is_cancelled=None) -> RunReport:
     """One chat run (see the module docstring). Raises SyncLocked when another run holds the lock."""
     with ChatLock(data_dir):
         report = RunReport(run_id=_start(db, trigger))
         try:
-            _run(db, settings, open_http, report, progress, is_cancelled)
+            _run(db, settings, open_clients, report, progress, is_cancelled)
         except BaseException as exc:
             report.status, report.message = "failed", str(exc) or type(exc).__name__
             _finish(db, report)
@@ -170,7 +170,7 @@ def run_chat(db: Database, settings: Settings, data_dir, open_http: OpenHttp, *,
         return report
 
 
-def _run(db: Database, settings: Settings, open_http: OpenHttp, report: RunReport, progress, is_cancelled) -> None:
+def _run(db: Database, settings: Settings, open_clients: OpenClients, report: RunReport, progress, is_cancelled) -> None:
     domains = service.domains(settings)
     if not domains:
         raise UsageError("No allowed domain is set; add your company's domain in Chat settings "
@@ -187,17 +187,17 @@ def _run(db: Database, settings: Settings, open_http: OpenHttp, report: RunRepor
         if not settings.get(MANAGEMENT_KEY, False):
             raise UsageError("Chat management is off; run `evalsync chat config --management on`, then "
                              "re-authenticate so EvalSync gets write access.")
-        with open_http() as http:
+        with open_clients() as clients:
             if pending:
                 limit = guards.Guards.load(settings).max_creations
-                report.batch, _ = service.run_process(db, settings, http, send_mail=False, progress=progress,
+                report.batch, _ = service.run_process(db, settings, clients, send_mail=False, progress=progress,
                                                       is_cancelled=is_cancelled,
                                                       guard=guards.burst_guard(db, report.run_id, limit))
                 report.held = report.batch.counts().get("held", 0)
                 if report.batch.stopped:
                     report.message = report.batch.stopped
             if policy_due:
-                rows, agents, backend = service.policy_preview(db, settings, http)
+                rows, agents, backend = service.policy_preview(db, settings, clients)
                 report.inactivity = inactivity.apply(db, backend, rows, agents, actor="chat schedule")
                 state["last_inactivity"] = datetime.now(timezone.utc).strftime(_FMT)
                 settings.set(STATE_KEY, state)
@@ -232,11 +232,11 @@ def list_runs(db: Database, limit: int = 50) -> list[dict]:
     return [{**dict(r), "counts": json.loads(r["counts"] or "{}")} for r in rows]
 
 
-def allow_run(db: Database, settings: Settings, data_dir, open_http: OpenHttp, run_id: int,
+def allow_run(db: Database, settings: Settings, data_dir, open_clients: OpenClients, run_id: int,
               actor: str = "admin") -> RunReport:
     """Allow a held run's creations and process them now (a failure leaves them queued for the next run)."""
     guards.allow(db, run_id, actor)
-    return run_chat(db, settings, data_dir, open_http, trigger=f"allow run {run_id}")
+    return run_chat(db, settings, data_dir, open_clients, trigger=f"allow run {run_id}")
 
 
 def discard_run(db: Database, run_id: int, actor: str = "admin") -> list[int]:
