@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 from evalsync_gui.gui.main_window import MainWindow
 from evalsync_gui.gui.services import AppSignals, Services
 from evalsync_gui.gui.workers import TaskController
+from tests.gui.chat_fixtures import connect_chat
 from tests.keyring_backends import file_keyring  # noqa: F401  (fixture)
 
 DOMAIN = "abc-energy.example.com"
@@ -31,6 +32,7 @@ def test_close_during_sync_and_chat_batch_stops_all_threads_within_2s(qtbot, ctx
     save_config(ctx, SyncConfig(roles=["agent", "admin"]))
     ctx.settings.set("chat.domains", [DOMAIN])
     ctx.settings.set("chat.mode", "standalone")
+    connect_chat(ctx, slow_sim)  # the Chat API connection, apart from the Support sign-in (issue 12)
     services = Services(ctx=ctx, signals=AppSignals())
     window = MainWindow(services)
     qtbot.addWidget(window)
