@@ -36,8 +36,15 @@ def load_snapshot(task, ctx: AppContext) -> dict:
         "todo": service.admin_steps(db),
         "log": human_rows(audit.recent_actions(db, 5000)),
         "outbox": mailer.outbox_rows(db),
+        "intake": _intake(ctx),
         **connection_state(ctx),
     }
+
+
+def _intake(ctx: AppContext) -> dict:
+    from evalsync_gui.gui.chat.intake_jobs import intake_snapshot  # the Sources page's part
+
+    return intake_snapshot(ctx)
 
 
 def connection_state(ctx: AppContext) -> dict:
