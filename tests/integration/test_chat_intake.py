@@ -14,11 +14,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message
 
 from evalsync_gui.cli import main
 from evalsync_gui.core.chat import audit, schedule, service
 from evalsync_gui.core.context import AppContext
+from tests.core.test_chat_mailer import Inbox, free_port
 
 DOMAIN = "abc-energy.example.com"
 LEAD = f"lead@{DOMAIN}"
@@ -73,15 +73,6 @@ def sheet():
     yield state
     server.shutdown()
     server.server_close()
-
-
-class Inbox(Message):
-    def __init__(self):
-        super().__init__()
-        self.messages = []
-
-    def handle_message(self, message):
-        self.messages.append(message)
 
 
 @pytest.fixture
