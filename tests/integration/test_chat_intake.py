@@ -234,3 +234,24 @@ def test_cli_run_from_cron_and_a_held_creation_burst(connected, sim, sheet, smtp
     statuses = {r["email"]: r["status"] for r in json.loads(cli_run(d, "requests", "list", "--json").stdout)}
     assert [statuses[f"burst{i}@{DOMAIN}"] for i in range(3, 6)] == ["rejected"] * 3
     assert cli_run(d, "runs", "allow", str(run_id)).returncode == 2  # nothing left to review
+
+
+def test_policy_when_due_daily_summary_once_and_the_chat_lock(connected, sim, smtp, capsys):
+    d = connected
+    use_smtp(d, smtp)
+    assert main(["--data-dir", str(d), "chat", "schedule", "--inactivity-every", "24",
+                 "--summary-to", f"admin@{DOMAIN}", "--json"]) == 0
+    capsys.readouterr()
+    first = chat_run(d)
+    assert first.inactivity is not None and first.batch is None  # the policy's interval was due
+    assert [m["To"] for m in smtp.messages] == [f"admin@{DOMAIN}"]
+    assert smtp.messages[0]["Subject"].startswith("EvalSync chat summary")
+    second = chat_run(d)
+    assert second.inactivity is None and len(smtp.messages) == 1  # neither is due again today
+    ctx = AppContext.create(d)
+    try:
+        with schedule.ChatLock(ctx.data_dir):
+            assert main(["--data-dir", str(d), "chat", "run"]) == 6
+            assert "Another chat run is running" in capsys.readouterr().err
+    finally:
+        ctx.db.close()
