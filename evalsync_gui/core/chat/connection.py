@@ -252,7 +252,7 @@ def connect(ctx: AppContext, client_id: str, client_secret: str, *, grant: str =
                 "scope": " ".join(SCOPES)}
     else:
         state = pkce.make_state()
-        with _listen(port or redirect_port(ctx), state) as listener:
+        with _listen(redirect_port(ctx) if port is None else port, state) as listener:
             if open_browser is not None:
                 open_browser(authorize_url(base, client_id, listener.redirect_uri, state, account))
             code = listener.wait(timeout, is_cancelled)

@@ -296,7 +296,8 @@ class _Batch:
         if write.kind == "grant":
             return self.backend.grant(req["email"], req["first_name"], req["last_name"])  # type: ignore[attr-defined]
         if write.kind == "recheck":
-            return self.backend.recheck(int(req["agent_id"]))  # type: ignore[attr-defined]
+            return self.backend.recheck(int(req["agent_id"]), req["email"], req["first_name"],  # type: ignore
+                                        req["last_name"])
         if write.kind == "enable":
             assert write.agent is not None
             zstatus, answer = self.backend.enable(write.agent)

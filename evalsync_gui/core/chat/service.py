@@ -118,6 +118,11 @@ def custom_roles_available(settings: Settings) -> bool:
     return settings.get(CUSTOM_ROLES_KEY, True) is not False
 
 
+def remember_custom_roles(settings: Settings) -> Callable[[bool], None]:
+    """A callback for ``sync.config.fetch_custom_roles(client, on_plan=…)`` that stores the plan flag."""
+    return lambda available: settings.set(CUSTOM_ROLES_KEY, bool(available))
+
+
 def load_custom_roles(settings: Settings, support: ZendeskHttp) -> list[dict]:
     """The custom roles for the "default role for new agents" picker; [] and the plan flag set
     to False when the plan has none."""

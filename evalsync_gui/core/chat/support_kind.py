@@ -81,12 +81,19 @@ class SupportKindChat:
             return self._create(email, first_name, last_name)
         return self._settle_existing(email, user)
 
-    def recheck(self, agent_id: int) -> Adoption:
-        """A request waiting for the admin: complete it once entitlements say Chat is on."""
-        if self.has_chat(agent_id):
+    def recheck(self, agent_id: int, email: str, first_name: str, last_name: str) -> Adoption:
+        """A request waiting for the admin: complete it once entitlements say Chat is on.
+
+        An end-user has no Chat entitlement at all; once the admin allows upgrades the request
+        is settled again from the start (an upgrade, then as a new agent).
+        """
+        ent = kind.entitlements(self.support, agent_id)
+        if kind.chat_active(ent):
             return Adoption(COMPLETED, audit.COMPLETED, "Chat access was switched on in Admin Center",
-                            Agent(int(agent_id), "", enabled=True))
-        return Adoption(NEEDS_ADMIN_STEP, "", "", Agent(int(agent_id), ""))
+                            Agent(int(agent_id), email, enabled=True))
+        if "chat" not in ent and self.upgrade_end_users:
+            return self.grant(email, first_name, last_name)
+        return Adoption(NEEDS_ADMIN_STEP, "", "", Agent(int(agent_id), email))
 
     def _create(self, email: str, first_name: str, last_name: str) -> Adoption:
         user: dict[str, Any] = {"name": f"{first_name} {last_name}".strip(), "email": email, "role": "agent",
