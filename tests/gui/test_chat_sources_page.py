@@ -24,7 +24,7 @@ def test_schedule_takes_new_rows_then_a_burst_waits_for_allow(qtbot, ctx, sim, s
     tab = make_tab(qtbot, ctx, sim)
     pixmap = QPixmap(32, 32)
     pixmap.fill(QColor("gray"))
-    tray = TrayIcon(QIcon(pixmap), tab.services.signals)
+    tray = TrayIcon(QIcon(pixmap), tab.services.signals, tab)
     tab.show()
     qtbot.waitExposed(tab)
     qtbot.waitUntil(lambda: not tab.jobs.is_running() and not tab.loader.is_running(), timeout=15000)
@@ -58,3 +58,22 @@ def test_schedule_takes_new_rows_then_a_burst_waits_for_allow(qtbot, ctx, sim, s
     assert sum(a["email"].startswith("burst") for a in sim.chat_agents.values()) == 2
     assert not page.review.isVisible() and tray.chat_review == 0 and "need review" not in tray.tray.toolTip()
     tray.hide()
+    tab.shutdown()
+
+
+def test_retry_failed_button_queues_failed_requests_again(qtbot, ctx, sim):
+    """Issue 15.12 in the app: a request out of attempts waits for the admin's Retry failed."""
+    from evalsync_gui.core.chat import requests as rq
+
+    rid = rq.add_request(ctx.db, requester=LEAD, email=f"x@{DOMAIN}", first_name="X", last_name="Y")[0]
+    with ctx.db.transaction() as conn:
+        conn.execute("UPDATE chat_requests SET status = 'failed', attempts = 5, reason = 'gave up' WHERE id = ?",
+                     (rid,))
+    tab = make_tab(qtbot, ctx, sim)
+    page = tab.requests
+    run_job(qtbot, tab, lambda: qtbot.mouseClick(page.retry_button, LEFT))
+    assert "1 failed request queued again" in tab.runner.last_message
+    assert rq.status_counts(ctx.db) == {"queued": 1}
+    run_job(qtbot, tab, lambda: qtbot.mouseClick(page.retry_button, LEFT))
+    assert tab.runner.last_message == "No failed request to retry."
+    tab.shutdown()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timezone
 
-from evalsync_gui.core.chat import guards, schedule, service, sources
+from evalsync_gui.core.chat import guards, retries, schedule, service, sources
 from evalsync_gui.core.context import AppContext
 from evalsync_gui.gui.chat_jobs import OpenSupport, _progress
 
@@ -48,3 +48,10 @@ def save_schedule(task, ctx: AppContext, enabled: bool, every: int) -> str:
     cfg.enabled, cfg.every_minutes = enabled, every
     cfg.save(ctx.settings)
     return f"Chat schedule {'on, every ' + str(every) + ' minutes' if enabled else 'off'}."
+
+
+def retry_failed(task, ctx: AppContext) -> str:
+    """Queue again the requests that failed after every attempt (issue 15.12: only on the admin's word)."""
+    n = retries.retry(ctx.db)
+    return (f"{n} failed request{'s' if n != 1 else ''} queued again; press Process to send them." if n
+            else "No failed request to retry.")
