@@ -197,3 +197,16 @@ def test_daily_mail_cap(ctx):
             conn.execute("INSERT INTO email_outbox (to_addr, subject, body, status, sent_at) VALUES"
                          " ('a@acme.com', 's', 'b', 'sent', strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))")
     assert guards.mail_budget(ctx.db, 5) == 2 and guards.mail_budget(ctx.db, 3) == 0
+
+
+def test_a_file_not_written_yet_can_be_added_with_a_full_mapping(ctx, tmp_path):
+    later = tmp_path / "later.csv"
+    with pytest.raises(UsageError, match="map every field"):
+        sources.add_source(ctx.db, "Later", path=str(later), mapping=MAP)
+    full = {"requester": "requester", "email": "agent e-mail", "first_name": "first name",
+            "last_name": "last name", "requested_at": "timestamp"}
+    src, skipped = sources.add_source(ctx.db, "Later", path=str(later), mapping=full)
+    assert skipped == 0 and sources.poll(ctx.db, src, ["acme.com"]).error.startswith(str(later))
+    later.write_text(HEADER + line("2026-11-27 10:00:00", "ann@acme.com"), encoding="utf-8")
+    report = sources.poll(ctx.db, sources.get_source(ctx.db, "Later"), ["acme.com"])
+    assert report.taken == 1 and report.error is None and sources.get_source(ctx.db, "Later").last_error is None

@@ -142,7 +142,10 @@ def add_source(db: Database, name: str, *, url: str | None = None, path: str | N
     if kind == "file" and not Path(location).parent.is_dir():
         raise UsageError(f"The folder {Path(location).parent} does not exist; check the path.")
     src = Source(0, name, kind, location, {})
-    records, state, columns = _read(src)
+    if kind == "file" and not Path(location).exists():
+        records, state, columns = [], feeds.FileState(), None  # the other tool has not written it yet
+    else:
+        records, state, columns = _read(src)
     src.mapping = check_source_mapping({**(guess(columns) if columns else {}), **(mapping or {})}, columns)
     with db.transaction() as conn:
         cur = conn.execute("INSERT INTO chat_sources (name, kind, location, mapping) VALUES (?, ?, ?, ?)",

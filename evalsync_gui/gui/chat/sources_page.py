@@ -6,13 +6,13 @@ and, when a run held a burst of creations, Allow and Discard. Sources are added 
 ``evalsync chat sources add`` (the mapping is a command-line step; the README shows it).
 
 The schedule runs in the app like user sync's: a timer checks once a minute whether a run is
-due and starts it on the tab's one worker (:class:`ChatRunner`), never two at once; the run
+due (against the next-run time of the last snapshot, so the check itself reads nothing) and starts it on the tab's one worker (:class:`ChatRunner`), never two at once; the run
 itself takes the chat lock, so a cron ``evalsync chat run`` and the app never overlap.
 """
 
 from __future__ import annotations
 
-import logging
+from datetime import datetime, timezone
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (QCheckBox, QGroupBox, QHBoxLayout, QPushButton, QSpinBox, QVBoxLayout, QWidget)
@@ -22,9 +22,8 @@ from evalsync_gui.gui.chat.intake_jobs import allow_run, discard_run, run_chat, 
 from evalsync_gui.gui.chat.runner import ChatRunner
 from evalsync_gui.gui.chat.widgets import make_table, plain_label
 from evalsync_gui.gui.chat_models import RowsModel, when
-from evalsync_gui.gui.formats import format_datetime
+from evalsync_gui.gui.formats import format_datetime, parse_datetime
 
-log = logging.getLogger(__name__)
 CHECK_MS = 60_000
 SOURCE_COLUMNS = [
     ("Name", "name", None), ("Kind", "kind", lambda r: "Google Sheet" if r.get("kind") == "sheet" else "CSV file"),
@@ -44,6 +43,7 @@ class SourcesPage(QWidget):
         self.runner = runner
         self.held_run: int | None = None
         self._drawn: schedule.ScheduleConfig | None = None  # the saved schedule last shown
+        self._next_run: datetime | None = None  # from the last snapshot; None when the schedule is off
         v = QVBoxLayout(self)
         v.addWidget(plain_label(HELP))
         v.addLayout(self._schedule_bar())
@@ -111,6 +111,7 @@ class SourcesPage(QWidget):
             self.enabled.setChecked(cfg.enabled)
             self.every.setValue(cfg.every_minutes)
         nxt = intake.get("next_run")
+        self._next_run = parse_datetime(nxt) if nxt else None
         self.next_label.setText(f"Next run: {format_datetime(nxt)}" if nxt else "Next run: the schedule is off.")
         self.last_label.setText(_last_run_text(intake.get("last_run")))
         held = intake.get("held_runs") or []
@@ -125,14 +126,10 @@ class SourcesPage(QWidget):
     # -- actions -------------------------------------------------------------------------
     def check_schedule(self) -> None:
         """Start a scheduled run if one is due and no Chat job is running."""
-        if self.runner.jobs.is_running():
+        if self.runner.jobs.is_running() or self._next_run is None:
             return
-        try:
-            due = schedule.due_now(self.runner.ctx.settings)
-        except Exception as exc:  # a damaged setting must not stop the timer
-            log.warning("chat schedule check failed: %s", exc)
-            return
-        if due:
+        if self._next_run <= datetime.now(timezone.utc):
+            self._next_run = None  # the run's reload brings the next one
             self.run_now("schedule")
 
     def run_now(self, trigger: str = "button") -> None:
