@@ -210,3 +210,29 @@ def test_a_file_not_written_yet_can_be_added_with_a_full_mapping(ctx, tmp_path):
     later.write_text(HEADER + line("2026-11-27 10:00:00", "ann@acme.com"), encoding="utf-8")
     report = sources.poll(ctx.db, sources.get_source(ctx.db, "Later"), ["acme.com"])
     assert report.taken == 1 and report.error is None and sources.get_source(ctx.db, "Later").last_error is None
+
+
+def test_daily_cap_holds_the_rest_of_the_outbox_until_tomorrow(ctx):
+    from evalsync_gui.core.chat import service
+    from tests.core.test_chat_mailer import Inbox, free_port
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    port = free_port()
+    ctl = Controller(inbox, hostname="127.0.0.1", port=port)
+    ctl.start()
+    try:
+        ctx.settings.set("chat.smtp", {"host": "127.0.0.1", "port": port, "security": "none", "user": "",
+                                       "from": "evalsync@acme.com"})
+        guards.Guards(daily_mail_cap=2).save(ctx.settings)
+        with ctx.db.transaction() as conn:
+            for i in range(3):
+                conn.execute("INSERT INTO email_outbox (to_addr, subject, body) VALUES (?, 's', 'b')",
+                             (f"lead{i}@acme.com",))
+        first = service.send_outbox(ctx.db, ctx.settings)
+        second = service.send_outbox(ctx.db, ctx.settings)
+    finally:
+        ctl.stop()
+    assert first.sent == 2 and len(inbox.messages) == 2
+    assert second.sent == 0 and "daily cap" in second.error
+    assert ctx.db.scalar("SELECT count(*) FROM email_outbox WHERE status = 'pending'") == 1
