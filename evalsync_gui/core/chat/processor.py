@@ -103,7 +103,8 @@ class BatchResult:
             ("created", "created"), ("enabled", "enabled"), ("already_enabled", "already enabled"),
             ("rejected", "rejected"), ("failed", "failed"))]
         parts += [f"{c[k]} {label}" for k, label in ((NEEDS_ADMIN_STEP, "need a step in Admin Center"),
-                                                      (COMPLETED, "completed after the admin step")) if c.get(k)]
+                                                      (COMPLETED, "completed after the admin step"),
+                                                      ("held", "held for review")) if c.get(k)]
         head = "Dry run: would give " if self.dry_run else ""
         tail = f" ({self.stopped})" if self.stopped else ""
         return head + ", ".join(parts) + tail
