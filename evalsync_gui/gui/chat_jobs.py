@@ -50,8 +50,7 @@ def _intake(ctx: AppContext) -> dict:
 def connection_state(ctx: AppContext) -> dict:
     """``chat status`` (connected, kind, kind_source, …; never a secret) plus what the Chat API
     section shows: the redirect URL to register and the Support address (an OAuth server choice)."""
-    from evalsync_gui.core.auth.listener import redirect_uri_for
-    from evalsync_gui.core.auth.session import connection_info, redirect_port
+    from evalsync_gui.core.auth.session import connection_info
 
     state = service.status(ctx)
     conn = connection.chat_connection(ctx)
@@ -59,7 +58,8 @@ def connection_state(ctx: AppContext) -> dict:
         info = connection_info(ctx)
     except EvalsyncError:
         info = None
-    state.update(redirect_uri=redirect_uri_for(redirect_port(ctx)), support_base=info.base_url if info else None,
+    state.update(redirect_uri=connection.redirect_uri(ctx), setup_steps=connection.setup_steps(ctx),
+                 support_base=info.base_url if info else None,
                  support_connected=info is not None, connected_at=conn.connected_at if conn else None,
                  kind_choice=chat_kind.choice(ctx.settings), default_role=ctx.settings.get(service.DEFAULT_ROLE_KEY),
                  upgrade_end_users=bool(ctx.settings.get(service.UPGRADE_KEY, False)))
@@ -71,10 +71,14 @@ def _progress(task):
 
 
 def refresh_agents(task, ctx: AppContext, open_support: OpenSupport) -> str:
+    """Read the agents into the cache; on a first read with the kind left to EvalSync, detect it
+    too (two reads, no write), so the header can name it instead of asking."""
     with service.open_clients(ctx, open_support) as clients:
         clients.is_cancelled = task.is_cancelled
         agents = service.refresh_agents(ctx.db, ctx.settings, clients,
                                         on_page=lambda n: task.report((0, 0, f"Read {n} agents…")))
+        if chat_kind.choice(ctx.settings) == "auto" and ctx.settings.get(chat_kind.DETECTED_KEY) is None:
+            service.detect_kind(ctx.settings, clients)
     return f"{len(agents)} chat agents read"
 
 
@@ -114,7 +118,9 @@ def _wrote(result) -> bool:
 
 
 def policy_preview(task, ctx: AppContext, open_support: OpenSupport, policy: inactivity.Policy) -> dict:
+    """Remember the thresholds, then preview them over a fresh read (changes nothing in Zendesk)."""
     policy.check()
+    ctx.settings.set("chat.inactivity", policy.to_settings())
     with service.open_clients(ctx, open_support) as clients:
         rows, agents, backend = service.policy_preview(ctx.db, ctx.settings, clients, policy)
     source = rows[0].last_login_source if rows else ctx.settings.get(service.LAST_LOGIN_SOURCE_KEY)
@@ -153,7 +159,7 @@ def connect_chat(task, ctx: AppContext, client_id: str, secret: str, grant: str,
                  open_support: OpenSupport) -> str:
     """Get and check a Chat token (browser or client credentials), then read the account kind."""
     conn = connection.connect(ctx, client_id, secret, grant=grant, oauth_base=oauth_base,
-                              is_cancelled=task.is_cancelled)
+                              open_browser=_open_in_browser, is_cancelled=task.is_cancelled)
     text = f"Chat connected (client {conn.client_id})"
     try:
         with service.open_clients(ctx, open_support) as clients:
@@ -163,6 +169,13 @@ def connect_chat(task, ctx: AppContext, client_id: str, secret: str, grant: str,
     if info.kind == chat_kind.UNKNOWN:
         return f"{text}; EvalSync could not tell the account kind: choose it under Account kind."
     return f"{text}; account kind {info.kind} ({info.source})."
+
+
+def _open_in_browser(url: str) -> bool:
+    """The system browser, looked up when called (Python's ``webbrowser`` is safe off the GUI thread)."""
+    import webbrowser
+
+    return webbrowser.open(url)
 
 
 def disconnect_chat(task, ctx: AppContext) -> str:

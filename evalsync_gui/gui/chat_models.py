@@ -135,8 +135,8 @@ OUTBOX_COLUMNS: list[Column] = [
     ("Attempts", "attempts", None), ("Last error", "last_error", None), ("Sent", "sent_at", when("sent_at")),
 ]
 TODO_COLUMNS: list[Column] = [
-    ("#", "id", None), ("E-mail", "email", None), ("Name", "first_name",
-                                                    lambda r: f"{r.get('first_name') or ''} {r.get('last_name') or ''}".strip()),
+    ("#", "id", None), ("E-mail", "email", None),
+    ("Name", "first_name", lambda r: f"{r.get('first_name') or ''} {r.get('last_name') or ''}".strip()),
     ("Requested by", "requester", None), ("Since", "updated_at", when("updated_at")),
     ("Admin Center link", "admin_url", None),
 ]

@@ -8,7 +8,8 @@ worker thread and re-reads the tables afterwards. The widgets only ever see plai
 from __future__ import annotations
 
 from PySide6.QtCore import Signal, Slot
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLineEdit, QProgressBar, QPushButton, QTabWidget, QVBoxLayout,
+                               QWidget)
 
 from evalsync_gui.gui.chat import status_words
 from evalsync_gui.gui.chat.agents_page import AgentsPage
@@ -67,7 +68,8 @@ class ChatTab(QWidget):
         self.kind_label = plain_label(wrap=False)
         self.kind_label.setAccessibleName("Chat account kind")
         self.management = QCheckBox("Chat management (lets EvalSync change agents)")
-        self.management.setToolTip("Nothing is written to Zendesk while this is off; Dry run and Preview still work.")
+        self.management.setToolTip("Nothing is written to Zendesk while this is off; Dry run and Preview still work. "
+                                   "Support write access is asked for only when this is on.")
         self.management.setChecked(bool(self.ctx.settings.get(MANAGEMENT_KEY, False)))
         self.management.toggled.connect(self._management_toggled)
         self.progress = QProgressBar()
@@ -117,8 +119,9 @@ class ChatTab(QWidget):
     @Slot(bool)
     def _management_toggled(self, on: bool) -> None:
         self.ctx.settings.set(MANAGEMENT_KEY, on)
-        self.runner.say("Chat management on: EvalSync may now change chat agents when you press Process or Apply."
-                        if on else "Chat management off: EvalSync will only read Chat agents.")
+        self.runner.say("Chat management on: re-authenticate in the Authenticate tab so EvalSync gets Support write "
+                        "access (needed to create agents)." if on
+                        else "Chat management off: EvalSync will only read Chat agents.")
         self.services.signals.connection_changed.emit()
 
     @Slot(bool)

@@ -1,37 +1,48 @@
-"""The app's one date-time format: local time, ISO-like, ``YYYY-MM-DD HH:MM`` (seconds on request).
+"""One way to show a date and time everywhere in the window.
 
-Zendesk and the database keep UTC ISO-8601 text (``2026-09-02T23:20:14Z``); tables and labels
-show it through :func:`format_datetime` so every tab reads the same.
+The database and Zendesk speak UTC ISO-8601 (``2026-09-02T23:20:14Z``); an admin reads local
+time. Every table, label and log line of the GUI goes through :func:`format_datetime` so the
+same moment looks the same on every tab: ``YYYY-MM-DD HH:MM`` (ISO-like, sorts as text), with
+``:SS`` where seconds matter (the action log, timestamps of single events).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
-MINUTES = "%Y-%m-%d %H:%M"
-SECONDS = "%Y-%m-%d %H:%M:%S"
+_MINUTES = "%Y-%m-%d %H:%M"
+_SECONDS = "%Y-%m-%d %H:%M:%S"
 
 
-def parse_datetime(value: object) -> datetime | None:
-    """A timezone-aware datetime from ISO text or a datetime (naive means UTC), else None."""
-    if isinstance(value, datetime):
-        when = value
-    elif isinstance(value, str) and value.strip():
-        try:
-            when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    else:
+def _parse(value: str) -> datetime | None:
+    """An ISO-8601 text (``Z``, an offset, or none meaning UTC, as SQLite writes) or ``None``."""
+    text = value.strip()
+    if not text:
+        return None
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
         return None
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
-def format_datetime(value: object, *, seconds: bool = False) -> str:
-    """``value`` in local time as ``YYYY-MM-DD HH:MM`` (``:SS`` with ``seconds``); "" for nothing.
+def format_datetime(value: str | datetime | float | int | None, seconds: bool = False) -> str:
+    """``value`` in local time as ``YYYY-MM-DD HH:MM`` (``:SS`` appended when ``seconds``).
 
-    Text that is not a date is returned unchanged, so a word such as "never" survives.
+    Accepts ISO-8601 text (a missing offset means UTC: the database stores UTC), an aware or
+    naive (UTC) :class:`datetime`, or a POSIX timestamp. ``None`` or empty text gives ``""``;
+    text that is not a date is returned unchanged, so nothing the user should see is lost.
     """
-    when = parse_datetime(value)
-    if when is None:
-        return "" if value is None else str(value)
-    return when.astimezone().strftime(SECONDS if seconds else MINUTES)
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime):
+        when: datetime | None = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        when = datetime.fromtimestamp(float(value), tz=timezone.utc)
+    else:
+        when = _parse(str(value))
+        if when is None:
+            return str(value)
+    return when.astimezone().strftime(_SECONDS if seconds else _MINUTES)

@@ -51,3 +51,10 @@ FORBIDDEN = {"error": "Forbidden", "description": "You do not have access to thi
 
 # Section 6 of the reference: 401 for Basic (API token) credentials the endpoint does not take.
 BASIC_401 = {"error": "Couldn't authenticate you"}
+
+# [OAS] GET /api/v2/users?role[]=agent&role[]=admin (cursor page): users with last_login_at, which
+# moves on a Support sign-in and on API-token requests ([OAS] User.last_login_at).
+STAFF_PAGE = {"users": [{"id": 1, "email": "ana@acme.com", "role": "agent", "last_login_at": "2020-01-01T00:00:00Z"},
+                        {"id": 2, "email": "ben@acme.com", "role": "agent", "last_login_at": None}],
+              "meta": {"has_more": False, "after_cursor": None, "before_cursor": None},
+              "links": {"next": None, "prev": None}}

@@ -138,3 +138,22 @@ def test_a_chat_401_names_the_chat_connection_and_never_the_support_one():
     with pytest.raises(AuthError, match="connect Chat again") as err:
         StandaloneChat(http).extract()
     assert "Support sign-in is unaffected" in str(err.value) and Auth.refreshed == 1
+
+
+def test_inactivity_names_the_support_sign_in_when_the_chat_api_has_no_last_login(ctx):
+    """The documented agent object has no last_login: on the Support kind the measure becomes the
+    Support last sign-in, and says so; nothing is written."""
+    from evalsync_gui.core.chat import service
+    from evalsync_gui.core.chat.inactivity import SUPPORT_LAST_LOGIN, Policy
+
+    pages = iter([(200, fx.CHAT_AGENTS_PAGE), (200, [])])
+    zd = Zendesk({("GET", "/api/v2/chat/agents"): lambda r: next(pages),
+                  ("GET", "/api/v2/users"): (200, fx.STAFF_PAGE)})
+    ctx.settings.set("chat.kind", "support")
+    clients = service.ChatClients(client(zd), client(zd, "support"))
+    rows, _, _ = service.policy_preview(ctx.db, ctx.settings, clients, Policy(90, 180))
+    by_email = {r.email: r for r in rows}
+    assert {r.last_login_source for r in rows} == {SUPPORT_LAST_LOGIN}
+    assert by_email["ana@acme.com"].action == "admin_step" and by_email["ana@acme.com"].admin_url
+    assert service.status(ctx)["last_login_source"] == SUPPORT_LAST_LOGIN
+    assert set(zd.methods()) == {"GET"}

@@ -105,7 +105,7 @@ def test_support_credentials_only_exit_4_before_any_chat_request(connected, sim,
 def test_connect_status_config_kind_and_disconnect(connected, sim, capsys, monkeypatch):
     code, out, _ = cli(connected, capsys, "status", "--json")
     view = json.loads(out)
-    assert code == 0 and (view["connected"], view["kind"], view["kind_source"]) == (False, "unknown", "detected")
+    assert code == 0 and (view["connected"], view["kind"], view["kind_source"]) == (False, "unknown", None)
     assert view["last_login_source"] == "chat_agent_last_login"
     code, out, err = chat_connect(connected, sim, capsys, monkeypatch)
     assert code == 0 and sim.chat_client_secret not in out + err
@@ -164,3 +164,37 @@ def test_a_refused_chat_token_never_touches_the_support_sign_in(data_dir, sim, c
     assert code == 4 and "connect Chat again" in err and "Support sign-in is unaffected" in err
     assert not any(p.startswith("/oauth/") for _, p, _, _ in sim.request_log)  # no Support token request
     assert SecretStore().get(sim.subdomain, OAUTH) == support_pair
+
+
+def test_support_kind_todo_lists_admin_steps(data_dir, sim_factory, capsys, monkeypatch, tmp_path):
+    from evalsync_gui.core.context import AppContext
+    from tests.chat_helpers import connect_support
+
+    sim = sim_factory(chat_kind="support")
+    ctx = AppContext.create(data_dir)
+    connect_support(ctx, sim)
+    ctx.db.close()
+    assert chat_connect(data_dir, sim, capsys, monkeypatch)[0] == 0
+    cli(data_dir, capsys, "config", "--domains", DOMAIN, "--management", "on")
+    cli(data_dir, capsys, "requests", "add", "--requester", f"lead@{DOMAIN}", "--email", f"kim@{DOMAIN}",
+        "--first", "Kim", "--last", "Lee")
+    code, out, _ = cli(data_dir, capsys, "requests", "process", "--json")
+    result = json.loads(out)
+    assert code == 0 and result["kind"] == "support" and result["counts"] == {"needs_admin_step": 1}
+    [req] = result["requests"]
+    assert req["admin_url"] == f"{sim.base_url}/admin/people/team/members/{req['agent_id']}"
+    code, out, _ = cli(data_dir, capsys, "todo", "--json")
+    [step] = json.loads(out)
+    assert code == 0 and (step["email"], step["admin_url"]) == (f"kim@{DOMAIN}", req["admin_url"])
+    code, _, _ = cli(data_dir, capsys, "todo", "--csv", str(tmp_path / "todo.csv"))
+    assert code == 0 and req["admin_url"] in (tmp_path / "todo.csv").read_text(encoding="utf-8-sig")
+    code, out, _ = cli(data_dir, capsys, "inactivity", "--json")
+    view = json.loads(out)
+    assert code == 0 and view["kind"] == "support" and view["last_login_source"] == "chat_agent_last_login"
+    assert {r["action"] for r in view["agents"]} <= {"keep", "admin_step"}
+    code, _, err = cli(data_dir, capsys, "inactivity", "--apply")
+    assert code == 2 and "Admin Center" in err
+    sim.set_chat_access(req["agent_id"], True)
+    code, out, _ = cli(data_dir, capsys, "requests", "process", "--json")
+    assert json.loads(out)["counts"] == {"completed_after_admin_step": 1}
+    assert json.loads(cli(data_dir, capsys, "todo", "--json")[1]) == []

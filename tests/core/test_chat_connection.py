@@ -80,3 +80,11 @@ def test_connect_needs_support_first_and_checks_input(ctx, sim):
     with pytest.raises(UsageError, match="--grant"):
         connection.connect(ctx, "id", "secret", grant="password")
     assert sim.request_log == []
+
+
+def test_setup_names_the_exact_redirect_url_to_register(ctx):
+    from evalsync_gui.core.auth.session import set_redirect_port
+
+    set_redirect_port(ctx, 50123)
+    assert connection.redirect_uri(ctx) == "http://127.0.0.1:50123/callback"
+    assert any("http://127.0.0.1:50123/callback" in step for step in connection.setup_steps(ctx))

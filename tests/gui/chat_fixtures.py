@@ -6,24 +6,10 @@ from PySide6.QtCore import Qt
 
 from evalsync_gui.core.zendesk.http import ApiTokenAuth, RetryPolicy, ZendeskHttp
 from evalsync_gui.gui.services import AppSignals, Services
+from tests.chat_helpers import connect_both, connect_support
 
 DOMAIN = "abc-energy.example.com"
 LEFT = Qt.LeftButton
-
-
-def connect_support(ctx, sim) -> None:
-    """Store a Support sign-in (API token) for ``sim``, as the Authenticate tab would."""
-    from evalsync_gui.core.auth.session import connect_api_token
-
-    connect_api_token(ctx, "abc-energy", sim.admin_email, sim.api_token, base_url=sim.base_url)
-
-
-def connect_chat(ctx, sim) -> None:
-    """Store a Chat API connection (client credentials) for ``sim``, as the Chat API section would."""
-    from evalsync_gui.core.chat import connection
-
-    connection.connect(ctx, sim.chat_client_id, sim.chat_client_secret, grant="client_credentials",
-                       oauth_base=sim.base_url)
 
 
 def make_tab(qtbot, ctx, sim, *, size=(1200, 700), chat: bool = True, kind: str | None = "writable"):
@@ -39,9 +25,7 @@ def make_tab(qtbot, ctx, sim, *, size=(1200, 700), chat: bool = True, kind: str 
 
     ctx.settings.set("chat.domains", [DOMAIN])
     ctx.settings.set("chat.oauth_base", sim.base_url)
-    connect_support(ctx, sim)
-    if chat:
-        connect_chat(ctx, sim)
+    (connect_both if chat else connect_support)(ctx, sim)
     if kind:
         chat_kind.set_choice(ctx.settings, kind)
     services = Services(ctx=ctx, signals=AppSignals(), extras={"chat_http_factory": open_http})

@@ -18,7 +18,27 @@ def statuses(tab) -> dict[str, str]:
     return {r["email"]: r["status"] for r in tab.requests.model.rows}
 
 
-def test_import_process_statuses_and_log(qtbot, tab, sim, tmp_path):
+def import_through_the_dialogs(qtbot, tab, path, monkeypatch) -> None:
+    """Import CSV…: the file dialog (answered with ``path``), then the column mapping, accepted as guessed."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QFileDialog
+
+    from evalsync_gui.gui.chat_dialogs import MappingDialog
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a: (str(path), "")))
+
+    def accept_mapping() -> None:
+        dialog = QApplication.activeModalWidget()
+        if isinstance(dialog, MappingDialog):
+            dialog.accept()
+        else:
+            QTimer.singleShot(20, accept_mapping)
+
+    QTimer.singleShot(20, accept_mapping)
+    run_job(qtbot, tab, lambda: qtbot.mouseClick(tab.requests.import_button, qtbot_left()))
+
+
+def test_import_process_statuses_and_log(qtbot, tab, sim, tmp_path, monkeypatch):
     agents = sorted(sim.chat_agents.values(), key=lambda a: a["id"])
     on = next(a for a in agents if a["enabled"] and not a["roles"]["owner"])
     off = next(a for a in agents if not a["enabled"]) if any(not a["enabled"] for a in agents) else agents[-1]
@@ -31,10 +51,7 @@ def test_import_process_statuses_and_log(qtbot, tab, sim, tmp_path):
         f"11/23/2026 10:02:00,lead@{DOMAIN},brand.new@{DOMAIN},Brand,New\n"
         f"11/23/2026 10:03:00,lead@{DOMAIN},evil@{DOMAIN}.evil.io,Evil,Twin\n"
         f"11/23/2026 10:04:00,lead@{DOMAIN},broken-address,Bro,Ken\n", encoding="utf-8")
-    from evalsync_gui.core.chat.requests import guess_mapping, preview_rows
-
-    mapping = guess_mapping(preview_rows(csv)[0])
-    run_job(qtbot, tab, lambda: tab.import_csv_file(str(csv), mapping))
+    import_through_the_dialogs(qtbot, tab, csv, monkeypatch)
     assert "line 6: e-mail needing access: the address has no @" in tab.requests.import_report.toPlainText()
     assert statuses(tab)[f"evil@{DOMAIN}.evil.io"] == "rejected"
     tab.pages.setCurrentWidget(tab.requests)
@@ -53,7 +70,7 @@ def test_import_process_statuses_and_log(qtbot, tab, sim, tmp_path):
     tab.pages.setCurrentWidget(tab.log)
     tab.grab().save("/tmp/chat_log.png")
     # Re-importing the same file adds nothing.
-    run_job(qtbot, tab, lambda: tab.import_csv_file(str(csv), mapping))
+    import_through_the_dialogs(qtbot, tab, csv, monkeypatch)
     assert tab.requests.import_report.toPlainText().startswith("0 added, 4 already imported")
 
 

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import QApplication
 from evalsync_gui.gui.main_window import MainWindow
 from evalsync_gui.gui.services import AppSignals, Services
 from evalsync_gui.gui.workers import TaskController
-from tests.gui.chat_fixtures import connect_chat
 from tests.keyring_backends import file_keyring  # noqa: F401  (fixture)
 
 DOMAIN = "abc-energy.example.com"
@@ -25,14 +24,13 @@ def slow_sim(sim_factory):
 
 
 def test_close_during_sync_and_chat_batch_stops_all_threads_within_2s(qtbot, ctx, slow_sim, file_keyring, tmp_path):  # noqa: F811
-    from evalsync_gui.core.auth.session import connect_api_token
     from evalsync_gui.core.sync.config import SyncConfig, save_config
+    from tests.chat_helpers import connect_both
 
-    connect_api_token(ctx, "abc-energy", slow_sim.admin_email, slow_sim.api_token, base_url=slow_sim.base_url)
+    connect_both(ctx, slow_sim)  # Support sign-in and the Chat API connection
     save_config(ctx, SyncConfig(roles=["agent", "admin"]))
     ctx.settings.set("chat.domains", [DOMAIN])
     ctx.settings.set("chat.mode", "standalone")
-    connect_chat(ctx, slow_sim)  # the Chat API connection, apart from the Support sign-in (issue 12)
     services = Services(ctx=ctx, signals=AppSignals())
     window = MainWindow(services)
     qtbot.addWidget(window)

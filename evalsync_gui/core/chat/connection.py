@@ -131,6 +131,25 @@ def _refusal(form: dict[str, str]) -> str:
             "secret or redirect URL does not match); connect Chat again.")
 
 
+def redirect_uri(ctx: AppContext) -> str:
+    """The exact redirect URL to register on the Chat API client (the Support redirect port's)."""
+    from evalsync_gui.core.auth.listener import redirect_uri_for
+    from evalsync_gui.core.auth.session import redirect_port
+
+    return redirect_uri_for(redirect_port(ctx))
+
+
+def setup_steps(ctx: AppContext) -> list[str]:
+    """The Chat API setup, one step a line, for the GUI's Chat API section and help texts."""
+    return [
+        "Connect Zendesk Support first (the Chat connection uses the same account).",
+        "In the Chat dashboard open Settings > Account > API and click Add API client.",
+        f"Enter any name and company, and this redirect URL: {redirect_uri(ctx)}",
+        "Copy the client id and the secret (Zendesk shows the secret only once).",
+        "Paste both here and connect; a browser window asks you to allow EvalSync.",
+    ]
+
+
 # -- stored state ------------------------------------------------------------------------
 def chat_connection(ctx: AppContext) -> ChatConnection | None:
     """The stored Chat connection facts, or None."""

@@ -39,10 +39,10 @@ UNDECIDED = ("EvalSync could not tell which kind of Chat account this is; choose
 
 @dataclass
 class KindInfo:
-    """The kind in force, whether it was ``detected`` or ``chosen``, why, and when."""
+    """The kind in force, whether it was ``detected`` or ``chosen`` (None: neither yet), why, and when."""
 
     kind: str
-    source: str
+    source: str | None
     how: str = ""
     at: str | None = None
 
@@ -58,7 +58,8 @@ def choice(settings: Settings) -> str:
     value = settings.get(CHOICE_KEY)
     if value in CHOICES:
         return str(value)
-    return _LEGACY.get(str(settings.get(LEGACY_MODE_KEY, "auto")), "auto")
+    legacy = str(settings.get(LEGACY_MODE_KEY, "auto"))
+    return legacy if legacy in CHOICES else _LEGACY.get(legacy, "auto")
 
 
 def set_choice(settings: Settings, value: str) -> str:
@@ -79,7 +80,7 @@ def current(settings: Settings) -> KindInfo:
     found = settings.get(DETECTED_KEY)
     if isinstance(found, dict) and found.get("kind") in (WRITABLE, SUPPORT, UNKNOWN):
         return KindInfo(found["kind"], "detected", str(found.get("how") or ""), found.get("at"))
-    return KindInfo(UNKNOWN, "detected", "not detected yet")
+    return KindInfo(UNKNOWN, None, "not detected yet: EvalSync reads it on the first Chat job")
 
 
 def require_known(settings: Settings) -> str:

@@ -135,7 +135,7 @@ def load_custom_roles(settings: Settings, support: ZendeskHttp) -> list[dict]:
 def ensure_kind(settings: Settings, clients: ChatClients) -> str:
     """The kind in force; detected from reads (never a write) when auto and not yet known."""
     info = kind.current(settings)
-    if info.source == "detected" and settings.get(kind.DETECTED_KEY) is None:
+    if info.source is None:  # auto, and never detected: read it now (no write)
         info = kind.detect(settings, clients.support, clients.chat, clients.user_id)
     if info.kind == kind.UNKNOWN:
         return kind.require_known(settings)

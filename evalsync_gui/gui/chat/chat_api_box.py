@@ -17,13 +17,6 @@ from evalsync_gui.gui.chat.widgets import plain_label
 from evalsync_gui.gui.formats import format_datetime
 
 ZOPIM = "https://www.zopim.com"
-STEPS = (
-    "1. Connect Zendesk Support first (Authenticate tab): the Chat connection uses the same account.\n"
-    "2. In Zendesk Chat: Settings > Account > API > Add API client. Name it EvalSync and paste the "
-    "redirect URL below into its Redirect URLs.\n"
-    "3. Copy the client id and the secret Zendesk shows once, paste them here, press Connect and approve "
-    "in the browser. The secret goes to the system keyring and is never shown again."
-)
 GRANTS = (("Sign in with the browser (authorization code)", "code"),
           ("Client credentials (confidential client, no browser)", "client_credentials"))
 
@@ -35,7 +28,9 @@ class ChatApiBox(QGroupBox):
         super().__init__("Chat API connection", parent)
         self.runner = runner
         form = QFormLayout(self)
-        form.addRow(plain_label(STEPS))
+        self.steps = plain_label()
+        self.steps.setAccessibleName("Chat API setup steps")
+        form.addRow(self.steps)
         form.addRow("Redirect URL", self._redirect_row())
         self.client_id = QLineEdit()
         self.client_id.setAccessibleName("Chat API client id")
@@ -92,12 +87,16 @@ class ChatApiBox(QGroupBox):
 
     def show_snapshot(self, snap: dict) -> None:
         self.redirect_url.setText(snap.get("redirect_uri") or "")
+        steps = snap.get("setup_steps") or []
+        self.steps.setText("\n".join(f"{n}. {step}" for n, step in enumerate(steps, start=1))
+                           + "\nThe secret goes to the system keyring and is never shown again.")
         self._offer_servers(snap)
         connected = bool(snap.get("connected"))
         self.disconnect_button.setEnabled(connected)
         if connected:
-            if not self.client_id.text():
+            if not self.client_id.text():  # the first snapshot after start or connect: show what is in use
                 self.client_id.setText(snap.get("client_id") or "")
+                self.grant.setCurrentIndex(max(self.grant.findData(snap.get("grant")), 0))
             since = format_datetime(snap.get("connected_at")) if snap.get("connected_at") else ""
             renew = "renews itself" if snap.get("refreshable") or snap.get("grant") == "client_credentials" \
                 else "connect again when it expires"

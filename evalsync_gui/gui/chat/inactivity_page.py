@@ -24,8 +24,8 @@ def source_text(source: str | None, kind: str | None) -> str:
         return "Idle days count from the Chat agent's last login (Chat API); Preview reads them."
     text = f"Idle days count from: {label}."
     if kind == "support":
-        text += " On this account EvalSync writes nothing for inactivity: it lists admin steps."
-    return text
+        return text + " On this account EvalSync writes nothing for inactivity: it lists admin steps."
+    return text + " Nothing changes until you press Apply."
 
 
 class InactivityPage(QWidget):
@@ -42,8 +42,7 @@ class InactivityPage(QWidget):
         self.source_note.setAccessibleName("What the idle days measure")
         v.addWidget(self.source_note)
         v.addWidget(plain_label("Only Chat access is ever removed: no Support user is suspended, deleted or given "
-                                "another role. The account owner and admins are never touched. Nothing changes "
-                                "until you press Apply."))
+                                "another role. The account owner and admins are never touched."))
         self.model = RowsModel(POLICY_COLUMNS, colour_key="action")
         self.view, _proxy = make_table(self.model, self, "Policy preview", runner.services)
         self.summary = QLabel()
@@ -106,8 +105,8 @@ class InactivityPage(QWidget):
         except EvalsyncError as exc:
             self.runner.say(str(exc))
             return
-        self.runner.ctx.settings.set("chat.inactivity", pol.to_settings())
-        self.runner.start(jobs.policy_preview, self.runner.ctx, self.runner.open_support, pol, on_done=self.show_preview)
+        self.runner.start(jobs.policy_preview, self.runner.ctx, self.runner.open_support, pol,
+                          on_done=self.show_preview)
 
     def show_preview(self, preview: dict) -> None:
         self.preview = preview

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QPlainTextEdit, QPushButton, QSplitter, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from evalsync_gui.gui import chat_jobs as jobs
 from evalsync_gui.gui.chat.log_rows import details
 from evalsync_gui.gui.chat.runner import ChatRunner
-from evalsync_gui.gui.chat.widgets import ask_export_path, make_table, search_box
+from evalsync_gui.gui.chat.widgets import ask_export_path, make_table, read_only_text, search_box
 from evalsync_gui.gui.chat_models import LOG_COLUMNS, OUTBOX_COLUMNS, RowsModel
 
 
@@ -26,10 +25,7 @@ class LogPage(QWidget):
         v.addLayout(self._bar())
         split = QSplitter(Qt.Vertical)
         split.addWidget(self.view)
-        self.details = QPlainTextEdit()
-        self.details.setReadOnly(True)
-        self.details.setAccessibleName("Action details")
-        self.details.setPlaceholderText("Select a row to see everything the log keeps about it.")
+        self.details = read_only_text("Action details", "Select a row to see everything the log keeps about it.")
         self.details.setVisible(False)
         split.addWidget(self.details)
         split.addWidget(self._outbox())

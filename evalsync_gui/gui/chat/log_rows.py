@@ -28,15 +28,22 @@ _SENTENCES = {
 }
 
 
+# Where the reason is the news (a refusal, a failure), the row's detail follows the sentence;
+# elsewhere it only repeats it and stays behind the Details toggle.
+_WITH_DETAIL = {audit.REJECTED, audit.FAILED, audit.MAIL_FAILED}
+
+
 def sentence(row: dict) -> str:
-    """"Enabled agent ana@x.com" for a log row; the detail follows a colon when there is one."""
+    """"Enabled agent ana@x.com" for a log row; "Rejected x: why" where the reason matters."""
     action, email, detail = row.get("action") or "", row.get("email") or "(no e-mail)", row.get("detail") or ""
     if action in _MARKERS:
-        text = f"Started {_MARKERS[action]} agent {email}; Zendesk's answer was not recorded"
-    else:
-        template = _SENTENCES.get(action)
-        text = template.format(email=email) if template else f"{action.replace('_', ' ').capitalize()}: {email}"
-    return f"{text}: {detail}" if detail else text
+        return f"Started {_MARKERS[action]} agent {email}; Zendesk's answer was not recorded"
+    template = _SENTENCES.get(action)
+    if template is None:
+        text = f"{action.replace('_', ' ').capitalize()}: {email}"
+        return f"{text} ({detail})" if detail else text
+    text = template.format(email=email)
+    return f"{text}: {detail}" if detail and action in _WITH_DETAIL else text
 
 
 def human_rows(rows: list[dict]) -> list[dict]:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QFileDialog, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
-                               QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSplitter,
+                               QVBoxLayout, QWidget)
 
 from evalsync_gui.core.chat import requests as rq
 from evalsync_gui.core.errors import EvalsyncError
 from evalsync_gui.gui import chat_jobs as jobs
 from evalsync_gui.gui.chat.intake_jobs import retry_failed
 from evalsync_gui.gui.chat.runner import ChatRunner
-from evalsync_gui.gui.chat.widgets import documents_folder, make_table, search_box
+from evalsync_gui.gui.chat.widgets import documents_folder, make_table, read_only_text, search_box
 from evalsync_gui.gui.chat_dialogs import MappingDialog
 from evalsync_gui.gui.chat_models import REQUEST_COLUMNS, RowsModel
 
@@ -72,11 +72,9 @@ class RequestsPage(QWidget):
         v.addLayout(self._bar())
         split = QSplitter(Qt.Vertical)
         split.addWidget(self.view)
-        self.import_report = QPlainTextEdit()
-        self.import_report.setReadOnly(True)
-        self.import_report.setPlaceholderText("Rows an import could not use are listed here with their reason.")
+        self.import_report = read_only_text("Import problems",
+                                            "Rows an import could not use are listed here with their reason.")
         self.import_report.setMaximumHeight(110)
-        self.import_report.setAccessibleName("Import problems")
         split.addWidget(self.import_report)
         v.addWidget(split)
         for a, b in ((self.form.add_button, self.search), (self.search, self.import_button),

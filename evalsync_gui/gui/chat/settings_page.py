@@ -37,7 +37,9 @@ def kind_state_text(snap: dict) -> str:
         return "Not detected — choose the kind above (EvalSync could not tell from what it can read)."
     if source == "detected":
         at = f" at {format_datetime(snap['kind_at'])}" if snap.get("kind_at") else ""
-        return f"Detected{at}: {names.get(kind, kind)}. {snap.get('kind_how') or ''}".strip()
+        how = (snap.get("kind_how") or "").strip()
+        how = how[:1].upper() + how[1:]
+        return f"Detected{at}: {names.get(kind, kind)}. {how}".strip()
     return f"Chosen by you: {names.get(kind, kind)}."
 
 

@@ -7,10 +7,12 @@ the Settings page. Pure functions over the loader's snapshot (no Qt, no I/O).
 
 from __future__ import annotations
 
+from evalsync_gui.gui.formats import format_datetime
+
 KIND_NAMES = {
-    "writable": "Chat API can change agents",
-    "support": "Chat created in Support (agents are managed in Admin Center)",
-    "unknown": "account kind not known",
+    "writable": "writable (Chat API changes agents)",
+    "support": "created in Support",
+    "unknown": "not known",
 }
 
 
@@ -22,17 +24,23 @@ def kind_line(snap: dict) -> str:
     source = snap.get("kind_source") or ""
     if kind == "unknown" or not source:
         return "Chat: connected · kind not detected — choose it in Settings"
-    return f"Chat: {KIND_NAMES.get(kind, kind)} — {source}"
+    return f"Chat kind: {KIND_NAMES.get(kind, kind)} — {source}"
 
 
 def kind_tooltip(snap: dict) -> str:
     """When and how the kind was known, for the header's tooltip."""
     if not snap.get("connected"):
         return "Connect the Chat API (Chat agents > Settings) before EvalSync reads or changes chat agents."
-    at = snap.get("kind_at") or ""
+    at = format_datetime(snap.get("kind_at")) if snap.get("kind_at") else ""
     source = snap.get("kind_source") or ""
-    if source == "detected":
-        return f"EvalSync read this from Zendesk{' at ' + at if at else ''}; change it in Settings if it is wrong."
+    if snap.get("kind") == "support":
+        where = ("Chat was created in Support: new people are created as agents; Chat access is switched on "
+                 "in Admin Center.")
+    else:
+        where = "The Chat API enables, creates, disables and deletes Chat agents."
+    if source == "detected" and snap.get("kind") != "unknown":
+        when = f" at {at}" if at else ""
+        return f"{where}\nEvalSync read this from Zendesk{when}; change it in Settings if it is wrong."
     if source == "chosen":
-        return "You chose this in Settings."
+        return f"{where}\nYou chose this in Settings."
     return "EvalSync could not tell which kind this account is; choose it in Settings."

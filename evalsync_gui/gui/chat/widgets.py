@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSortFilterProxyModel, QStandardPaths, Qt
-from PySide6.QtWidgets import QFileDialog, QHeaderView, QLabel, QLineEdit, QTableView, QWidget
+from PySide6.QtWidgets import QFileDialog, QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QTableView, QWidget
 
 from evalsync_gui.gui import window_state
 from evalsync_gui.gui.chat_models import RowsModel, proxy_for
@@ -13,10 +13,11 @@ from evalsync_gui.gui.services import Services
 
 WIDTHS = {"#": 50, "E-mail": 300, "Name": 170, "Requested by": 200, "Status": 110, "Action": 130,
           "When": 150, "Last login": 150, "Requested at": 150, "Detail": 260, "Reason": 300, "To": 220,
-          "Subject": 260, "What happened": 460, "Admin Center link": 420}
+          "Subject": 260, "What happened": 460, "Admin Center link": 420, "Since": 150}
 
 
-def make_table(model: RowsModel, parent: QWidget, name: str, services: Services) -> tuple[QTableView, QSortFilterProxyModel]:
+def make_table(model: RowsModel, parent: QWidget, name: str,
+               services: Services) -> tuple[QTableView, QSortFilterProxyModel]:
     """A sortable table over ``model``; ``name`` is its accessible name and remembered-columns key."""
     proxy = proxy_for(model, parent)
     view = QTableView(parent)
@@ -51,6 +52,15 @@ def plain_label(text: str = "", wrap: bool = True) -> QLabel:
     label.setTextFormat(Qt.PlainText)
     label.setWordWrap(wrap)
     return label
+
+
+def read_only_text(name: str, placeholder: str) -> QPlainTextEdit:
+    """A read-only text panel (reports, raw records) with an accessible name and a hint."""
+    box = QPlainTextEdit()
+    box.setReadOnly(True)
+    box.setAccessibleName(name)
+    box.setPlaceholderText(placeholder)
+    return box
 
 
 def documents_folder() -> str:
