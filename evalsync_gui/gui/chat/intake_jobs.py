@@ -18,6 +18,7 @@ def intake_snapshot(ctx: AppContext) -> dict:
         "sources": [s.to_json() for s in sources.list_sources(ctx.db)],
         "schedule": schedule.ScheduleConfig.load(ctx.settings),
         "next_run": due.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if due else None,
+        "next_due": due,  # aware datetime (None: the schedule is off) for the page's timer
         "last_run": runs[0] if runs else None,
         "held_runs": guards.held_runs(ctx.db),
     }

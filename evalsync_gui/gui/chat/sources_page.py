@@ -22,7 +22,7 @@ from evalsync_gui.gui.chat.intake_jobs import allow_run, discard_run, run_chat, 
 from evalsync_gui.gui.chat.runner import ChatRunner
 from evalsync_gui.gui.chat.widgets import make_table, plain_label
 from evalsync_gui.gui.chat_models import RowsModel, when
-from evalsync_gui.gui.formats import format_datetime, parse_datetime
+from evalsync_gui.gui.formats import format_datetime
 
 CHECK_MS = 60_000
 SOURCE_COLUMNS = [
@@ -111,7 +111,7 @@ class SourcesPage(QWidget):
             self.enabled.setChecked(cfg.enabled)
             self.every.setValue(cfg.every_minutes)
         nxt = intake.get("next_run")
-        self._next_run = parse_datetime(nxt) if nxt else None
+        self._next_run = intake.get("next_due")
         self.next_label.setText(f"Next run: {format_datetime(nxt)}" if nxt else "Next run: the schedule is off.")
         self.last_label.setText(_last_run_text(intake.get("last_run")))
         held = intake.get("held_runs") or []
