@@ -358,7 +358,8 @@ def cmd_requests_process(ctx, args) -> int:
             print(f"Confirmations: {mail.sent} sent, {mail.failed} failed {mail.error}".rstrip())
     failed = result.counts().get("failed", 0)
     if failed and not args.json:
-        print(f"evalsync: {failed} requests failed; run `evalsync chat requests process` again to retry them.",
+        print(f"evalsync: {failed} requests failed; each is tried again by a later process or chat run after a "
+              "short wait, up to 5 attempts (then `evalsync chat requests retry`).",
               file=sys.stderr)
     return 5 if failed or result.stopped.startswith("Zendesk") else 0
 
