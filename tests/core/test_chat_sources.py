@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from evalsync_gui.core.chat import feeds, guards, mailer, outcomes, processor, sources
+from evalsync_gui.core.chat import guards, mailer, outcomes, processor, sources
 from evalsync_gui.core.chat import requests as rq
 from evalsync_gui.core.chat.agents_api import Agent
 from evalsync_gui.core.errors import UsageError

@@ -26,7 +26,8 @@ from evalsync_gui.core.store.db import Database
 from evalsync_gui.core.store.settings import Settings
 
 SETTINGS_KEY = "chat.guards"
-DISCARDED = "Discarded"  # the action log's word for a held request the admin discarded
+DISCARDED = "Discarded"  # the action log's words for the admin's review of held requests
+ALLOWED = "Allowed"
 
 
 @dataclass
@@ -127,6 +128,10 @@ def allow(db: Database, run_id: int, actor: str = "admin") -> list[int]:
     """Let a held run's creations go ahead (processed by the next run, or at once by the caller)."""
     ids = _held_ids(db, run_id)
     with db.transaction() as conn:
+        for rid in ids:
+            row = conn.execute("SELECT email FROM chat_requests WHERE id = ?", (rid,)).fetchone()
+            audit.log_action(conn, ALLOWED, email=row[0] if row else "", actor=actor, request_id=rid,
+                             detail=f"creation allowed by {actor} after review (held in run {run_id})")
         conn.execute("UPDATE chat_holds SET decision = 'allowed', decided_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
                      " WHERE run_id = ? AND decision IS NULL", (run_id,))
         conn.execute("DELETE FROM chat_request_retries WHERE request_id IN"
