@@ -185,6 +185,8 @@ def test_a_creation_burst_is_held_and_allowed_ones_pass(ctx):
     backend = Chat()
     result = processor.process_batch(ctx.db, backend, ["acme.com"], guard=guards.burst_guard(ctx.db, 1, 3))
     assert result.counts() == {"held": 4, "already_enabled": 1} and backend.created == []
+    held = [r for r in rq.list_requests(ctx.db) if r["email"].startswith("n")]
+    assert {r["status"] for r in held} == {"queued"} and all("held for review" in r["reason"] for r in held)
     assert processor.process_batch(ctx.db, backend, ["acme.com"]).outcomes == []  # held ones wait for review
     guards.allow(ctx.db, 1)
     again = processor.process_batch(ctx.db, backend, ["acme.com"], guard=guards.burst_guard(ctx.db, 2, 3))

@@ -88,17 +88,20 @@ def burst_guard(db: Database, run_id: int, max_creations: int):
             return todo, []
         reason = (f"held for review: this run would create {len(keys)} agents, more than {max_creations};"
                   f" allow or discard run {run_id}")
-        hold(db, run_id, [r["id"] for r in creating])
+        hold(db, run_id, [r["id"] for r in creating], reason)
         held_ids = {r["id"] for r in creating}
         return [r for r in todo if r["id"] not in held_ids], [(r, reason) for r in creating]
     return guard
 
 
-def hold(db: Database, run_id: int, request_ids: list[int]) -> None:
+def hold(db: Database, run_id: int, request_ids: list[int], reason: str = "") -> None:
+    """Put requests on hold for review under ``run_id``; the reason shows on each request."""
     with db.transaction() as conn:
         conn.executemany("INSERT INTO chat_holds (request_id, run_id) VALUES (?, ?) ON CONFLICT (request_id)"
                          " DO UPDATE SET run_id = excluded.run_id, decision = NULL, decided_at = NULL",
                          [(rid, run_id) for rid in request_ids])
+        conn.executemany("UPDATE chat_requests SET reason = ? WHERE id = ?", [(reason or None, rid)
+                                                                            for rid in request_ids])
 
 
 def undecided_holds(db: Database) -> set[int]:
