@@ -342,10 +342,11 @@ def cmd_requests_list(ctx, args) -> int:
 
 def cmd_requests_process(ctx, args) -> int:
     from evalsync_gui.core.chat import service
+    from evalsync_gui.core.chat.schedule import ChatLock
 
     if not args.dry_run:
         _need_management(ctx)
-    with _clients(ctx) as clients:
+    with ChatLock(ctx.data_dir), _clients(ctx) as clients:  # never beside a scheduled chat run
         result, mail = service.run_process(ctx.db, ctx.settings, clients, dry_run=args.dry_run)
     if args.json:
         _dump({**result.to_json(), "mail": asdict(mail)})

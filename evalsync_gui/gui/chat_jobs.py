@@ -94,7 +94,9 @@ def import_csv(task, ctx: AppContext, path: str, mapping: dict) -> rq.ImportRepo
 
 
 def process(task, ctx: AppContext, open_support: OpenSupport, dry_run: bool) -> str:
-    with service.open_clients(ctx, open_support) as clients:
+    from evalsync_gui.core.chat.schedule import ChatLock
+
+    with ChatLock(ctx.data_dir), service.open_clients(ctx, open_support) as clients:  # never beside a cron run
         clients.is_cancelled = task.is_cancelled
         result, mail = service.run_process(ctx.db, ctx.settings, clients, dry_run=dry_run,
                                            progress=_progress(task), is_cancelled=task.is_cancelled)

@@ -253,5 +253,6 @@ def test_policy_when_due_daily_summary_once_and_the_chat_lock(connected, sim, sm
         with schedule.ChatLock(ctx.data_dir):
             assert main(["--data-dir", str(d), "chat", "run"]) == 6
             assert "Another chat run is running" in capsys.readouterr().err
+            assert main(["--data-dir", str(d), "chat", "requests", "process"]) == 6  # nor a manual batch beside it
     finally:
         ctx.db.close()
