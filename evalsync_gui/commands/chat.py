@@ -140,7 +140,12 @@ def _dump(value) -> None:
 def cmd_connect(ctx, args) -> int:
     from evalsync_gui.core.chat import connection
 
-    secret = sys.stdin.readline().strip() if args.client_secret_stdin else ""
+    if sys.stdin.isatty():  # typed by hand: never echo the secret
+        import getpass
+
+        secret = getpass.getpass("Chat API client secret: ")
+    else:
+        secret = sys.stdin.readline().strip()
 
     def show(url: str) -> None:
         print(f"Open this address to let EvalSync use the Chat API:\n{url}", file=sys.stderr, flush=True)

@@ -178,17 +178,26 @@ class ChatAuth:
         self.conn = conn
         self._transport, self._clock, self._on_rotate = transport, clock, on_rotate
         self._lock = threading.Lock()
+        self._sent = threading.local()  # the token each thread last sent: one renewal serves all
         data = SecretStore().get_json(conn.account, TOKEN_KIND)
         if not data or not data.get("access_token"):
             raise AuthError(NOT_CONNECTED)
         self._tokens = TokenSet.from_dict(data)
 
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._tokens.access_token}"}
+        token = self._tokens.access_token
+        self._sent.token = token
+        return {"Authorization": f"Bearer {token}"}
 
     def refresh(self) -> bool:
-        """New token by the refresh token Zendesk gave, else by client credentials; False if neither."""
+        """New token by the refresh token Zendesk gave, else by client credentials; False if neither.
+
+        Writes run on several threads: when another thread already renewed the token this
+        thread's request was sent with, the request is simply resent with the new one.
+        """
         with self._lock:
+            if getattr(self._sent, "token", None) not in (None, self._tokens.access_token):
+                return True
             form = self._refresh_form()
             if form is None:
                 return False
