@@ -20,7 +20,6 @@ def test_schedule_takes_new_rows_then_a_burst_waits_for_allow(qtbot, ctx, sim, s
     ctx.settings.set("chat.management_enabled", True)
     ctx.settings.set("chat.smtp", {"host": "127.0.0.1", "port": smtp.port, "security": "none", "user": "",
                                    "from": f"evalsync@{DOMAIN}"})
-    sources.add_source(ctx.db, "Form", url=sheet.url, mapping={"requester": "email address"})
     tab = make_tab(qtbot, ctx, sim)
     pixmap = QPixmap(32, 32)
     pixmap.fill(QColor("gray"))
@@ -31,7 +30,13 @@ def test_schedule_takes_new_rows_then_a_burst_waits_for_allow(qtbot, ctx, sim, s
     page = tab.sources
     tab.pages.setCurrentWidget(page)
     page.timer.setInterval(100)
+    # The admin adds the published sheet: its columns are guessed from the form's headings.
+    qtbot.keyClicks(page.name_edit, "Form")
+    qtbot.keyClicks(page.where_edit, sheet.url)
+    run_job(qtbot, tab, lambda: qtbot.mouseClick(page.add_button, LEFT))
+    assert "Source Form added" in tab.runner.last_message and page.where_edit.text() == ""
     assert cell_texts(page.view, "Name") == ["Form"] and "off" in page.next_label.text()
+    assert sources.get_source(ctx.db, "Form").mapping["requester"] == "email address"
 
     # The admin switches the schedule on; a form row arrives and is acted on by the timer alone.
     sheet.row("11/27/2026 10:00:00", f"sched.one@{DOMAIN}", "Sched")
@@ -58,6 +63,9 @@ def test_schedule_takes_new_rows_then_a_burst_waits_for_allow(qtbot, ctx, sim, s
     assert sum(a["email"].startswith("burst") for a in sim.chat_agents.values()) == 2
     assert not page.review.isVisible() and tray.chat_review == 0 and "need review" not in tray.tray.toolTip()
     tray.hide()
+    page.view.selectRow(0)
+    run_job(qtbot, tab, lambda: qtbot.mouseClick(page.remove_button, LEFT))
+    assert cell_texts(page.view, "Name") == [] and sources.list_sources(ctx.db) == []
     tab.shutdown()
 
 

@@ -56,3 +56,17 @@ def retry_failed(task, ctx: AppContext) -> str:
     n = retries.retry(ctx.db)
     return (f"{n} failed request{'s' if n != 1 else ''} queued again; press Process to send them." if n
             else "No failed request to retry.")
+
+
+def add_source(task, ctx: AppContext, name: str, where: str) -> str:
+    """Add a published sheet (a web link) or a local CSV file (a path) with the guessed columns."""
+    is_link = where.lower().startswith(("https://", "http://"))
+    src, skipped = sources.add_source(ctx.db, name, url=where if is_link else None, path=None if is_link else where)
+    return (f"Source {src.name} added; {skipped} row{'s' if skipped != 1 else ''} already there skipped, new rows "
+            "are taken by the next run.")
+
+
+def remove_sources(task, ctx: AppContext, names: list[str]) -> str:
+    for name in names:
+        sources.remove_source(ctx.db, name)
+    return f"Removed {', '.join(names)}; their requests and the log stay."

@@ -2,8 +2,9 @@
 
 Shows each request source (a published Google Sheet or a growing CSV file) with its last poll,
 rows taken and last error; when the next chat run is due and what the last one did; "Run now";
-and, when a run held a burst of creations, Allow and Discard. Sources are added with
-``evalsync chat sources add`` (the mapping is a command-line step; the README shows it).
+and, when a run held a burst of creations, Allow and Discard. A source is added here with its
+columns guessed from the form's headings (``evalsync chat sources add --map`` when a guess
+is wrong), or removed.
 
 The schedule runs in the app like user sync's: a timer checks once a minute whether a run is
 due (against the next-run time of the last snapshot, so the check itself reads nothing) and starts it on the tab's one worker (:class:`ChatRunner`), never two at once; the run
@@ -15,10 +16,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import (QCheckBox, QGroupBox, QHBoxLayout, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QGroupBox, QHBoxLayout, QLineEdit, QPushButton, QSpinBox, QVBoxLayout,
+                               QWidget)
 
 from evalsync_gui.core.chat import schedule
-from evalsync_gui.gui.chat.intake_jobs import allow_run, discard_run, run_chat, save_schedule
+from evalsync_gui.gui.chat.intake_jobs import (add_source, allow_run, discard_run, remove_sources, run_chat,
+                                               save_schedule)
 from evalsync_gui.gui.chat.runner import ChatRunner
 from evalsync_gui.gui.chat.widgets import make_table, plain_label
 from evalsync_gui.gui.chat_models import RowsModel, when
@@ -30,9 +33,10 @@ SOURCE_COLUMNS = [
     ("Last poll", "last_poll", when("last_poll", missing="never")), ("Rows taken", "rows_taken", None),
     ("Last error", "last_error", None), ("Where", "location", None),
 ]
-HELP = ("Requests arrive from these sources and are acted on by the chat schedule, with no one at the keyboard. "
-        "Add a source with `evalsync chat sources add --name NAME --url LINK` (a Google Sheet published to the "
-        "web as CSV) or `--file PATH` (a CSV another tool appends to).")
+HELP = ("Requests arrive from these sources and are acted on by the chat schedule, with no one at the keyboard: "
+        "a Google Sheet published to the web as CSV (its link), or a CSV file another tool appends to (its path). "
+        "Columns are guessed from the form's headings; if a guess is wrong, add the source with "
+        "`evalsync chat sources add --map COLUMN=FIELD`.")
 
 
 class SourcesPage(QWidget):
@@ -54,6 +58,7 @@ class SourcesPage(QWidget):
         v.addWidget(self.next_label)
         v.addWidget(self.last_label)
         v.addWidget(self._review_box())
+        v.addLayout(self._add_bar())
         self.model = RowsModel(SOURCE_COLUMNS)
         self.view, self.proxy = make_table(self.model, self, "Request sources", runner.services)
         self.view.setColumnWidth(2, 150)  # Last poll: a whole date and time
@@ -83,6 +88,25 @@ class SourcesPage(QWidget):
             bar.addWidget(w)
         bar.addStretch(1)
         bar.addWidget(self.run_button)
+        return bar
+
+    def _add_bar(self) -> QHBoxLayout:
+        bar = QHBoxLayout()
+        self.name_edit = QLineEdit()
+        self.name_edit.setPlaceholderText("Name, e.g. Form")
+        self.name_edit.setAccessibleName("New source name")
+        self.name_edit.setMaximumWidth(200)
+        self.where_edit = QLineEdit()
+        self.where_edit.setPlaceholderText("https://docs.google.com/…/pub?output=csv  or  /path/to/responses.csv")
+        self.where_edit.setAccessibleName("Published sheet link or CSV file path")
+        self.where_edit.returnPressed.connect(self.add_source)
+        self.add_button = QPushButton("Add source")
+        self.add_button.clicked.connect(self.add_source)
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.setToolTip("Forget the selected source (its requests and log stay)")
+        self.remove_button.clicked.connect(self.remove_source)
+        for w in (self.name_edit, self.where_edit, self.add_button, self.remove_button):
+            bar.addWidget(w)
         return bar
 
     def _review_box(self) -> QGroupBox:
@@ -137,6 +161,25 @@ class SourcesPage(QWidget):
 
     def _run_done(self, report: schedule.RunReport) -> None:
         self.runner.say(report.summary())
+
+    def add_source(self) -> None:
+        """Add the typed link (https) or file path as a source; rows already there are skipped."""
+        name, where = self.name_edit.text().strip(), self.where_edit.text().strip()
+        if not name or not where:
+            self.runner.say("Type a name and the sheet's published CSV link or the CSV file's path.")
+            return
+        self.runner.start(add_source, self.runner.ctx, name, where, on_done=self._added)
+
+    def _added(self, text: str) -> None:
+        self.name_edit.clear()
+        self.where_edit.clear()
+        self.runner.say(text)
+
+    def remove_source(self) -> None:
+        rows = {self.proxy.mapToSource(i).row() for i in self.view.selectionModel().selectedRows()}
+        names = [self.model.rows[r]["name"] for r in sorted(rows)]
+        if names:
+            self.runner.start(remove_sources, self.runner.ctx, names)
 
     def save_schedule(self) -> None:
         self.runner.start(save_schedule, self.runner.ctx, self.enabled.isChecked(), self.every.value())
