@@ -82,7 +82,8 @@ def burst_guard(db: Database, run_id: int, max_creations: int):
     """
     def guard(todo: list[dict], index: dict[str, Agent]) -> tuple[list[dict], list[tuple[dict, str]]]:
         allowed = allowed_holds(db)
-        creating = [r for r in todo if normalize_email(r["email"]) not in index and r["id"] not in allowed]
+        creating = [r for r in todo if normalize_email(r["email"]) not in index and r["id"] not in allowed
+                    and r.get("status") != "needs_admin_step"]  # a re-read of an admin step creates nothing
         keys = {normalize_email(r["email"]) for r in creating}
         if len(keys) <= max_creations:
             return todo, []
