@@ -238,3 +238,10 @@ def test_daily_cap_holds_the_rest_of_the_outbox_until_tomorrow(ctx):
     assert first.sent == 2 and len(inbox.messages) == 2
     assert second.sent == 0 and "daily cap" in second.error
     assert ctx.db.scalar("SELECT count(*) FROM email_outbox WHERE status = 'pending'") == 1
+
+
+def test_burst_guard_never_holds_the_re_read_of_an_admin_step(ctx):
+    waiting = {"id": 1, "email": "step@acme.com", "status": "needs_admin_step"}
+    new = {"id": 2, "email": "new@acme.com", "status": "queued"}
+    todo, held = guards.burst_guard(ctx.db, 1, 0)([waiting, new], {})
+    assert todo == [waiting] and [r["id"] for r, _ in held] == [2]
