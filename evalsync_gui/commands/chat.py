@@ -14,6 +14,8 @@ from dataclasses import asdict
 from evalsync_gui.core.errors import UsageError
 
 MANAGEMENT_KEY = "chat.management_enabled"
+# What each setting is until someone sets it: `chat config` shows these, so it never prints nothing.
+CONFIG_DEFAULTS = {"chat.domains": [], "chat.mode": "auto", "chat.support_role": None, MANAGEMENT_KEY: False}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -246,12 +248,12 @@ def cmd_config(ctx, args) -> int:
         if args.management == "on":
             print("Chat management is on: re-authenticate (Authenticate tab or `evalsync connect`) to get write "
                   "access.", file=sys.stderr)
-    view = {k: v for k, v in s.all().items() if k.startswith("chat.")}
+    view = {**CONFIG_DEFAULTS, **{k: v for k, v in s.all().items() if k.startswith("chat.")}}
     if args.json:
         _dump(view)
     else:
         for k, v in sorted(view.items()):
-            print(f"{k} = {json.dumps(v)}")
+            print(f"{k} = {'(not set)' if v is None else json.dumps(v)}")
     return 0
 
 

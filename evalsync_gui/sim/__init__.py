@@ -4,7 +4,7 @@
     with Simulator(SimConfig(agents=50, end_users=100)) as sim:
         ...  # sim.base_url, sim.admin_email, sim.api_token, sim.oauth_client_id
 
-It reproduces recorded behaviour (see /work/shared/reference/zendesk-recorded-facts.md):
+It reproduces recorded behaviour (the facts and their sources are in docs/ZENDESK.md):
 padded base64 cursors, ``links.next`` on a non-empty last page, a trailing empty page after
 a full multiple of ``page[size]``, the 37-key user object, both rate-limit header sets.
 

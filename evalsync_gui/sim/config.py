@@ -26,6 +26,8 @@ class SimConfig:
     end_users: int = 500
     custom_roles: tuple[str, ...] = ("Tier 1", "Tier 2", "QA Lead")
     light_agents: int = 10
+    contributors: int = 4  # role agent, role_type 3 (no paid seat)
+    chat_only_agents: int = 6  # role agent, role_type 2, chat_only true
     suspended: int = 5
     deleted: int = 5
     chat_agents: int = 100
