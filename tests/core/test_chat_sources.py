@@ -216,12 +216,11 @@ def test_a_file_not_written_yet_can_be_added_with_a_full_mapping(ctx, tmp_path):
 
 def test_daily_cap_holds_the_rest_of_the_outbox_until_tomorrow(ctx):
     from evalsync_gui.core.chat import service
-    from tests.core.test_chat_mailer import Inbox, free_port
-    from aiosmtpd.controller import Controller
+    from tests.core.test_chat_mailer import BoundController, Inbox
 
     inbox = Inbox()
-    port = free_port()
-    ctl = Controller(inbox, hostname="127.0.0.1", port=port)
+    ctl = BoundController(inbox)
+    port = ctl.port
     ctl.start()
     try:
         ctx.settings.set("chat.smtp", {"host": "127.0.0.1", "port": port, "security": "none", "user": "",

@@ -13,12 +13,11 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from evalsync_gui.cli import main
 from evalsync_gui.core.chat import audit, schedule, service
 from evalsync_gui.core.context import AppContext
-from tests.core.test_chat_mailer import Inbox, free_port
+from tests.core.test_chat_mailer import BoundController, Inbox
 
 DOMAIN = "abc-energy.example.com"
 LEAD = f"lead@{DOMAIN}"
@@ -78,10 +77,8 @@ def sheet():
 @pytest.fixture
 def smtp():
     inbox = Inbox()
-    from tests.core.test_chat_mailer import free_port
-
-    inbox.port = free_port()
-    ctl = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    ctl = BoundController(inbox)
+    inbox.port = ctl.port
     ctl.start()
     yield inbox
     ctl.stop()
