@@ -31,9 +31,12 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def has_control(text: str) -> bool:
-    """True when ``text`` holds a control character (NUL, ESC, newline, ...): never part of a name."""
-    return _ANY_CONTROL.search(text) is not None
+def has_control(text: str, *, lines_ok: bool = False) -> bool:
+    """True when ``text`` holds a control character (NUL, ESC, newline, ...): never part of a name.
+
+    ``lines_ok`` lets newlines and tabs pass (a spreadsheet cell may span lines).
+    """
+    return (_CONTROL_BUT_LINES if lines_ok else _ANY_CONTROL).search(text) is not None
 
 
 def clean(text: object) -> str:

@@ -120,8 +120,8 @@ def row_problem(requester: str, email: str, first: str, last: str) -> str | None
     problem = address_problem(requester)
     if problem:
         return f"requester's e-mail: {problem}"
-    if has_control(first) or has_control(last):
-        return "the name contains a control character (such as NUL or a line break)"
+    if has_control(first, lines_ok=True) or has_control(last, lines_ok=True):
+        return "the name contains a control character (such as NUL or ESC)"
     if not first.strip():
         return "no first name (Chat needs it as the display name)"
     if not last.strip():
