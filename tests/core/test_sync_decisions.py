@@ -124,13 +124,16 @@ def test_guard(limit, planned, synced, held):
     ("29%", 29, 100, False), ("29%", 30, 100, True), ("7%", 7, 100, False), ("57%", 57, 100, False),
     ("0.1%", 1, 1000, False), ("12.5%", 1, 8, False), ("12.5%", 2, 8, True), ("0%", 1, 5, True),
     ("default", 11, 55, False), ("default", 12, 55, True), ("default", 10, 0, False), ("default", 11, 0, True),
-    ("10", 11, 0, True), ("10", 10, 0, False), ("default", 0, 0, False), ("0", 0, 0, False)])
+    ("10", 11, 0, True), ("10", 10, 0, False), ("default", 0, 0, False), ("0", 0, 0, False), ("0%", 0, 0, False),
+    ("200%", 1, 0, True), ("200%", 2, 1, False), (None, 11, 54, True), ("", 11, 55, False), (" 5 ", 6, 0, True)])
 def test_guard_is_exact_more_than(limit, planned, synced, held):
     """Issue 15 defect 8: "more than P%" in integers (29% of 100 is 29, which is not more)."""
     assert guard.exceeds(limit, planned, synced) is held
 
 
 @pytest.mark.parametrize("limit,words", [("default", "more than 10 users and more than 20% of the synced users"),
+                                         (None, "more than 10 users and more than 20% of the synced users"),
+                                         (" 5% ", "more than 5% of the synced users"),
                                          ("5%", "more than 5% of the synced users"), ("3", "more than 3 users")])
 def test_guard_describe(limit, words):
     assert guard.describe(limit) == words

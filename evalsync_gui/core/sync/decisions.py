@@ -10,10 +10,12 @@ Like vdirsyncer's ``_get_actions``, every row of the table is a commented branch
     in scope, present         deactivated by sync               Update + back to Pending, "returned"
     in scope, present         deactivated by the admin          Update fields only; stays deactivated
     suspended/deleted/out     nothing, or unlinked (hand/CSV)   nothing: hand-made users are never touched
-    suspended/deleted/out     linked, pending or active         Deactivate (planned; the guard decides)
+    suspended/deleted/out     linked, pending or active         Deactivate (planned; the guard decides),
+                                                                reason code suspended / deleted /
+                                                                role_changed / out_of_scope
     suspended/deleted/out     linked, already deactivated       nothing
-    absent from a complete    linked, pending or active         Deactivate "no longer in Zendesk"
-      listing                                                   (see :func:`absent_reason`, in apply)
+    absent from a complete    linked, pending or active         Deactivate; ``absence`` asks Zendesk
+      listing                                                   why (gone, deleted, role changed...)
 
 Matching (:func:`plan_page`): a linked row (same Zendesk id) always wins; otherwise an
 *unlinked* row with the same identifier (default: e-mail, folded by :func:`email_key`; or
