@@ -64,7 +64,7 @@ def iter_listing(client, key: str, params: list[tuple[str, str]], start_url: str
     first: list[tuple[str, str]] = [*params, ("page[size]", str(PAGE_SIZE))]
     url: str = start_url or USERS_PATH
     query: list[tuple[str, str]] | None = None if start_url else first
-    followed: set[str] = {url} if start_url else set()
+    followed: set[str] = {url}  # the start path itself is never a next link: harmless
     restarted = False
     while True:
         try:
@@ -74,7 +74,7 @@ def iter_listing(client, key: str, params: list[tuple[str, str]], start_url: str
                 raise
             log.warning("Zendesk refused a listing cursor (%s); reading the %s listing from its start", exc, key)
             restarted = True
-            url, query, followed = USERS_PATH, first, set()
+            url, query, followed = USERS_PATH, first, {USERS_PATH}
             continue
         body = _users_page(answer)
         raw = body["users"]
@@ -106,7 +106,7 @@ def iter_incremental(client, start_url: str | None = None, start_time: int | Non
     else:
         url = INCREMENTAL_PATH
         query = [("start_time", str(int(start_time or 0))), ("per_page", str(INCREMENTAL_PAGE_SIZE))]
-    followed: set[str] = {url} if start_url else set()
+    followed: set[str] = {url}
     while True:
         body = _users_page(client.get(url, query, decode=decode_page))
         users, skipped = clean_users(body["users"])
