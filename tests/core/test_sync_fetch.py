@@ -7,6 +7,7 @@ each rule of docs/ZENDESK.md section 2 is checked where it is implemented.
 from __future__ import annotations
 
 import threading
+import time
 
 import httpx
 import pytest
@@ -175,14 +176,19 @@ def test_listing_after_a_restart_still_refuses_a_loop():
 # -- prefetching ----------------------------------------------------------------------------
 def test_prefetched_keeps_order_and_hands_errors_over_in_place():
     def pages():
-        yield from range(10)
+        yield from range(30)
         raise ResponseError("boom")
 
     got = []
     with pytest.raises(ResponseError, match="boom"):
-        for item in fetch.prefetched(pages(), depth=2):
+        for item in fetch.prefetched(pages(), depth=1):
+            time.sleep(0.002)  # a slower consumer: the fetcher meets a full queue and waits
             got.append(item)
-    assert got == list(range(10))
+    assert got == list(range(30))
+
+
+def test_prefetched_passes_none_and_falsy_pages_through():
+    assert list(fetch.prefetched(iter([0, "", None, [], 5]), depth=2)) == [0, "", None, [], 5]
 
 
 def test_prefetched_calls_on_idle_when_the_next_page_is_late():
@@ -200,17 +206,69 @@ def test_prefetched_calls_on_idle_when_the_next_page_is_late():
     assert out == [1, 2] and idle
 
 
-def test_closing_prefetched_stops_the_fetcher():
+def _wait_for(check, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_prefetched_reads_at_most_depth_pages_ahead():
+    produced: list[int] = []
+
+    def pages():
+        for i in range(100):
+            produced.append(i)
+            yield i
+
+    stream = fetch.prefetched(pages(), depth=1)
+    assert next(stream) == 0
+    # One page handed over, one in the queue, one waiting to be put: never more.
+    _wait_for(lambda: len(produced) >= 3)
+    time.sleep(0.3)
+    assert len(produced) == 3
+    stream.close()
+
+
+def test_closing_prefetched_stops_the_fetcher_and_closes_the_source():
     closed = threading.Event()
+    produced: list[int] = []
 
     def pages():
         try:
             for i in range(1000):
+                produced.append(i)
                 yield i
         finally:
             closed.set()
 
-    stream = fetch.prefetched(pages(), depth=1)
+    source = pages()  # held here, so only prefetched's own close() can run its finally
+    stream = fetch.prefetched(source, depth=1)
     assert next(stream) == 0
+    fetchers = [t for t in threading.enumerate() if t.name == "sync-prefetch"]
+    assert fetchers and all(t.daemon for t in fetchers)
     stream.close()
     assert closed.wait(5)
+    assert len(produced) < 10  # stopped, not drained to the end
+
+
+def test_pages_are_read_by_the_typed_decoder():
+    """Both streams hand the body to users.decode_page (msgspec, 10 of 37 keys), not json.loads."""
+    from evalsync_gui.core.sync.users import decode_page
+
+    decoders = []
+
+    class Stub:
+        def __init__(self, body):
+            self.body = body
+
+        def get(self, url, query=None, *, decode=None):
+            decoders.append(decode)
+            return self.body
+
+        def check_same_origin(self, url):
+            return url
+
+    list(fetch.iter_listing(Stub(listing_page([user(1)], False, None)), "k", []))
+    list(fetch.iter_incremental(Stub(export_page([user(1)], f"{EXPORT}?cursor=a", True))))
+    assert decoders == [decode_page, decode_page]

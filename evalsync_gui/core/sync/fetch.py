@@ -145,9 +145,6 @@ def _flag(part: dict, name: str) -> bool:
     return value
 
 
-_END = object()
-
-
 def prefetched(pages: Iterator[Page], depth: int = 4, *, wait_budget: Callable[[], float | None] | None = None,
                on_idle: Callable[[], None] | None = None) -> Iterator[Page]:
     """Yield ``pages`` while a background thread fetches up to ``depth`` pages ahead.
@@ -172,11 +169,11 @@ def prefetched(pages: Iterator[Page], depth: int = 4, *, wait_budget: Callable[[
     def produce() -> None:
         try:
             for page in pages:
-                if not put(("page", page)):
+                if not put((page, None)):
                     return
-            put(("end", _END))
+            put(None)  # the end
         except BaseException as exc:  # handed to the consumer, which decides
-            put(("error", exc))
+            put((None, exc))
         finally:
             close = getattr(pages, "close", None)
             if close:
@@ -188,17 +185,17 @@ def prefetched(pages: Iterator[Page], depth: int = 4, *, wait_budget: Callable[[
         while True:
             budget = wait_budget() if wait_budget is not None else None
             try:
-                kind, item = q.get() if budget is None else q.get(timeout=budget) if budget > 0 else q.get_nowait()
+                entry = q.get() if budget is None else q.get(timeout=budget) if budget > 0 else q.get_nowait()
             except queue.Empty:
                 if on_idle is not None:
                     on_idle()
-                kind, item = q.get()
-            if kind == "page":
-                yield item
-            elif kind == "error":
-                raise item
-            else:
+                entry = q.get()
+            if entry is None:
                 return
+            page, error = entry
+            if error is not None:
+                raise error
+            yield page
     finally:
         stop.set()
         deadline = time.monotonic() + 60
