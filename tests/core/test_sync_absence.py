@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import pytest
 
@@ -38,13 +40,15 @@ def zd(uid: int, **kw) -> dict:
     return {"id": uid, "name": f"U{uid}", "role": "agent", "active": True, "suspended": False, **kw}
 
 
-def test_each_reason_and_the_one_that_is_not_absent_at_all():
+def test_each_reason_and_the_one_that_is_not_absent_at_all(caplog):
     users = {1: zd(1, active=False), 2: zd(2, suspended=True), 3: zd(3, role="end-user"), 5: zd(5)}
     seen: list = []
     got = absence.reasons(client(zendesk(users, seen)), [absent(i) for i in (1, 2, 3, 4, 5)], SCOPE)
     assert got == [(10, REASON_FOR_CODE["deleted"], "deleted"), (20, REASON_FOR_CODE["suspended"], "suspended"),
                    (30, ROLE_CHANGED_REASON, "role_changed"), (40, ABSENT_REASON, "gone")]
     assert seen == [{"ids": "1,2,3,4,5", "include_deleted": "true"}]
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "Zendesk user 5 was missing from the listing but is in scope; not deactivated"]
 
 
 def test_same_role_no_longer_imported_is_out_of_scope():
@@ -65,9 +69,14 @@ def test_at_most_100_ids_per_request():
 
 @pytest.mark.parametrize("answer", [httpx.Response(500, json={}), httpx.Response(403, json={"error": "Forbidden"}),
                                     httpx.Response(200, json={"users": None}), httpx.Response(200, json=[])])
-def test_a_failed_look_up_leaves_the_listing_word_gone(answer):
-    got = absence.reasons(client(lambda r: answer), [absent(1), absent(2)], SCOPE)
+def test_a_failed_look_up_leaves_the_listing_word_gone(answer, caplog):
+    with caplog.at_level(logging.INFO, logger="evalsync.sync"):
+        got = absence.reasons(client(lambda r: answer), [absent(1), absent(2)], SCOPE)
     assert got == [(10, ABSENT_REASON, "gone"), (20, ABSENT_REASON, "gone")]
+    if answer.status_code != 200:
+        (line,) = [r.getMessage() for r in caplog.records]
+        assert line.startswith("looking up 2 absent users failed (Zendesk ")
+        assert line.endswith("); their reason stays 'no longer in Zendesk'")
 
 
 def test_users_zendesk_did_not_ask_for_are_ignored():
