@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from evalsync_gui.core.sync import guard
-from evalsync_gui.core.sync.decisions import (ABSENT_REASON, Create, Deactivate, Lookup, Remote, Update, decide,
+from evalsync_gui.core.sync.decisions import (Create, Deactivate, Lookup, Remote, Update, decide,
                                               plan_page)
 from evalsync_gui.core.sync.scope import DELETED, IN_SCOPE, OUT_OF_SCOPE, SUSPENDED, Scope, describe, zendesk_state
 from evalsync_gui.core.sync.users import clean_user
@@ -137,3 +137,42 @@ def test_guard_is_exact_more_than(limit, planned, synced, held):
                                          ("5%", "more than 5% of the synced users"), ("3", "more than 3 users")])
 def test_guard_describe(limit, words):
     assert guard.describe(limit) == words
+
+
+@pytest.mark.parametrize("fields,value", [({"emp": "E-7"}, "E-7"), ({"emp": 42}, "42"), ({"emp": ""}, None),
+                                          ({"emp": None}, None), ({"emp": {"x": 1}}, None), ({"emp": [1]}, None),
+                                          ({"emp": True}, None), ({}, None), ({"other": "E-7"}, None)])
+def test_identifier_from_a_user_field(fields, value):
+    from evalsync_gui.core.sync.decisions import identifier_value
+
+    assert identifier_value(zd(user_fields=fields), "user_fields.emp") == value
+    assert Remote.from_api(zd(user_fields=fields), "user_fields.emp").identifier == value
+    assert identifier_value(zd(user_fields=fields, external_id="X-1"), "default") is None
+
+
+def test_default_mode_never_records_an_identifier_change():
+    remote = Remote.from_api(zd(external_id="EMP-9"))
+    assert decide(IN_SCOPE, remote, local(identifier="EMP-1"), linked=True) is None
+    changed = decide(IN_SCOPE, Remote.from_api(zd(external_id="EMP-9"), "external_id"), local(identifier="EMP-1"),
+                     linked=True, identifier_mode="external_id")
+    assert isinstance(changed, Update) and changed.changes == (("identifier", "EMP-1", "EMP-9"),)
+
+
+def test_describe_action_for_each_kind():
+    from evalsync_gui.core.sync.decisions import describe_action
+
+    create = decide(IN_SCOPE, R, None, linked=False)
+    assert describe_action(create) == {"action": "create", "user_id": None, "zendesk_id": 7, "name": "Ann",
+                                       "email": "ann@x.test", "changes": [], "reason": "new in Zendesk"}
+    renamed = decide(IN_SCOPE, Remote.from_api(zd(name="Anna")), local(), linked=True)
+    assert describe_action(renamed) == {"action": "update", "user_id": 1, "zendesk_id": 7, "name": "Anna",
+                                        "email": "ann@x.test", "reason": "changed in Zendesk",
+                                        "changes": [{"field": "name", "old": "Ann", "new": "Anna"}]}
+    linked = decide(IN_SCOPE, R, local(zendesk_id=None, source="csv"), linked=False)
+    assert describe_action(linked)["action"] == "link" and describe_action(linked)["reason"] == "matched by identifier"
+    back = decide(IN_SCOPE, R, local(status="deactivated", deactivated_by="sync"), linked=True)
+    assert describe_action(back)["action"] == "return" and describe_action(back)["reason"] == "returned in Zendesk"
+    gone = decide(SUSPENDED, R, local(status="active", name="Ann L", email="al@x.test"), linked=True)
+    assert describe_action(gone) == {"action": "deactivate", "user_id": 1, "zendesk_id": 7, "name": "Ann L",
+                                     "email": "al@x.test", "changes": [], "reason": "suspended in Zendesk",
+                                     "reason_code": "suspended"}

@@ -92,17 +92,19 @@ class Remote(msgspec.Struct, frozen=True, gc=False):
         )
 
 
+USER_FIELDS = "user_fields."
+
+
 def identifier_value(user: ZendeskUser, mode: str) -> str | None:
     """The configured identifier's value for a Zendesk user (None when unset or 'default')."""
     if mode == "external_id":
         value = user.external_id
-    elif mode.startswith("user_fields."):
-        value = user.user_fields.get(mode[len("user_fields."):])
+    elif mode.startswith(USER_FIELDS):
+        value = user.user_fields.get(mode[len(USER_FIELDS):])
     else:
         return None
-    # Only scalars identify anyone (a nested object from a broken field is no identifier).
-    if value is None or value == "" or type(value) not in (str, int, float):
-        return None
+    # Only non-empty scalars identify anyone: safe_text gives None for a nested object, a list
+    # or a boolean from a broken field, and "" stays no identifier.
     return safe_text(value) or None
 
 
