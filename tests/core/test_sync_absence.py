@@ -87,3 +87,9 @@ def test_users_zendesk_did_not_ask_for_are_ignored():
 
 def test_nobody_absent_costs_no_request():
     assert absence.reasons(client(lambda r: pytest.fail("no request expected")), [], SCOPE) == []
+
+
+def test_a_user_found_in_scope_does_not_end_the_batch():
+    users = {1: zd(1), 2: zd(2, active=False)}
+    got = absence.reasons(client(zendesk(users)), [absent(1), absent(2), absent(3)], SCOPE)
+    assert got == [(20, REASON_FOR_CODE["deleted"], "deleted"), (30, ABSENT_REASON, "gone")]
