@@ -176,3 +176,50 @@ def test_describe_action_for_each_kind():
     assert describe_action(gone) == {"action": "deactivate", "user_id": 1, "zendesk_id": 7, "name": "Ann L",
                                      "email": "al@x.test", "changes": [], "reason": "suspended in Zendesk",
                                      "reason_code": "suspended"}
+
+
+def test_a_row_deactivated_by_sync_comes_back_linked_with_its_changes():
+    back = decide(IN_SCOPE, Remote.from_api(zd(name="Anna")), local(zendesk_id=None, status="deactivated",
+                                                                     deactivated_by="sync"), linked=False)
+    assert isinstance(back, Update) and back.returned and back.link
+    assert back.changes == (("name", "Ann", "Anna"),) and back.reason == "returned in Zendesk"
+    again = decide(IN_SCOPE, R, local(status="deactivated", deactivated_by="sync"), linked=True)
+    assert again.returned and not again.link
+
+
+def test_update_reasons():
+    meta_only = decide(IN_SCOPE, Remote.from_api(zd(updated_at="2025-05-05T00:00:00Z")), local(), linked=True)
+    assert meta_only.reason == "changed in Zendesk" and not meta_only.recorded
+    matched_and_renamed = decide(IN_SCOPE, Remote.from_api(zd(name="Anna")), local(zendesk_id=None), linked=False)
+    assert matched_and_renamed.reason == "changed in Zendesk" and matched_and_renamed.link
+    matched = decide(IN_SCOPE, R, local(zendesk_id=None), linked=False)
+    assert matched.reason == "matched by identifier"
+
+
+def test_defaults_are_the_default_identifier_mode():
+    user = zd(external_id="EMP-1", email="ann@x.test")
+    assert Remote.from_api(user).identifier is None
+    row = local(id=3, zendesk_id=None, identifier="EMP-1", source="csv")
+    actions, _ = plan_page([user], Lookup(unlinked_by_key={("email", "ann@x.test"): row}), SCOPE)
+    assert isinstance(actions[0], Update) and actions[0].link and actions[0].changes == ()
+
+
+def test_plan_page_passes_the_identifier_mode_to_the_decision():
+    row = local(identifier="EMP-1")
+    actions, _ = plan_page([zd(external_id="EMP-2")], Lookup(by_zendesk_id={7: row}), SCOPE, "external_id")
+    assert actions[0].changes == (("identifier", "EMP-1", "EMP-2"),)
+
+
+def test_claimed_rows_stay_claimed_across_pages():
+    row = local(id=3, zendesk_id=None, source="manual")
+    claimed: set[int] = set()
+    first, _ = plan_page([zd(id=7)], Lookup(unlinked_by_key={("email", "ann@x.test"): row}), SCOPE, claimed=claimed)
+    second, _ = plan_page([zd(id=8)], Lookup(unlinked_by_key={("email", "ann@x.test"): row}), SCOPE, claimed=claimed)
+    assert first[0].link and claimed == {3}
+    assert isinstance(second[0], Create)
+
+
+def test_a_user_without_email_or_identifier_matches_nobody():
+    row = local(id=3, zendesk_id=None, email=None, source="manual")
+    actions, _ = plan_page([zd(email=None)], Lookup(unlinked_by_key={("email", None): row}), SCOPE)
+    assert isinstance(actions[0], Create)

@@ -54,7 +54,8 @@ REASON_FOR_CODE = {SUSPENDED_CODE: REASONS[SUSPENDED], DELETED_CODE: REASONS[DEL
 RETURNED_FLAG = "returned"
 RETURNED_REASON = "returned in Zendesk"
 
-# Fields that follow Zendesk and are recorded as changes (old -> new) when they differ.
+# Fields that follow Zendesk and are recorded as changes (old -> new) when they differ; the
+# identifier last (the default mode has none, see field_changes).
 RECORDED_FIELDS = ("name", "email", "zendesk_role", "custom_role_id", "identifier")
 # Fields kept current silently (no change record).
 META_FIELDS = ("zendesk_active", "zendesk_suspended", "zendesk_updated_at")
@@ -151,15 +152,9 @@ Action = Create | Update | Deactivate
 
 
 def field_changes(remote: Remote, local: Mapping[str, Any], identifier_mode: str) -> tuple[tuple[str, Any, Any], ...]:
-    """Recorded fields whose Zendesk value differs from the local one."""
-    out = []
-    for name in RECORDED_FIELDS:
-        if name == "identifier" and identifier_mode == "default":
-            continue
-        new = getattr(remote, name)
-        if local[name] != new:
-            out.append((name, local[name], new))
-    return tuple(out)
+    """Recorded fields whose Zendesk value differs from the local one (no identifier in default mode)."""
+    names = RECORDED_FIELDS if identifier_mode != "default" else RECORDED_FIELDS[:-1]
+    return tuple((name, local[name], getattr(remote, name)) for name in names if local[name] != getattr(remote, name))
 
 
 def meta_changed(remote: Remote, local: Mapping[str, Any]) -> bool:
@@ -206,19 +201,19 @@ class Lookup:
     """Local rows for one page: by Zendesk id, and unlinked rows by identifier key."""
 
     by_zendesk_id: dict[int, Mapping[str, Any]] = field(default_factory=dict)
-    unlinked_by_key: dict[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict)
+    unlinked_by_key: dict[tuple[str, str | None], Mapping[str, Any]] = field(default_factory=dict)
 
 
 EMAIL, IDENTIFIER = "email", "identifier"
 
 
-def match_key(remote: Remote, identifier_mode: str) -> tuple[str, str] | None:
-    """The key an unlinked local row must share: ("identifier", value) when the mode has one
-    and the user carries it, else ("email", folded e-mail), else None."""
-    if identifier_mode != "default" and remote.identifier:
+def match_key(remote: Remote) -> tuple[str, str | None]:
+    """The key an unlinked local row must share: ("identifier", value) when the user carries the
+    configured identifier (a Remote has none in default mode), else ("email", folded e-mail);
+    a user with neither has ("email", None), which matches nothing."""
+    if remote.identifier:
         return (IDENTIFIER, remote.identifier)
-    key = email_key(remote.email)
-    return (EMAIL, key) if key else None
+    return (EMAIL, email_key(remote.email))
 
 
 def plan_page(users: Iterable[ZendeskUser], lookup: Lookup, scope: Scope, identifier_mode: str = "default",
@@ -240,8 +235,9 @@ def plan_page(users: Iterable[ZendeskUser], lookup: Lookup, scope: Scope, identi
         local = lookup.by_zendesk_id.get(remote.zendesk_id)
         linked = local is not None
         if local is None:
-            key = match_key(remote, identifier_mode)
-            candidate = lookup.unlinked_by_key.get(key) if key else None
+            key = match_key(remote)
+            # No e-mail and no identifier: nothing to match on, whatever the lookup holds.
+            candidate = lookup.unlinked_by_key.get(key) if key[1] is not None else None
             if candidate is not None and candidate["id"] not in claimed:
                 local = candidate
         action = decide(state, remote, local, linked=linked, identifier_mode=identifier_mode)
