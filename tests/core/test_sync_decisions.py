@@ -223,3 +223,12 @@ def test_a_user_without_email_or_identifier_matches_nobody():
     row = local(id=3, zendesk_id=None, email=None, source="manual")
     actions, _ = plan_page([zd(email=None)], Lookup(unlinked_by_key={("email", None): row}), SCOPE)
     assert isinstance(actions[0], Create)
+
+
+def test_remote_carries_the_zendesk_fields_as_stored():
+    r = Remote.from_api(zd(id=9, name="Bo", email="bo@x.test", role="admin", custom_role_id=5,
+                           updated_at="2025-01-02T03:04:05Z"))
+    assert (r.zendesk_id, r.name, r.email, r.zendesk_role, r.custom_role_id, r.zendesk_active, r.zendesk_suspended,
+            r.zendesk_updated_at, r.identifier) == (9, "Bo", "bo@x.test", "admin", 5, 1, 0, "2025-01-02T03:04:05Z", None)
+    gone = Remote.from_api(zd(active=False, suspended=True))
+    assert (gone.zendesk_active, gone.zendesk_suspended) == (0, 1)

@@ -76,7 +76,7 @@ class Remote(msgspec.Struct, frozen=True, gc=False):
     zendesk_active: int
     zendesk_suspended: int
     zendesk_updated_at: str | None
-    identifier: str | None  # value of the configured identifier (None for 'default')
+    identifier: str | None  # value of the configured identifier (None in 'default' mode)
 
     @classmethod
     def from_api(cls, user: ZendeskUser, identifier_mode: str = "default") -> "Remote":
@@ -89,7 +89,7 @@ class Remote(msgspec.Struct, frozen=True, gc=False):
             zendesk_active=1 if user.active else 0,
             zendesk_suspended=1 if user.suspended else 0,
             zendesk_updated_at=user.updated_at,
-            identifier=None if identifier_mode == "default" else identifier_value(user, identifier_mode),
+            identifier=identifier_value(user, identifier_mode),
         )
 
 
