@@ -6,6 +6,7 @@ each rule of docs/ZENDESK.md section 2 is checked where it is implemented.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -148,10 +149,14 @@ def test_listing_refuses_what_is_not_a_complete_answer(body, message):
     assert str(err.value) == message
 
 
-def test_listing_restarts_once_when_a_saved_cursor_is_refused():
+def test_listing_restarts_once_when_a_saved_cursor_is_refused(caplog):
     refused = httpx.Response(400, json={"error": "InvalidPaginationParameter"})
     script = Script(refused, listing_page([user(1)], False, None))
-    pages = list(fetch.iter_listing(client(script), "k", [("role[]", "agent")], start_url=NEXT))
+    with caplog.at_level(logging.WARNING, logger="evalsync.sync"):
+        pages = list(fetch.iter_listing(client(script), "k", [("role[]", "agent")], start_url=NEXT))
+    assert [r.getMessage() for r in caplog.records] == [
+        "Zendesk refused a listing cursor (Zendesk refused GET /api/v2/users.json (400: InvalidPaginationParameter).);"
+        " reading the k listing from its start"]
     assert [p.users[0].id for p in pages] == [1]
     assert script.seen[1] == ("/api/v2/users.json", [("role[]", "agent"), ("page[size]", "100")])
     # A second refusal in the same listing (or a refused first page) is not hidden.

@@ -65,15 +65,15 @@ def iter_listing(client, key: str, params: list[tuple[str, str]], start_url: str
     url: str = start_url or USERS_PATH
     query: list[tuple[str, str]] | None = None if start_url else first
     followed: set[str] = {url}  # the start path itself is never a next link: harmless
-    restarted = False
+    restarts = 1
     while True:
         try:
             answer = client.get(url, query, decode=decode_page)
         except ZendeskError as exc:
-            if exc.status != 400 or query is not None or restarted:
+            if exc.status != 400 or query is not None or restarts < 1:
                 raise
             log.warning("Zendesk refused a listing cursor (%s); reading the %s listing from its start", exc, key)
-            restarted = True
+            restarts -= 1
             url, query, followed = USERS_PATH, first, {USERS_PATH}
             continue
         body = _users_page(answer)
