@@ -193,7 +193,7 @@ def test_prefetched_keeps_order_and_hands_errors_over_in_place():
 
 
 def test_prefetched_passes_none_and_falsy_pages_through():
-    assert list(fetch.prefetched(iter([0, "", None, [], 5]), depth=2)) == [0, "", None, [], 5]
+    assert list(fetch.prefetched((x for x in [0, "", None, [], 5]), depth=2)) == [0, "", None, [], 5]
 
 
 def test_prefetched_calls_on_idle_when_the_next_page_is_late():

@@ -20,7 +20,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 
 from evalsync_gui.core.errors import ResponseError, ZendeskError
@@ -145,7 +145,7 @@ def _flag(part: dict, name: str) -> bool:
     return value
 
 
-def prefetched(pages: Iterator[Page], depth: int = 4, *, wait_budget: Callable[[], float | None] | None = None,
+def prefetched(pages: Generator[Page, None, None], depth: int = 4, *, wait_budget: Callable[[], float | None] | None = None,
                on_idle: Callable[[], None] | None = None) -> Iterator[Page]:
     """Yield ``pages`` while a background thread fetches up to ``depth`` pages ahead.
 
@@ -158,13 +158,12 @@ def prefetched(pages: Iterator[Page], depth: int = 4, *, wait_budget: Callable[[
     stop = threading.Event()
 
     def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        # A blocked put always ends: once stopped, the consumer drains the queue until this
+        # thread is gone (see the finally below).
+        if stop.is_set():
+            return False
+        q.put(item)
+        return not stop.is_set()  # stopped while waiting: fetch nothing more
 
     def produce() -> None:
         try:
@@ -175,9 +174,7 @@ def prefetched(pages: Iterator[Page], depth: int = 4, *, wait_budget: Callable[[
         except BaseException as exc:  # handed to the consumer, which decides
             put((None, exc))
         finally:
-            close = getattr(pages, "close", None)
-            if close:
-                close()
+            pages.close()  # runs the source's own cleanup now, on this thread
 
     thread = threading.Thread(target=produce, name="sync-prefetch", daemon=True)
     thread.start()
