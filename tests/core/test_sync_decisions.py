@@ -232,3 +232,9 @@ def test_remote_carries_the_zendesk_fields_as_stored():
             r.zendesk_updated_at, r.identifier) == (9, "Bo", "bo@x.test", "admin", 5, 1, 0, "2025-01-02T03:04:05Z", None)
     gone = Remote.from_api(zd(active=False, suspended=True))
     assert (gone.zendesk_active, gone.zendesk_suspended) == (0, 1)
+
+
+def test_every_recorded_field_is_compared_in_default_mode():
+    remote = Remote.from_api(zd(name="N", email="n@x.test", role="admin", custom_role_id=5))
+    changed = decide(IN_SCOPE, remote, local(), linked=True)
+    assert [name for name, _, _ in changed.changes] == ["name", "email", "zendesk_role", "custom_role_id"]

@@ -54,6 +54,8 @@ REASON_FOR_CODE = {SUSPENDED_CODE: REASONS[SUSPENDED], DELETED_CODE: REASONS[DEL
 RETURNED_FLAG = "returned"
 RETURNED_REASON = "returned in Zendesk"
 
+DEFAULT_IDENTIFIER = "default"  # match by e-mail; no identifier is read or recorded
+
 # Fields that follow Zendesk and are recorded as changes (old -> new) when they differ; the
 # identifier last (the default mode has none, see field_changes).
 RECORDED_FIELDS = ("name", "email", "zendesk_role", "custom_role_id", "identifier")
@@ -79,7 +81,7 @@ class Remote(msgspec.Struct, frozen=True, gc=False):
     identifier: str | None  # value of the configured identifier (None in 'default' mode)
 
     @classmethod
-    def from_api(cls, user: ZendeskUser, identifier_mode: str = "default") -> "Remote":
+    def from_api(cls, user: ZendeskUser, identifier_mode: str = DEFAULT_IDENTIFIER) -> "Remote":
         return cls(
             zendesk_id=user.id,
             name=user.name,
@@ -153,7 +155,7 @@ Action = Create | Update | Deactivate
 
 def field_changes(remote: Remote, local: Mapping[str, Any], identifier_mode: str) -> tuple[tuple[str, Any, Any], ...]:
     """Recorded fields whose Zendesk value differs from the local one (no identifier in default mode)."""
-    names = RECORDED_FIELDS if identifier_mode != "default" else RECORDED_FIELDS[:-1]
+    names = RECORDED_FIELDS if identifier_mode != DEFAULT_IDENTIFIER else RECORDED_FIELDS[:-1]
     return tuple((name, local[name], getattr(remote, name)) for name in names if local[name] != getattr(remote, name))
 
 
@@ -162,7 +164,7 @@ def meta_changed(remote: Remote, local: Mapping[str, Any]) -> bool:
 
 
 def decide(state: str, remote: Remote, local: Mapping[str, Any] | None, *, linked: bool,
-           identifier_mode: str = "default") -> Action | None:
+           identifier_mode: str = DEFAULT_IDENTIFIER) -> Action | None:
     """One row of the decision table; ``state`` comes from :func:`scope.zendesk_state`."""
     if local is None:
         # In scope and not in EvalSync: import as Pending. Anyone else: not our business.
@@ -216,7 +218,7 @@ def match_key(remote: Remote) -> tuple[str, str | None]:
     return (EMAIL, email_key(remote.email))
 
 
-def plan_page(users: Iterable[ZendeskUser], lookup: Lookup, scope: Scope, identifier_mode: str = "default",
+def plan_page(users: Iterable[ZendeskUser], lookup: Lookup, scope: Scope, identifier_mode: str = DEFAULT_IDENTIFIER,
               claimed: set[int] | None = None) -> tuple[list[Action], list[Remote]]:
     """Actions for one page, plus the Remote of every distinct user in it (for seen-marks).
 
