@@ -153,6 +153,9 @@ def test_identifier_from_a_user_field(fields, value):
 def test_default_mode_never_records_an_identifier_change():
     remote = Remote.from_api(zd(external_id="EMP-9"))
     assert decide(IN_SCOPE, remote, local(identifier="EMP-1"), linked=True) is None
+    # "default" as the configuration spells it (SyncConfig.identifier), not only the parameter default.
+    assert decide(IN_SCOPE, Remote.from_api(zd(external_id="EMP-9"), "default"), local(identifier="EMP-1"),
+                  linked=True, identifier_mode="default") is None
     changed = decide(IN_SCOPE, Remote.from_api(zd(external_id="EMP-9"), "external_id"), local(identifier="EMP-1"),
                      linked=True, identifier_mode="external_id")
     assert isinstance(changed, Update) and changed.changes == (("identifier", "EMP-1", "EMP-9"),)
