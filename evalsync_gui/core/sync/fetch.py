@@ -73,7 +73,7 @@ def iter_listing(client, key: str, params: list[tuple[str, str]], start_url: str
             if exc.status != 400 or query is not None or restarts < 1:
                 raise
             log.warning("Zendesk refused a listing cursor (%s); reading the %s listing from its start", exc, key)
-            restarts -= 1
+            restarts = 0
             url, query, followed = USERS_PATH, first, {USERS_PATH}
             continue
         body = _users_page(answer)
