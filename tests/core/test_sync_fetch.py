@@ -277,3 +277,22 @@ def test_pages_are_read_by_the_typed_decoder():
     list(fetch.iter_listing(Stub(listing_page([user(1)], False, None)), "k", []))
     list(fetch.iter_incremental(Stub(export_page([user(1)], f"{EXPORT}?cursor=a", True))))
     assert decoders == [decode_page, decode_page]
+
+
+def test_closing_while_the_fetcher_is_between_pages_stops_it():
+    """Closed while a page is being fetched (not while waiting on the queue): no further page."""
+    produced: list[int] = []
+    reading = threading.Event()
+
+    def pages():
+        for i in range(100):
+            reading.set()
+            time.sleep(0.05)  # a request in flight
+            produced.append(i)
+            yield i
+
+    source = pages()
+    stream = fetch.prefetched(source, depth=4)
+    assert next(stream) == 0
+    stream.close()  # the fetcher is inside a request now (the queue has room)
+    assert len(produced) <= 3, produced
