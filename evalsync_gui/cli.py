@@ -1,7 +1,9 @@
 """The ``evalsync`` command: a contract used by admins' scripts and cron jobs.
 
 Exit codes: 0 ok, 2 usage, 3 held by the deactivation guard, 4 authentication problem,
-5 Zendesk or network failure after retries, 6 local database problem, 130 cancelled.
+5 Zendesk or network failure after retries, 6 local database problem, 130 cancelled, and
+141 (128 + SIGPIPE, what a shell reports for a tool killed by a closed pipe) when the reader
+of standard output went away (``evalsync users list --json | head``): quietly, no traceback.
 Errors print one line on standard error; ``--json`` output goes to standard output.
 Each feature registers its sub-commands from ``evalsync_gui.commands``.
 """
@@ -10,15 +12,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from evalsync_gui import __version__
-from evalsync_gui.commands import auth, chat, simulator, sync, users
+from evalsync_gui.commands import auth, chat, licences, roles, simulator, sync, users
 from evalsync_gui.core.context import AppContext
 from evalsync_gui.core.errors import EvalsyncError
 
 log = logging.getLogger("evalsync.cli")
+CLOSED_PIPE = 141  # 128 + SIGPIPE (13)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to standard error")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for module in (auth, sync, users, chat, simulator):
+    for module in (auth, sync, roles, users, licences, chat, simulator):
         module.register(sub)
     return parser
 
@@ -43,13 +47,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             ctx = AppContext.create(args.data_dir, getattr(args, "base_url", None))
         else:
             ctx = None
-        return int(args.func(ctx, args) or 0)
+        code = int(args.func(ctx, args) or 0)
+        sys.stdout.flush()  # a closed pipe shows up here, not in the interpreter's exit
+        return code
+    except BrokenPipeError:
+        return _closed_pipe()
     except EvalsyncError as exc:
         print(f"evalsync: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("evalsync: interrupted; nothing was half-applied, run the command again to resume.", file=sys.stderr)
         return 130
+
+
+def _closed_pipe() -> int:
+    """The reader of standard output is gone: stop quietly, as a Unix tool does."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not fail again
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return CLOSED_PIPE
 
 
 if __name__ == "__main__":

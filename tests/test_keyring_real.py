@@ -1,10 +1,12 @@
 """EvalSync's secret store against a real Secret Service (gnome-keyring under dbus-run-session).
 
-Run in CI with (environment-notes.md):
+`make test` (packaging/run_tests.sh) runs them inside a private D-Bus session with a throwaway,
+unlocked GNOME Keyring when dbus-run-session and gnome-keyring-daemon are installed; by hand:
     KR=$(mktemp -d); mkdir -p -m 700 "$KR/run"
     XDG_DATA_HOME=$KR/data XDG_RUNTIME_DIR=$KR/run dbus-run-session -- sh -c \
       'echo -n ci-pass | gnome-keyring-daemon --unlock --components=secrets >/dev/null &&
        .venv/bin/python -m pytest -q -m secret_service tests/test_keyring_real.py'
+(README, "Development": the real-keyring tests).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from evalsync_gui.core.account import resolve_account
-from evalsync_gui.core.auth import session
+from evalsync_gui.core.auth import session, token_timeline
 from evalsync_gui.core.auth.connection import API_TOKEN_RETIREMENT, ConnectionInfo
 from evalsync_gui.core.auth.listener import redirect_uri_for
 from evalsync_gui.core.context import AppContext
@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add this feature's sub-commands to the `evalsync` parser."""
     p = sub.add_parser("connect", help="authenticate to Zendesk (OAuth, or a legacy API token)",
                        description="Authenticate EvalSync to a Zendesk account. OAuth is recommended: "
-                                   "Zendesk deactivates all API tokens on 2027-04-30.")
+                                   "Zendesk no longer issues API tokens and deactivates them all on 2027-04-30.")
     p.add_argument("--subdomain", required=True, metavar="NAME",
                    help="account name: abc-energy, abc-energy.zendesk.com or https://abc-energy.zendesk.com")
     p.add_argument("--base-url", metavar="URL", help="override the Zendesk address (https, or http on loopback for the simulator)")
@@ -71,10 +71,21 @@ def _describe(info: ConnectionInfo) -> list[str]:
     return lines
 
 
+def _token_facts(info: ConnectionInfo) -> dict[str, Any]:
+    """API-token connections: days since the token was last used, and the warning (or null)."""
+    if info.method != "api_token":
+        return {}
+    return {"token_unused_days": token_timeline.unused_days(info),
+            "token_warning": token_timeline.unused_warning(info)}
+
+
 def _warnings(info: ConnectionInfo) -> None:
     warning = info.admin_warning()
     if warning:
         print(f"evalsync: warning: {warning}", file=sys.stderr)
+    unused = token_timeline.unused_warning(info)
+    if unused:
+        print(f"evalsync: warning: {unused}", file=sys.stderr)
     if info.method == "api_token":
         print(f"evalsync: notice: {API_TOKEN_RETIREMENT}", file=sys.stderr)
 
@@ -138,7 +149,10 @@ def cmd_connect(ctx: AppContext, args: argparse.Namespace) -> int:
 def cmd_status(ctx: AppContext, args: argparse.Namespace) -> int:
     info = session.check_connection(ctx) if args.check and session.connection_info(ctx) else session.connection_info(ctx)
     if args.json:
-        print(json.dumps(_public(info), indent=2))
+        from evalsync_gui.core.auth.secrets import backend_description
+
+        print(json.dumps({**_public(info), **_token_facts(info), "keyring": backend_description()} if info
+                         else _public(info), indent=2))
     if info is None:
         raise AuthError(session.NOT_CONNECTED)
     if not args.json:

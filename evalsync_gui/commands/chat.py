@@ -14,6 +14,8 @@ from dataclasses import asdict
 from evalsync_gui.core.errors import UsageError
 
 MANAGEMENT_KEY = "chat.management_enabled"
+# What each setting is until someone sets it: `chat config` shows these, so it never prints nothing.
+CONFIG_DEFAULTS = {"chat.domains": [], "chat.mode": "auto", "chat.support_role": None, MANAGEMENT_KEY: False}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--grant", choices=("code", "client_credentials"), default="code",
                    help="'code' (browser sign-in, the default) or 'client_credentials' (a confidential client)")
     p.add_argument("--no-browser", action="store_true", help="print the sign-in address instead of opening it")
+    p.add_argument("--redirect-port", type=int, metavar="N",
+                   help="loopback port of the redirect URL registered on the Chat client (default: the Support "
+                        "redirect port, 47123)")
     p.add_argument("--base-url", dest="chat_oauth_base", metavar="URL",
                    help="Chat OAuth server: https://www.zopim.com (default, as Zendesk documents) or "
                         "https://SUBDOMAIN.zendesk.com (its /oauth2/chat endpoints)")
@@ -114,6 +119,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, default=200)
     p.set_defaults(func=cmd_log)
 
+    from evalsync_gui.commands import chat_sources  # sources, run, runs, schedule, guards, requests retry
+
+    chat_sources.register(csub, rsub)
+
 
 def _clients(ctx):
     """Chat connection first: without one, exit 4 before any request (Support never reaches Chat)."""
@@ -136,14 +145,27 @@ def _dump(value) -> None:
 def cmd_connect(ctx, args) -> int:
     from evalsync_gui.core.chat import connection
 
-    secret = sys.stdin.readline().strip() if args.client_secret_stdin else ""
+    if sys.stdin.isatty():  # typed by hand: never echo the secret
+        import getpass
+
+        secret = getpass.getpass("Chat API client secret: ")
+    else:
+        secret = sys.stdin.readline().strip()
 
     def show(url: str) -> None:
         print(f"Open this address to let EvalSync use the Chat API:\n{url}", file=sys.stderr, flush=True)
 
     opener = show if args.no_browser else _browser_or_print(show)
+    port = None
+    if args.redirect_port is not None:
+        from evalsync_gui.core.auth.session import check_redirect_port
+
+        port = check_redirect_port(args.redirect_port)
+    if args.grant == "code":
+        print(f"Waiting for the browser sign-in (redirect URL {connection.redirect_uri(ctx, port)} must be "
+              "registered on the Chat client)…", file=sys.stderr, flush=True)
     conn = connection.connect(ctx, args.client_id, secret, grant=args.grant, oauth_base=args.chat_oauth_base,
-                              open_browser=opener)
+                              open_browser=opener, port=port)
     print(f"Chat API connected for {conn.account} ({conn.grant}, OAuth server {conn.oauth_base}); the secret and "
           "token are in the system keyring.")
     return 0
@@ -237,12 +259,12 @@ def cmd_config(ctx, args) -> int:
         if args.management == "on":
             print("Chat management is on: re-authenticate (Authenticate tab or `evalsync connect`) to get write "
                   "access.", file=sys.stderr)
-    view = {k: v for k, v in s.all().items() if k.startswith("chat.")}
+    view = {**CONFIG_DEFAULTS, **{k: v for k, v in s.all().items() if k.startswith("chat.")}}
     if args.json:
         _dump(view)
     else:
         for k, v in sorted(view.items()):
-            print(f"{k} = {json.dumps(v)}")
+            print(f"{k} = {'(not set)' if v is None else json.dumps(v)}")
     return 0
 
 
@@ -287,14 +309,19 @@ def parse_map(items: list[str]) -> dict[str, str]:
     """``["Email of agent=email"]`` -> ``{"email": "email of agent"}`` (field -> column)."""
     from evalsync_gui.core.chat.requests import FIELDS
 
+    return parse_map_fields(items, FIELDS)
+
+
+def parse_map_fields(items: list[str], fields: tuple[str, ...]) -> dict[str, str]:
+    """``--map COLUMN=FIELD`` items as field -> column, for the given field names."""
     out: dict[str, str] = {}
     for item in items:
         column, sep, fld = item.rpartition("=")
         fld = fld.strip().lower()
         if not sep or not column.strip():
             raise UsageError(f"--map needs COLUMN=FIELD, not {item!r}.")
-        if fld not in FIELDS:
-            raise UsageError(f"Unknown field {fld!r} in --map; use one of {', '.join(FIELDS)}.")
+        if fld not in fields:
+            raise UsageError(f"Unknown field {fld!r} in --map; use one of {', '.join(fields)}.")
         out[fld] = column.strip().lower()
     return out
 
@@ -333,10 +360,11 @@ def cmd_requests_list(ctx, args) -> int:
 
 def cmd_requests_process(ctx, args) -> int:
     from evalsync_gui.core.chat import service
+    from evalsync_gui.core.chat.schedule import ChatLock
 
     if not args.dry_run:
         _need_management(ctx)
-    with _clients(ctx) as clients:
+    with ChatLock(ctx.data_dir), _clients(ctx) as clients:  # never beside a scheduled chat run
         result, mail = service.run_process(ctx.db, ctx.settings, clients, dry_run=args.dry_run)
     if args.json:
         _dump({**result.to_json(), "mail": asdict(mail)})
@@ -349,7 +377,8 @@ def cmd_requests_process(ctx, args) -> int:
             print(f"Confirmations: {mail.sent} sent, {mail.failed} failed {mail.error}".rstrip())
     failed = result.counts().get("failed", 0)
     if failed and not args.json:
-        print(f"evalsync: {failed} requests failed; run `evalsync chat requests process` again to retry them.",
+        print(f"evalsync: {failed} requests failed; each is tried again by a later process or chat run after a "
+              "short wait, up to 5 attempts (then `evalsync chat requests retry`).",
               file=sys.stderr)
     return 5 if failed or result.stopped.startswith("Zendesk") else 0
 

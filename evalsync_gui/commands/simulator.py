@@ -17,6 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--admins", type=int, default=5, metavar="N", help="admins, the owner included (default 5)")
     p.add_argument("--end-users", type=int, default=500, metavar="N", help="end users (default 500)")
     p.add_argument("--light-agents", type=int, default=10, metavar="N", help="light agents (default 10)")
+    p.add_argument("--contributors", type=int, default=4, metavar="N", help="contributors (default 4)")
+    p.add_argument("--chat-only-agents", type=int, default=6, metavar="N", help="chat-only agents (default 6)")
     p.add_argument("--suspended", type=int, default=5, metavar="N", help="suspended people (default 5)")
     p.add_argument("--deleted", type=int, default=5, metavar="N", help="deleted people (default 5)")
     p.add_argument("--chat-agents", type=int, default=100, metavar="N", help="standalone Chat agents (default 100)")
@@ -42,6 +44,7 @@ def run(ctx: AppContext | None, args: argparse.Namespace) -> int:
 
     chat_kind = args.chat_kind or {"support": "support", "standalone": "writable"}.get(args.chat_mode, "writable")
     cfg = SimConfig(agents=args.users, admins=args.admins, end_users=args.end_users, light_agents=args.light_agents,
+                    contributors=args.contributors, chat_only_agents=args.chat_only_agents,
                     suspended=args.suspended, deleted=args.deleted, chat_agents=args.chat_agents,
                     chat_kind=chat_kind, plan=args.plan, rate_limit_per_minute=args.rate_limit,
                     latency=args.latency / 1000.0, seed=args.seed, subdomain=args.subdomain,

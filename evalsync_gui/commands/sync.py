@@ -17,7 +17,7 @@ from evalsync_gui.core.errors import UsageError
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this feature's sub-commands to the `evalsync` parser."""
     p = sub.add_parser("configure", help="choose which Zendesk users sync imports and how")
-    p.add_argument("--roles", help="comma list: agent,admin,custom:<id>[,...]")
+    p.add_argument("--roles", help="comma list of agent, admin, light_agent, contributor, chat_only, custom:<id>")
     p.add_argument("--identifier", help="default | external_id | user_fields.<key>")
     p.add_argument("--interval-hours", type=float, metavar="H")
     p.add_argument("--deactivation-limit", metavar="N|P%")
@@ -100,7 +100,8 @@ def cmd_sync(ctx, args) -> int:
         print(json.dumps(asdict(result)))
     else:
         label = "Dry run" if result.dry_run else "Sync"
-        print(f"{label} {result.status} (run {result.run_id}, {result.mode}): {result.new} new, "
+        run = f"run {result.run_id}" if result.run_id is not None else "not started"
+        print(f"{label} {result.status} ({run}, {result.mode}): {result.new} new, "
               f"{result.updated} updated, {result.deactivated} deactivated, {result.held} held; "
               f"{result.requests} requests.")
         if result.dry_run:
@@ -116,6 +117,10 @@ def cmd_sync(ctx, args) -> int:
 
 
 def _progress_line(p) -> None:
+    if p.waiting_seconds > 0:
+        sys.stderr.write(f"\r\033[K{p.users} users so far; {p.wait_reason}")
+        sys.stderr.flush()
+        return
     wait = f", waited {p.rate_wait:.0f}s for rate limits" if p.rate_wait >= 1 else ""
     sys.stderr.write(f"\r\033[K{p.phase}: {p.users} users, {p.pages} pages, {p.requests} requests{wait}")
     sys.stderr.flush()
@@ -152,10 +157,15 @@ def cmd_runs_show(ctx, args) -> int:
           f"{run['n_deactivated']} deactivated, {run['n_held']} held; {run['requests']} requests."
           + (f" Error: {run['error']}" if run["error"] else ""))
     for c in run["changes"]:
-        field = f" {c['field']}: {c['old_value']!s} -> {c['new_value']!s}" if c["field"] else ""
+        field = f" {c['field']}: {_shown(c['old_value'])} -> {_shown(c['new_value'])}" if c["field"] else ""
         print(f"  [{c['state']}] {c['action']} {c['name'] or '#' + str(c['user_id'])} <{c['email'] or ''}>"
               f"{field} ({c['reason']})")
     return 0
+
+
+def _shown(value) -> str:
+    """A recorded value as text; an absent one as "(empty)", never "None"."""
+    return "(empty)" if value is None or value == "" else str(value)
 
 
 def cmd_runs_undo(ctx, args) -> int:

@@ -25,6 +25,9 @@ class AppContext:
     @classmethod
     def create(cls, data_dir: str | Path | None = None, base_url: str | None = None) -> "AppContext":
         path = ensure_private_dir(resolve_data_dir(data_dir))
+        from evalsync_gui.core.auth import server_keyring  # where the encrypted-file keyring lives
+
+        server_keyring.configure(path)
         return cls(data_dir=path, base_url=base_url)
 
     @cached_property

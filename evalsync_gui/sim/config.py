@@ -26,6 +26,8 @@ class SimConfig:
     end_users: int = 500
     custom_roles: tuple[str, ...] = ("Tier 1", "Tier 2", "QA Lead")
     light_agents: int = 10
+    contributors: int = 4  # role agent, role_type 3 (no paid seat)
+    chat_only_agents: int = 6  # role agent, role_type 2, chat_only true
     suspended: int = 5
     deleted: int = 5
     chat_agents: int = 100
@@ -35,6 +37,9 @@ class SimConfig:
     chat_client_kind: str = "confidential"
     chat_redirect_uris: tuple[str, ...] = ("http://127.0.0.1:47123/callback",)
     new_agents_get_chat: bool = False  # Support kind: does a new agent start with Chat on?
+    # The Support OAuth client's registered redirect URLs; None keeps the tests' convenience of
+    # any loopback address, a tuple makes it strict like Zendesk (and like the Chat client).
+    support_redirect_uris: tuple[str, ...] | None = None
     seed: int = 1
     subdomain: str = "abc-energy"
     rate_limit_per_minute: int | None = 700

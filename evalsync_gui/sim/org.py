@@ -14,6 +14,7 @@ from evalsync_gui.sim.names import CUSTOMER_DOMAINS, FIRST_NAMES, LAST_NAMES, LO
 FIRST_USER_ID = 3_680_000_000_000  # 13 digits, like real Zendesk user ids
 ADMIN_ROLE_ID = 360_000_101_011
 LIGHT_AGENT_ROLE_ID = 360_000_101_012
+CONTRIBUTOR_ROLE_ID = 360_000_101_013
 FIRST_CUSTOM_ROLE_ID = 360_000_205_001
 DEFAULT_GROUP_ID = 360_001_234_567
 ORGANIZATION_ID = 360_009_876_543
@@ -63,7 +64,7 @@ def role_configuration(*, chat_access: bool, admin: bool = False, light: bool = 
 
 
 def make_custom_roles(names: tuple[str, ...], created: float) -> list[dict[str, Any]]:
-    """System roles (Admin, Light agent) followed by the account's own roles.
+    """System roles (Admin, Light agent, Contributor) followed by the account's own roles.
 
     Chat access: every third custom role (e.g. "QA Lead") has none, the others have it.
     """
@@ -75,6 +76,9 @@ def make_custom_roles(names: tuple[str, ...], created: float) -> list[dict[str, 
         {"id": LIGHT_AGENT_ROLE_ID, "name": "Light agent", "description": "Can view tickets and add private comments",
          "role_type": 1, "created_at": stamp, "updated_at": stamp,
          "configuration": role_configuration(chat_access=False, light=True), "team_member_count": 0},
+        {"id": CONTRIBUTOR_ROLE_ID, "name": "Contributor", "description": "Can view tickets and add private comments",
+         "role_type": 3, "created_at": stamp, "updated_at": stamp,
+         "configuration": role_configuration(chat_access=True, light=True), "team_member_count": 0},
     ]
     for i, name in enumerate(names):
         roles.append({"id": FIRST_CUSTOM_ROLE_ID + i, "name": name, "description": f"{name} agents",
@@ -97,16 +101,31 @@ def make_user_fields(base_url: str, created: float) -> list[dict[str, Any]]:
     return fields
 
 
-def apply_role(user: dict[str, Any], role: str, custom_role_id: int | None) -> None:
-    """Set the role-derived fields exactly as recorded for each kind of user."""
+#: role_type of each system role that is a kind of agent (docs/ZENDESK.md section 3)
+_AGENT_ROLE_TYPES = {LIGHT_AGENT_ROLE_ID: 1, CONTRIBUTOR_ROLE_ID: 3}
+CHAT_ONLY = "chat-only"  # seeding kind: role agent, role_type 2, chat_only true
+
+
+def apply_role(user: dict[str, Any], role: str, custom_role_id: int | None, *, chat_only: bool = False) -> None:
+    """Set the role-derived fields exactly as recorded for each kind of user.
+
+    ``chat_only`` makes an agent a chat-only agent (role_type 2, ``chat_only: true``); the
+    key is absent from every other user, as in the recordings (docs/ZENDESK.md section 3).
+    """
     user["role"] = role
+    user.pop("chat_only", None)
     if role == "admin":
         user.update(role_type=4, custom_role_id=ADMIN_ROLE_ID, restricted_agent=False, ticket_restriction=None,
                     default_group_id=user.get("default_group_id") or DEFAULT_GROUP_ID, only_private_comments=False,
                     two_factor_auth_enabled=None, report_csv=True)
+    elif role == "agent" and chat_only:
+        user.update(role_type=2, chat_only=True, custom_role_id=None, restricted_agent=True, ticket_restriction=None,
+                    default_group_id=user.get("default_group_id") or DEFAULT_GROUP_ID, only_private_comments=False,
+                    two_factor_auth_enabled=None, report_csv=False)
     elif role == "agent" and custom_role_id:
-        light = custom_role_id == LIGHT_AGENT_ROLE_ID
-        user.update(role_type=1 if light else 0, custom_role_id=custom_role_id, restricted_agent=True,
+        light = custom_role_id in _AGENT_ROLE_TYPES
+        user.update(role_type=_AGENT_ROLE_TYPES.get(custom_role_id, 0), custom_role_id=custom_role_id,
+                    restricted_agent=True,
                     ticket_restriction="groups", default_group_id=user.get("default_group_id") or DEFAULT_GROUP_ID,
                     only_private_comments=light, two_factor_auth_enabled=None, report_csv=False)
     elif role == "agent":
@@ -178,6 +197,8 @@ def seed_org(cfg: SimConfig, base_url: str, now: float) -> SeededOrg:
         pick = i % (len(custom_ids) + 1) if custom_ids else 0
         staff_kinds.append(("agent", None if pick == 0 or i % 4 == 0 else custom_ids[pick - 1]))
     staff_kinds += [("agent", LIGHT_AGENT_ROLE_ID)] * cfg.light_agents
+    staff_kinds += [("agent", CONTRIBUTOR_ROLE_ID)] * cfg.contributors
+    staff_kinds += [(CHAT_ONLY, None)] * cfg.chat_only_agents
     kinds = staff_kinds + [("end-user", None)] * cfg.end_users
     rng.shuffle(kinds)
     kinds.insert(0, ("admin", None))  # the account owner comes first
@@ -199,7 +220,10 @@ def seed_org(cfg: SimConfig, base_url: str, now: float) -> SeededOrg:
         else:
             email = None if r() < 0.1 else namer.email(first, last, CUSTOMER_DOMAINS[int(r() * len(CUSTOMER_DOMAINS))])
         user = blank_user(base_url, uid, f"{first} {last}", email, created, fields)
-        apply_role(user, role, crid)
+        if role == CHAT_ONLY:
+            apply_role(user, "agent", None, chat_only=True)
+        else:
+            apply_role(user, role, crid)
         _decorate(user, rng, staff, n, created, now)
         upd = int(created + r() * (now - 2 * 3600 - created))
         user["updated_at"] = iso(upd)

@@ -199,7 +199,7 @@ class UserStore:
         if role == "admin":
             return ADMIN_ROLE_ID
         if role == "agent" and custom_role_id is not None:
-            if not any(r["id"] == custom_role_id and r["role_type"] in (0, 1) for r in self.custom_roles):
+            if not any(r["id"] == custom_role_id and r["role_type"] in (0, 1, 3) for r in self.custom_roles):
                 raise ValueError(f"custom role {custom_role_id} does not exist")
             return custom_role_id
         return None

@@ -261,3 +261,24 @@ def test_a_saved_port_outside_the_range_is_not_used(qtbot, ctx, sim):
     w.port_spin.setValue(SHOWN_PORT)
     assert w.error_label.text() == "" and session.redirect_port(ctx) == w.port_spin.value()
     w.shutdown()
+
+
+def test_unused_api_token_warning(qtbot, ctx, sim):
+    """A token unused for 20+ days: the tab says when Zendesk deactivates it and points to OAuth."""
+    from datetime import datetime, timedelta, timezone
+
+    from evalsync_gui.core.auth.connection import iso
+
+    ctx.base_url = sim.base_url
+    info = session.connect_api_token(ctx, "abc-energy", sim.admin_email, sim.api_token)
+    info.token_last_used_at = iso((datetime.now(timezone.utc) - timedelta(days=25, hours=1)).timestamp())
+    session._save_info(ctx, info)
+    w = AuthTab(Services(ctx=ctx, signals=AppSignals()))
+    qtbot.addWidget(w)
+    w.resize(760, 640)
+    w.show()
+    text = w.warning_label.text()
+    assert w.warning_label.isVisible() and "25 days" in text and "in 5 days" in text
+    assert "can no longer be created" in text and "OAuth" in text
+    shot(w, "10_unused_token")
+    w.shutdown()

@@ -118,8 +118,24 @@ def test_seeded_org_is_realistic(sim):
         if u["role"] == "end-user":
             assert (u["role_type"], u["custom_role_id"], u["restricted_agent"], u["ticket_restriction"]) == \
                 (None, None, True, "requested")
+        elif u.get("chat_only"):
+            assert (u["role"], u["role_type"], u["custom_role_id"]) == ("agent", 2, None)
         elif u["custom_role_id"] is None:
             assert u["role"] == "agent" and u["role_type"] is None and u["restricted_agent"] is False
+        # Zendesk sends chat_only only where it matters; the recordings never show it (ZENDESK.md 3)
+        assert u.get("chat_only", True) is True
+
+
+def test_seeded_org_has_every_kind_of_team_member(sim):
+    """Light agents (1), chat-only agents (2), contributors (3), admins (4), with Zendesk's fields."""
+    users = [u for u in sim.users.values() if u["active"] and not u["suspended"]]
+    contributor = sim.role_id("Contributor")
+    kinds = {(u["role"], u["role_type"]) for u in users}
+    assert {("agent", None), ("agent", 0), ("agent", 1), ("agent", 2), ("agent", 3), ("admin", 4)} <= kinds
+    assert all(u["custom_role_id"] == contributor for u in users if u["role_type"] == 3)
+    assert all(u["chat_only"] is True for u in users if u["role_type"] == 2)
+    role = next(r for r in sim.store.custom_roles if r["id"] == contributor)
+    assert role["role_type"] == 3
 
 
 def test_auth_errors(sim):

@@ -16,8 +16,8 @@ from evalsync_gui.core.zendesk.http import ZendeskHttp
 
 ME_PATH = "/api/v2/users/me"
 METHOD_LABELS = {"oauth": "OAuth", "api_token": "API token (legacy)"}
-API_TOKEN_RETIREMENT = ("Zendesk deactivates all API tokens on 30 April 2027 and no new ones can be created; "
-                        "switch to OAuth before then.")
+API_TOKEN_RETIREMENT = ("Zendesk deactivates API tokens unused for 30 days and all API tokens on 30 April 2027, "
+                        "and new API tokens can no longer be created (since 27 October 2026); switch to OAuth.")
 
 
 def iso(ts: float | None) -> str | None:
@@ -48,6 +48,7 @@ class ConnectionInfo:
     checked_at: str | None = None
     email: str | None = None       # API token method: the e-mail the token belongs to
     client_id: str | None = None   # OAuth method: the public client identifier
+    token_last_used_at: str | None = None  # API token method: last request Zendesk accepted (token_timeline)
 
     @property
     def host(self) -> str:

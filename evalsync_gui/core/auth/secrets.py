@@ -16,6 +16,7 @@ from typing import Any
 import keyring
 import keyring.errors
 
+from evalsync_gui.core.auth import server_keyring
 from evalsync_gui.core.errors import SecretStoreError
 
 log = logging.getLogger("evalsync.auth.secrets")
@@ -30,11 +31,15 @@ _INSECURE = {
     "keyring.backends.null.Keyring",
     "keyrings.alt.file.PlaintextKeyring",
     "keyrings.alt.file.EncryptedKeyring",  # prompts on a tty; unusable from the GUI
+    # Registered by merely installing keyrings.cryptfile: prompt on a tty, or plain text.
+    # EvalSync uses that library only through server_keyring (EVALSYNC_KEYRING=encrypted-file).
+    "keyrings.cryptfile.cryptfile.CryptFileKeyring",
+    "keyrings.cryptfile.file.EncryptedKeyring",
+    "keyrings.cryptfile.file.PlaintextKeyring",
 }
 
 NO_BACKEND = ("No secure keyring is available to hold the Zendesk credentials, so nothing was stored; "
-              "start or install your desktop's keyring (GNOME Keyring or KWallet on Linux, "
-              "Credential Manager on Windows, Keychain on macOS) and try again.")
+              f"{server_keyring.OPTIONS}, then try again.")
 
 
 def _name(backend: object) -> str:
@@ -47,18 +52,28 @@ def _backends(backend: object) -> list[object]:
     return list(getattr(backend, "backends", None) or [backend])
 
 
+def active_keyring():
+    """The backend-selection hook: the encrypted file when ``EVALSYNC_KEYRING=encrypted-file``
+    (see server_keyring; raises SecretStoreError when it is unusable), else the OS keyring."""
+    return server_keyring.active_backend() or keyring.get_keyring()
+
+
 def backend_description() -> str:
     """A short name of the keyring in use, for the status card (e.g. ``SecretService Keyring``)."""
-    backend = keyring.get_keyring()
+    try:
+        backend = active_keyring()
+    except SecretStoreError:
+        return "encrypted file (locked)"
     return getattr(backend, "name", None) or _name(backend)
 
 
-def ensure_secure_backend() -> None:
-    """Raise SecretStoreError unless the active keyring backend actually keeps secrets safely."""
-    backend = keyring.get_keyring()
+def ensure_secure_backend() -> object:
+    """The active keyring backend; SecretStoreError unless it actually keeps secrets safely."""
+    backend = active_keyring()
     members = _backends(backend)
     if not members or all(_name(b) in _INSECURE for b in members):
         raise SecretStoreError(NO_BACKEND)
+    return backend
 
 
 def _username(account: str, kind: str) -> str:
@@ -66,6 +81,8 @@ def _username(account: str, kind: str) -> str:
 
 
 def _translate(exc: Exception, action: str) -> SecretStoreError:
+    if isinstance(exc, SecretStoreError):
+        return exc  # already one line written for the user
     if isinstance(exc, keyring.errors.KeyringLocked):
         return SecretStoreError(f"The keyring is locked, so EvalSync could not {action}; unlock it and try again.")
     if isinstance(exc, keyring.errors.NoKeyringError):
@@ -83,27 +100,27 @@ class SecretStore:
         self.service = service
 
     def get(self, account: str, kind: str) -> str | None:
-        ensure_secure_backend()
+        backend = ensure_secure_backend()
         try:
-            return keyring.get_password(self.service, _username(account, kind))
+            return backend.get_password(self.service, _username(account, kind))
         except Exception as exc:  # noqa: BLE001 - every backend failure becomes one line
             raise _translate(exc, "read the saved sign-in") from None
 
     def set(self, account: str, kind: str, value: str) -> None:
-        ensure_secure_backend()
+        backend = ensure_secure_backend()
         try:
-            keyring.set_password(self.service, _username(account, kind), value)
+            backend.set_password(self.service, _username(account, kind), value)
         except Exception as exc:  # noqa: BLE001
             raise _translate(exc, "save the sign-in") from None
 
     def delete(self, account: str, kind: str) -> bool:
         """Remove one entry; True if it existed. Missing entries are not an error."""
         try:
-            ensure_secure_backend()
+            backend = ensure_secure_backend()
         except SecretStoreError:
             return False  # nothing of ours can be in a backend we refuse to write to
         try:
-            keyring.delete_password(self.service, _username(account, kind))
+            backend.delete_password(self.service, _username(account, kind))
             return True
         except keyring.errors.PasswordDeleteError:
             return False

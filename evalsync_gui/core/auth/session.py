@@ -154,7 +154,30 @@ def open_client(ctx: AppContext, **http_kwargs: Any) -> ZendeskHttp:
     if info is None:
         raise AuthError(NOT_CONNECTED)
     auth = _auth_for(ctx, info, http_kwargs.get("transport"))
+    if info.method == API_TOKEN:
+        http_kwargs["on_event"] = _noting_token_use(ctx, info, http_kwargs.get("on_event"))
     return ZendeskHttp(info.base_url, auth, **http_kwargs)
+
+
+def _noting_token_use(ctx: AppContext, info: ConnectionInfo, chained: Callable | None) -> Callable:
+    """An on_event hook that records this client's first accepted request as the API token's
+    last use (Zendesk deactivates tokens unused for 30 days: see token_timeline)."""
+    noted: list[bool] = []
+
+    def on_event(event) -> None:
+        if not noted and event.kind == "response" and event.status is not None and event.status < 400:
+            noted.append(True)
+            try:
+                current = connection_info(ctx)
+                if current is not None and (current.subdomain, current.method) == (info.subdomain, API_TOKEN):
+                    current.token_last_used_at = iso(_clock(ctx)())
+                    _save_info(ctx, current)
+            except EvalsyncError as exc:  # a note about the token must never fail the request
+                log.warning("could not note the API token's use: %s", exc)
+        if chained is not None:
+            chained(event)
+
+    return on_event
 
 
 # -- connecting ---------------------------------------------------------------------------

@@ -23,7 +23,7 @@ _LIMIT_RE = re.compile(r"^(default|\d+|\d+(\.\d+)?%)$")
 
 @dataclass
 class SyncConfig:
-    """What to import and how often. ``roles`` holds 'agent', 'admin', 'custom:<id>'."""
+    """What to import and how often. ``roles`` holds the names of ``scope.ROLE_NAMES`` and 'custom:<id>'."""
 
     roles: list[str] = field(default_factory=list)
     identifier: str = "default"
@@ -34,7 +34,8 @@ class SyncConfig:
     def validate(self) -> "SyncConfig":
         """Raise UsageError with a one-line fix when a value is not acceptable."""
         if not self.roles:
-            raise UsageError("Choose at least one group of users to import: agent, admin or custom:<id>.")
+            raise UsageError("Choose at least one group of users to import: "
+                             f"{', '.join(scope_mod.ROLE_NAMES)} or custom:<id>.")
         try:
             scope_mod.Scope.from_roles(self.roles)
         except ValueError as exc:
@@ -54,7 +55,7 @@ class SyncConfig:
     @property
     def signature(self) -> str:
         """What, if changed, makes the previous cursors meaningless."""
-        return f"{','.join(sorted(self.roles))}|{self.identifier or 'default'}"
+        return f"{','.join(sorted(self.roles))}|{self.identifier or 'default'}|rules{scope_mod.RULES_VERSION}"
 
 
 def load_config(ctx) -> SyncConfig:

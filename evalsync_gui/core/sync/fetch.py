@@ -6,6 +6,7 @@
   last page still carries a next link; a trailing empty page says false too).
 * :func:`iter_incremental`: the cursor-based incremental export (1000 per page, admins only),
   following ``after_url`` until ``end_of_stream: true``; the last ``after_url`` is kept to resume.
+  Zendesk allows it 10 requests a minute: :func:`incremental_pacer` paces a client to that.
 
 Both fail closed (docs/ZENDESK.md section 2): a page without a ``users`` list, a flag that is
 not a JSON boolean, an empty page that says more follow, "more" without a next link, or a next
@@ -25,12 +26,14 @@ from dataclasses import dataclass
 
 from evalsync_gui.core.errors import ResponseError, ZendeskError
 from evalsync_gui.core.sync.users import clean_users, decode_page
+from evalsync_gui.core.zendesk.pacing import EndpointPacer
 
 log = logging.getLogger("evalsync.sync")
 USERS_PATH = "/api/v2/users.json"
 INCREMENTAL_PATH = "/api/v2/incremental/users/cursor.json"
 PAGE_SIZE = 100
 INCREMENTAL_PAGE_SIZE = 1000
+INCREMENTAL_PER_MINUTE = 10  # docs/ZENDESK.md section 4
 REPEATED_PAGE = "Zendesk repeated a page of the user list; the sync stopped without deactivating anyone. Retry later."
 WRONG_SHAPE = "Zendesk sent a page of the wrong shape; retry the sync."
 NOT_A_USERS_PAGE = ("Zendesk sent a page without a list of users; the sync stopped without deactivating "
@@ -125,6 +128,12 @@ def iter_incremental(client, start_url: str | None = None, start_time: int | Non
             return
         followed.add(after)
         url, query = after, None
+
+
+def incremental_pacer(**kwargs) -> EndpointPacer:
+    """A pacer for the incremental exports at their documented limit (kwargs: on_wait, clock...)."""
+    return EndpointPacer("/api/v2/incremental/", INCREMENTAL_PER_MINUTE,
+                         label="Zendesk's incremental export", **kwargs)
 
 
 def _users_page(body) -> dict:

@@ -33,18 +33,25 @@ from evalsync_gui.core.sync.lock import SyncLock
 log = logging.getLogger("evalsync.sync")
 FULL_EVERY_SECONDS = 24 * 3600
 START_MARGIN_SECONDS = 300  # incremental start before the listing began: covers clock skew
+#: HTTP client events that make a run wait, and the words the window shows for them.
+WAIT_REASONS = {"rate_limited": "Zendesk's limit", "paced": "Zendesk's limit", "retry": "Zendesk is not answering"}
 INTERNAL_ERROR = ("Internal error during sync (see the log); nothing was deactivated. "
                   "Retry, and report it if it repeats.")
 
 
 @dataclass(frozen=True)
 class SyncProgress:
+    """What a run is doing. ``phase`` "waiting": paced by a rate limit for ``waiting_seconds``
+    (from now), ``wait_reason`` says which one; other phases carry 0 and ""."""
+
     phase: str
     pages: int
     users: int
     requests: int
     rate_wait: float
     message: str
+    waiting_seconds: float = 0.0
+    wait_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,8 @@ class _Run:
         try:
             if self.client is None:
                 self.client = self._open_client()
+            elif getattr(self.client, "on_event", False) is None:
+                self.client.on_event = self._on_http_event
             self.req0 = getattr(self.client, "request_count", 0)
             self.mode = self._choose_mode()
             self.run_id = runs.start_run(self.db, self.trigger, self.mode, self.dry_run)
@@ -137,14 +146,14 @@ class _Run:
         except EvalsyncError as exc:
             status, error, exit_code = "failed", str(exc), exc.exit_code
         except Exception:  # a bug: the run must still end as failed, with nothing deactivated
-            log.exception("sync run %s: internal error", self.run_id)
+            log.exception("%s: internal error", self._label())
             status, error, exit_code = "failed", INTERNAL_ERROR, 5
         finally:
             if self.own_client and self.client is not None:
                 self.client.close()
         if error:
             # The error text is written for the admin and never holds a token.
-            (log.info if status == "cancelled" else log.warning)("sync run %s %s: %s", self.run_id, status, error)
+            (log.info if status == "cancelled" else log.warning)("%s %s: %s", self._label(), status, error)
         if self.run_id is not None:
             runs.finish_run(self.db, self.run_id, status, self._requests(), error)
         self._emit("done", error or status)
@@ -154,7 +163,13 @@ class _Run:
     def _open_client(self):
         from evalsync_gui.core.auth.session import open_client  # lazy: auth is another package
 
-        return open_client(self.ctx, is_cancelled=self.is_cancelled)
+        return open_client(self.ctx, is_cancelled=self.is_cancelled, on_event=self._on_http_event)
+
+    def _on_http_event(self, event) -> None:
+        """The HTTP client is about to wait (rate limit, pacing, a retry): say so, with how long."""
+        if event.kind not in WAIT_REASONS or event.wait <= 0 or self.progress_cb is None:
+            return
+        self._waiting(event.wait, WAIT_REASONS[event.kind])
 
     def _choose_mode(self) -> str:
         resume = state.get(self.db, state.RESUME)
@@ -207,6 +222,7 @@ class _Run:
                 apply.adopt(conn, resume["run_id"], self.run_id)
                 resume["run_id"] = self.run_id
                 self.resume = resume
+                self._emit("resume", "resuming the listing where the last sync stopped; the users it read are kept")
             else:
                 self.resume = {"run_id": self.run_id, "mode": self.mode, "signature": self.cfg.signature,
                                "cursors": {}, "started": time.time()}
@@ -226,6 +242,14 @@ class _Run:
     def _incremental(self) -> bool:
         inc = state.get(self.db, state.INCREMENTAL) or {}
         pages = fetch.iter_incremental(self.client, start_url=inc.get("after_url"), start_time=inc.get("start_time"))
+        # Paced at the export's own limit, so a catch-up of any size finishes in this run.
+        extras = self.ctx.extras
+        pacer = fetch.incremental_pacer(on_wait=self._waiting, is_cancelled=self.is_cancelled,
+                                        clock=extras.get("pace_clock", time.monotonic),
+                                        sleep=extras.get("pace_sleep", time.sleep))
+        paced = hasattr(self.client, "add_pacer")
+        if paced:
+            self.client.add_pacer(pacer)
         try:
             self._read(pages, mark_seen=False)
         except ZendeskError as exc:
@@ -235,6 +259,9 @@ class _Run:
             # listing reads everything again and stores a fresh start for the export.
             log.warning("sync run %s: the export cursor was refused (%s); switching to a full listing", self.run_id, exc)
             return self._restart_as_full()
+        finally:
+            if paced:
+                self.client.remove_pacer(pacer)
         return True
 
     def _restart_as_full(self) -> bool:
@@ -245,6 +272,13 @@ class _Run:
         self._prepare_resume()
         self._emit("start", "full sync started (the export cursor was refused)")
         return self._full_listing()
+
+    def _waiting(self, seconds: float, reason: str) -> None:
+        """Report a pacing wait (called on the fetch thread, before it sleeps)."""
+        if self.progress_cb is not None:
+            self.progress_cb(SyncProgress("waiting", self.pages, self.users, self._requests(),
+                                          float(getattr(self.client, "rate_limit_wait_total", 0.0) or 0.0),
+                                          reason, waiting_seconds=seconds, wait_reason=reason))
 
     def _read(self, pages, *, mark_seen: bool) -> None:
         """Stream pages into the database; non-dry runs commit them in groups (see batch)."""
@@ -395,6 +429,10 @@ class _Run:
         return "held" if self.held else "completed"
 
     # -- helpers ---------------------------------------------------------------------------
+    def _label(self) -> str:
+        """"sync run 7", or "sync (not started)" when it failed before a run was recorded."""
+        return f"sync run {self.run_id}" if self.run_id is not None else "sync (not started)"
+
     def _requests(self) -> int:
         return getattr(self.client, "request_count", 0) - self.req0 if self.client is not None else 0
 

@@ -160,6 +160,8 @@ def undo_run(ctx, run_id: int) -> dict:
         raise UsageError(f"Sync run {run_id} was already undone.")
     if run[0]["status"] == "running":
         raise UsageError(f"Sync run {run_id} is still running; wait for it to finish.")
+    if run[0]["dry_run"]:
+        raise UsageError(f"Sync run {run_id} was a dry run: it changed nothing, so there is nothing to undo.")
     counts = {"removed": 0, "reverted": 0, "reactivated": 0, "kept": 0}
     now = now_iso()
     with ctx.db.transaction() as conn:

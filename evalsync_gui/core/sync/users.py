@@ -23,7 +23,7 @@ _Text = Annotated[str, msgspec.Meta(min_length=1)]  # "" is read as absent (None
 
 
 class ZendeskUser(msgspec.Struct, frozen=True, gc=False):
-    """A Zendesk user as the sync reads it: ten of the 37 keys, each of the expected type.
+    """A Zendesk user as the sync reads it: twelve of its keys, each of the expected type.
 
     Pages are decoded straight into this (see :func:`decode_page`); entries that do not fit
     are checked one by one by :func:`clean_user`, which gives the same result a fitting
@@ -36,6 +36,10 @@ class ZendeskUser(msgspec.Struct, frozen=True, gc=False):
     email: _Text | None = None
     role: _Text | None = None
     custom_role_id: _Id | None = None
+    #: Zendesk's kind of team member (see role_kinds); any other type is read as absent
+    role_type: int | None = None
+    #: absent from most recorded users; only ``true`` counts
+    chat_only: bool = False
     active: bool = True
     suspended: bool = False
     updated_at: _Text | None = None
@@ -102,9 +106,11 @@ def clean_user(entry: Any) -> ZendeskUser | None:
     if external is not None and type(external) is not str:
         external = _text(external, numbers=True)
     fields = get("user_fields")
+    role_type = get("role_type")
     return ZendeskUser(
         id=uid, name=_text(get("name"), numbers=True) or "", email=_text(get("email")) or None,
         role=_text(get("role")) or None, custom_role_id=None if crid is None else _id(crid),
+        role_type=role_type if type(role_type) is int else None, chat_only=get("chat_only") is True,
         active=get("active") is not False, suspended=get("suspended") is True,
         updated_at=_text(get("updated_at")) or None, external_id=_text(external) if external else None,
         user_fields=fields if type(fields) is dict else {},

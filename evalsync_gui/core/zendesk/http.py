@@ -9,7 +9,9 @@ Policy, in order of precedence for each response:
   exponential backoff and full jitter up to ``RetryPolicy.max_attempts``. Writes are
   retried only when the request cannot have reached Zendesk (connect errors, 429).
 * Pacing: when ``X-Rate-Limit-Remaining`` reaches 0 the next request waits for the window's
-  reset instead of spending a 429.
+  reset instead of spending a 429. An endpoint with its own limit (the incremental export)
+  gets an :class:`~.pacing.EndpointPacer` (``add_pacer``), whose waits are not charged to
+  the rate-limit budget.
 
 Nothing here logs or raises a header, a body or a query string: events and errors carry
 the method, the path, the status and counts only.
@@ -244,6 +246,7 @@ class ZendeskHttp:
         self._lock = threading.Lock()
         self._pace_until = 0.0
         self._rate_wait_total = 0.0
+        self._pacers: list = []  # pacing.EndpointPacer, one per endpoint with its own limit
         self.request_count = 0
         self.rate_limited_count = 0
 
@@ -265,9 +268,12 @@ class ZendeskHttp:
         idempotent = method in ("GET", "HEAD")
         attempt = 0
         refreshed = False
+        pacers = [p for p in self._pacers if p.covers(path)]
         while True:
             self._check_cancelled()
             self._wait_for_pace(method, path)
+            for pacer in pacers:
+                pacer.before_request()
             try:
                 return self._attempt(method, url, path, params, json, idempotent, refreshed, decode, data)
             except _Refreshed:
@@ -302,6 +308,14 @@ class ZendeskHttp:
     def rate_limit_wait_total(self) -> float:
         return self._rate_wait_total
 
+    def add_pacer(self, pacer) -> None:
+        """Pace the requests under ``pacer.prefix`` (see :mod:`.pacing`) until ``remove_pacer``."""
+        self._pacers.append(pacer)
+
+    def remove_pacer(self, pacer) -> None:
+        if pacer in self._pacers:
+            self._pacers.remove(pacer)
+
     def check_same_origin(self, url: str) -> str:
         return same_origin(url, self.base_url)
 
@@ -332,6 +346,8 @@ class ZendeskHttp:
             raise _Retry(f"network error ({type(exc).__name__})") from None
         status = response.status_code
         self._note_rate_headers(response.headers)
+        for pacer in self._pacers:
+            pacer.observe(path, status, response.headers)
         self._emit("response", method, path, status, time.monotonic() - started)
         if status == 429:
             raise self._rate_limited(method, path, response)
