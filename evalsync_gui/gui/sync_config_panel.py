@@ -12,9 +12,10 @@ Unticking a group first counts (on a worker) who would leave the scope and asks.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel,
                                QListWidget, QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QVBoxLayout,
                                QWidget)
@@ -96,18 +97,44 @@ def kind_label(key: str, counts: dict[str, Any]) -> str:
     return f"{kind.label} ({'not counted' if n is None else format(n, ',')}) · {seat}"
 
 
-def progress_text(p: Any) -> str:
-    """One line for a SyncProgress: pages, users, requests and any rate-limit wait."""
+def plural(n: int, word: str) -> str:
+    """"1 request", "2 requests", "1,204 users"."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def waiting_line(reason: str, seconds: float) -> str:
+    """Why and for how long a sync waits: "Waiting for Zendesk's limit: resumes in 15 s"."""
+    from evalsync_gui.gui.users_waits import wait_text
+
+    reason = reason or "Waiting"
+    if reason == "Zendesk's limit":  # the runner's name for a rate-limit wait
+        reason = f"Waiting for {reason}"
+    if seconds <= 0:
+        return f"{reason}: resuming now…"
+    return wait_text(reason, seconds)
+
+
+def progress_text(p: Any, waiting_left: float | None = None) -> str:
+    """What a SyncProgress says: pages, users and requests read, and why and how long it waits.
+
+    ``waiting_left`` is the seconds still to wait (counted down by the panel); by default the
+    progress's own ``waiting_seconds``.
+    """
     if p is None:
         return ""
-    parts = [getattr(p, "message", "") or str(getattr(p, "phase", "")).capitalize()]
-    parts.append(f"page {getattr(p, 'pages', 0):,}")
-    parts.append(f"{getattr(p, 'users', 0):,} users")
-    parts.append(f"{getattr(p, 'requests', 0):,} requests")
-    wait = getattr(p, "rate_wait", 0) or 0
-    if wait:
-        parts.append(f"waiting {wait:.0f} s for Zendesk's rate limit")
-    return " · ".join(x for x in parts if x)
+    counts = " · ".join([plural(int(getattr(p, "pages", 0) or 0), "page"),
+                         plural(int(getattr(p, "users", 0) or 0), "user"),
+                         plural(int(getattr(p, "requests", 0) or 0), "request")])
+    waiting = float(getattr(p, "waiting_seconds", 0) or 0)
+    if waiting > 0:
+        left = waiting if waiting_left is None else waiting_left
+        return f"{waiting_line(str(getattr(p, 'wait_reason', '') or ''), left)}\nRead so far: {counts}"
+    head = getattr(p, "message", "") or str(getattr(p, "phase", "")).capitalize()
+    text = f"{head} · {counts}" if head else counts
+    waited = float(getattr(p, "rate_wait", 0) or 0)
+    if waited >= 1:
+        text += f" · waited {waited:,.0f} s in all for Zendesk's limit"
+    return text
 
 
 def result_text(r: Any) -> str:
@@ -136,6 +163,12 @@ class SyncConfigPanel(QWidget):
         self.config = load_config(services.ctx)
         self._role_names: dict[int, str] = {}
         self._filling = False
+        self._result = ""  # the last run's result line, without the "Last run:" prefix
+        self._progress: Any = None  # the last progress report, re-rendered each second of a wait
+        self._wait_until = 0.0
+        self._wait_tick = QTimer(self)
+        self._wait_tick.setInterval(1000)
+        self._wait_tick.timeout.connect(self._render_progress)
         self._lists = TaskController(self, name="users.zendesk-lists")
         self._lists.finished.connect(self._show_lists)
         self._lists.failed.connect(self._lists_failed)
@@ -150,9 +183,9 @@ class SyncConfigPanel(QWidget):
         self._fill_from_config()
         controller.progress.connect(self._on_progress)
         controller.running_changed.connect(self._on_running)
-        controller.finished.connect(lambda r: self.result_label.setText(result_text(r)))
-        controller.failed.connect(lambda m: self.result_label.setText(m))
-        controller.cancelled.connect(lambda: self.result_label.setText("Cancelled; nothing was half-applied."))
+        controller.finished.connect(lambda r: self._show_result(result_text(r)))
+        controller.failed.connect(self._show_result)
+        controller.cancelled.connect(lambda: self._show_result("Cancelled; nothing was half-applied."))
 
     # -- layout --------------------------------------------------------------------------
     def _build(self) -> None:
@@ -511,17 +544,44 @@ class SyncConfigPanel(QWidget):
         self.sync_btn.setEnabled(not running)
         self.preview_btn.setEnabled(not running)
         self.cancel_btn.setEnabled(running)
+        self._wait_tick.stop()
+        self._progress = None
         if running:
             self.progress.setRange(0, 0)  # busy: the total is unknown until the last page
             self.live.setText("Starting…")
+            if self._result:  # the previous run's result is history now, not the current state
+                self.result_label.setText(f"Last run: {self._result}")
+                self.result_label.setStyleSheet(theme.colour_css("muted"))
         else:
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
             self.live.setText("Idle")
             self._update_schedule()
 
+    def _show_result(self, text: str) -> None:
+        self._result = text
+        self.result_label.setStyleSheet("")
+        self.result_label.setText(text)
+
     def _on_progress(self, p: Any) -> None:
-        self.live.setText(progress_text(p))
+        self._progress = p
+        waiting = float(getattr(p, "waiting_seconds", 0) or 0)
+        if waiting > 0:  # count the wait down each second, as the users tab's wait line does
+            self._wait_until = time.monotonic() + waiting
+            self._wait_tick.start()
+        else:
+            self._wait_tick.stop()
+        self._render_progress()
+
+    def _render_progress(self) -> None:
+        if self._progress is None:
+            return
+        left = None
+        if self._wait_tick.isActive():
+            left = max(0.0, self._wait_until - time.monotonic())
+            if left <= 0:
+                self._wait_tick.stop()
+        self.live.setText(progress_text(self._progress, left))
 
     def shutdown(self) -> None:
         self._counting.shutdown(300)

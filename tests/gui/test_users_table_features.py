@@ -213,3 +213,36 @@ def test_change_limit_button_sets_the_limit_and_the_counter_follows(make_tab, ct
     qtbot.waitUntil(lambda: tab.licence_label.text() == "1 of 7 licences used", timeout=3000)
     assert directory.licence_limit(ctx.settings) == 7
     assert seen["label"] == "Active users your EvalSync plan allows (1 active now):" and seen["width"] >= 380
+
+
+def test_the_sync_box_says_why_and_how_long_a_sync_waits_and_that_the_result_shown_is_the_last_run(
+        make_tab, ctx, qtbot, monkeypatch):
+    from evalsync_gui.gui.sync_config_panel import progress_text
+
+    done = threading.Event()
+    done.set()
+    monkeypatch.setattr(sync_controller, "run_sync_task", _waiting_engine(ctx, done, n_new=0))
+    tab = make_tab()
+    panel = tab.config_panel
+    with qtbot.waitSignal(tab.controller.finished, timeout=5000):
+        qtbot.mouseClick(panel.sync_btn, Qt.MouseButton.LeftButton)
+    assert panel.result_label.text().startswith("Sync completed: 0 new")
+
+    release = threading.Event()
+    monkeypatch.setattr(sync_controller, "run_sync_task", _waiting_engine(ctx, release))
+    try:
+        qtbot.mouseClick(panel.sync_btn, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: panel.live.text().startswith("Waiting for Zendesk's limit: resumes in 4"), timeout=3000)
+        assert panel.live.text().endswith("Read so far: 1 page · 6 users · 2 requests")
+        assert "page 0" not in panel.live.text()
+        assert panel.result_label.text().startswith("Last run: Sync completed: 0 new")  # not the current state
+        first = panel.live.text()
+        qtbot.waitUntil(lambda: panel.live.text() != first, timeout=3000)  # counts down like the users tab
+        assert panel.live.text().startswith("Waiting for Zendesk's limit: resumes in 4")
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: not tab.controller.is_running(), timeout=3000)
+    assert panel.live.text() == "Idle" and panel.result_label.text().startswith("Sync completed: 6 new")
+    one = SimpleNamespace(phase="waiting", pages=0, users=0, requests=1, rate_wait=0, message="Zendesk's limit",
+                          waiting_seconds=15.0, wait_reason="Zendesk's limit")
+    assert progress_text(one) == "Waiting for Zendesk's limit: resumes in 15 s\nRead so far: 0 pages · 0 users · 1 request"
