@@ -30,6 +30,9 @@ from evalsync_gui.gui.sync_controller import SyncController
 from evalsync_gui.gui.workers import Task, TaskController
 
 ROLE_KEY = Qt.ItemDataRole.UserRole + 1
+# In the status bar while the lists load (says why "Reload roles and fields" is grey: Zendesk
+# may be rate-limiting); cleared when they are in.
+READING_LISTS = "Reading custom roles and user fields from Zendesk…"
 # Zendesk's system roles also come back from /custom_roles: role_type 4 is "Admin" and 5 the
 # billing admin. They are covered by the Admins tick box, so they are not offered as custom roles.
 SYSTEM_ROLE_TYPES = {4, 5}
@@ -494,10 +497,12 @@ class SyncConfigPanel(QWidget):
         """Fetch custom roles and user fields from Zendesk in the background."""
         if not self._lists.is_running():
             self.reload_btn.setEnabled(False)
+            self.services.signals.status_message.emit(READING_LISTS)
             self._lists.start(load_zendesk_lists, self.services.ctx)
 
     def _show_lists(self, lists: dict) -> None:
         self.reload_btn.setEnabled(True)
+        self.services.signals.status_done.emit(READING_LISTS)
         self.no_custom_roles.setVisible(lists.get("custom_roles_available") is False)
         current = self.identifier.currentData()
         self._filling = True
@@ -538,6 +543,7 @@ class SyncConfigPanel(QWidget):
 
     def _lists_failed(self, message: str) -> None:
         self.reload_btn.setEnabled(True)
+        self.services.signals.status_done.emit(READING_LISTS)
         self.services.signals.status_message.emit(message)
 
     def _on_running(self, running: bool) -> None:
