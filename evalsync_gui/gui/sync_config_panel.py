@@ -91,13 +91,13 @@ def count_kinds_job(task: Task, ctx) -> dict:
 
 
 def kind_label(key: str, counts: dict[str, Any]) -> str:
-    """A scope choice for a kind of team member: its name, how many (last count) and its seat."""
+    """A scope choice for a kind of team member: its name, how many (last count, only once counted) and its seat."""
     from evalsync_gui.core.sync.role_kinds import KINDS
 
     kind = KINDS[key]
     n = counts.get(key)
     seat = "paid seat" if kind.paid_seat else "no paid seat"
-    return f"{kind.label} ({'not counted' if n is None else format(n, ',')}) · {seat}"
+    return f"{kind.label} · {seat}" if n is None else f"{kind.label} ({n:,}) · {seat}"
 
 
 def plural(n: int, word: str) -> str:
@@ -115,6 +115,14 @@ def waiting_line(reason: str, seconds: float) -> str:
     if seconds <= 0:
         return f"{reason}: resuming now…"
     return wait_text(reason, seconds)
+
+
+def kind_tooltip(key: str, *, counted: bool) -> str:
+    """A kind's seat note; before a count, where its number comes from."""
+    from evalsync_gui.core.sync.role_kinds import KINDS
+
+    text = f"{KINDS[key].label}: {KINDS[key].seat_note}".rstrip(".") + "."
+    return text if counted else text + " Not counted yet: Count shows how many Zendesk has."
 
 
 def progress_text(p: Any, waiting_left: float | None = None) -> str:
@@ -244,8 +252,9 @@ class SyncConfigPanel(QWidget):
         self.reload_btn.setToolTip("Read the custom roles and user fields from Zendesk again")
         self.reload_btn.clicked.connect(self.load_lists)
         self.count_btn = QPushButton("Count")
-        self.count_btn.setToolTip("Count the agents, admins, light agents, contributors and chat-only agents in "
-                                  "Zendesk now (reads every agent and admin once; same as `evalsync roles --count`)")
+        self.count_btn.setToolTip("Count how many agents, admins, light agents, contributors and chat-only agents "
+                                  "Zendesk has, and show each number next to its choice above (reads every agent "
+                                  "and admin once; same as `evalsync roles --count`)")
         self.count_btn.clicked.connect(self.count_kinds)
         row.addWidget(self.reload_btn)
         row.addWidget(self.count_btn)
@@ -345,7 +354,7 @@ class SyncConfigPanel(QWidget):
             item = QListWidgetItem(label)
             item.setData(ROLE_KEY, key)
             if key in KINDS:
-                item.setToolTip(f"{KINDS[key].label}: {KINDS[key].seat_note}")
+                item.setToolTip(kind_tooltip(key, counted=label != kind_label(key, {})))
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if key in chosen else Qt.CheckState.Unchecked)
             self.roles.addItem(item)
@@ -535,6 +544,7 @@ class SyncConfigPanel(QWidget):
             item = self.roles.item(i)
             if item.data(ROLE_KEY) in KINDS:
                 item.setText(kind_label(item.data(ROLE_KEY), counts))
+                item.setToolTip(kind_tooltip(item.data(ROLE_KEY), counted=counts.get(item.data(ROLE_KEY)) is not None))
         self._filling = False
 
     def _count_failed(self, message: str) -> None:
