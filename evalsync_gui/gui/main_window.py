@@ -231,6 +231,7 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.sync_state_label)
         signals = self.services.signals
         signals.status_message.connect(self.show_status)
+        signals.status_done.connect(self.clear_status)
         signals.sync_state_changed.connect(lambda s: self.sync_state_label.setText(f"Sync: {s}"))
         status.showMessage("Ready", 5000)
 
@@ -308,6 +309,12 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def show_status(self, message: str) -> None:
         self.statusBar().showMessage(message, 15000)
+
+    @Slot(str)
+    def clear_status(self, message: str) -> None:
+        """``message``'s subject ended: clear it, unless a newer message replaced it already."""
+        if self.statusBar().currentMessage() == message:
+            self.statusBar().clearMessage()
 
     def close_to_tray(self) -> bool:
         return bool(self.tray is not None and self.state.value(CLOSE_TO_TRAY_KEY, False, bool))

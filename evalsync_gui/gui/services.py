@@ -20,6 +20,7 @@ class AppSignals(QObject):
     sync_state_changed = Signal(str)       # 'idle' | 'running' | 'completed' | 'failed' | 'held'
     sync_finished = Signal(object)         # core SyncResult
     status_message = Signal(str)           # one line for the status bar
+    status_done = Signal(str)              # that line's subject ended: clear it if the status bar still shows it
     users_changed = Signal()               # directory rows changed (reload tables/counters)
     sync_now_requested = Signal()          # F5 / tray "Sync now": the User sync tab starts a sync
     chat_review_changed = Signal(int)      # chat requests held for review by a chat run (0 = none)

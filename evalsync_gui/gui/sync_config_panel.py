@@ -12,9 +12,10 @@ Unticking a group first counts (on a worker) who would leave the scope and asks.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel,
                                QListWidget, QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QVBoxLayout,
                                QWidget)
@@ -29,6 +30,9 @@ from evalsync_gui.gui.sync_controller import SyncController
 from evalsync_gui.gui.workers import Task, TaskController
 
 ROLE_KEY = Qt.ItemDataRole.UserRole + 1
+# In the status bar while the lists load (says why "Reload roles and fields" is grey: Zendesk
+# may be rate-limiting); cleared when they are in.
+READING_LISTS = "Reading custom roles and user fields from Zendesk…"
 # Zendesk's system roles also come back from /custom_roles: role_type 4 is "Admin" and 5 the
 # billing admin. They are covered by the Admins tick box, so they are not offered as custom roles.
 SYSTEM_ROLE_TYPES = {4, 5}
@@ -87,27 +91,61 @@ def count_kinds_job(task: Task, ctx) -> dict:
 
 
 def kind_label(key: str, counts: dict[str, Any]) -> str:
-    """A scope choice for a kind of team member: its name, how many (last count) and its seat."""
+    """A scope choice for a kind of team member: its name, how many (last count, only once counted) and its seat."""
     from evalsync_gui.core.sync.role_kinds import KINDS
 
     kind = KINDS[key]
     n = counts.get(key)
     seat = "paid seat" if kind.paid_seat else "no paid seat"
-    return f"{kind.label} ({'not counted' if n is None else format(n, ',')}) · {seat}"
+    return f"{kind.label} · {seat}" if n is None else f"{kind.label} ({n:,}) · {seat}"
 
 
-def progress_text(p: Any) -> str:
-    """One line for a SyncProgress: pages, users, requests and any rate-limit wait."""
+def plural(n: int, word: str) -> str:
+    """"1 request", "2 requests", "1,204 users"."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def waiting_line(reason: str, seconds: float) -> str:
+    """Why and for how long a sync waits: "Waiting for Zendesk's limit: resumes in 15 s"."""
+    from evalsync_gui.gui.users_waits import wait_text
+
+    reason = reason or "Waiting"
+    if reason == "Zendesk's limit":  # the runner's name for a rate-limit wait
+        reason = f"Waiting for {reason}"
+    if seconds <= 0:
+        return f"{reason}: resuming now…"
+    return wait_text(reason, seconds)
+
+
+def kind_tooltip(key: str, *, counted: bool) -> str:
+    """A kind's seat note; before a count, where its number comes from."""
+    from evalsync_gui.core.sync.role_kinds import KINDS
+
+    text = f"{KINDS[key].label}: {KINDS[key].seat_note}".rstrip(".") + "."
+    return text if counted else text + " Not counted yet: Count shows how many Zendesk has."
+
+
+def progress_text(p: Any, waiting_left: float | None = None) -> str:
+    """What a SyncProgress says: pages, users and requests read, and why and how long it waits.
+
+    ``waiting_left`` is the seconds still to wait (counted down by the panel); by default the
+    progress's own ``waiting_seconds``.
+    """
     if p is None:
         return ""
-    parts = [getattr(p, "message", "") or str(getattr(p, "phase", "")).capitalize()]
-    parts.append(f"page {getattr(p, 'pages', 0):,}")
-    parts.append(f"{getattr(p, 'users', 0):,} users")
-    parts.append(f"{getattr(p, 'requests', 0):,} requests")
-    wait = getattr(p, "rate_wait", 0) or 0
-    if wait:
-        parts.append(f"waiting {wait:.0f} s for Zendesk's rate limit")
-    return " · ".join(x for x in parts if x)
+    counts = " · ".join([plural(int(getattr(p, "pages", 0) or 0), "page"),
+                         plural(int(getattr(p, "users", 0) or 0), "user"),
+                         plural(int(getattr(p, "requests", 0) or 0), "request")])
+    waiting = float(getattr(p, "waiting_seconds", 0) or 0)
+    if waiting > 0:
+        left = waiting if waiting_left is None else waiting_left
+        return f"{waiting_line(str(getattr(p, 'wait_reason', '') or ''), left)}\nRead so far: {counts}"
+    head = getattr(p, "message", "") or str(getattr(p, "phase", "")).capitalize()
+    text = f"{head} · {counts}" if head else counts
+    waited = float(getattr(p, "rate_wait", 0) or 0)
+    if waited >= 1:
+        text += f" · waited {waited:,.0f} s in all for Zendesk's limit"
+    return text
 
 
 def result_text(r: Any) -> str:
@@ -136,6 +174,12 @@ class SyncConfigPanel(QWidget):
         self.config = load_config(services.ctx)
         self._role_names: dict[int, str] = {}
         self._filling = False
+        self._result = ""  # the last run's result line, without the "Last run:" prefix
+        self._progress: Any = None  # the last progress report, re-rendered each second of a wait
+        self._wait_until = 0.0
+        self._wait_tick = QTimer(self)
+        self._wait_tick.setInterval(1000)
+        self._wait_tick.timeout.connect(self._render_progress)
         self._lists = TaskController(self, name="users.zendesk-lists")
         self._lists.finished.connect(self._show_lists)
         self._lists.failed.connect(self._lists_failed)
@@ -150,9 +194,9 @@ class SyncConfigPanel(QWidget):
         self._fill_from_config()
         controller.progress.connect(self._on_progress)
         controller.running_changed.connect(self._on_running)
-        controller.finished.connect(lambda r: self.result_label.setText(result_text(r)))
-        controller.failed.connect(lambda m: self.result_label.setText(m))
-        controller.cancelled.connect(lambda: self.result_label.setText("Cancelled; nothing was half-applied."))
+        controller.finished.connect(lambda r: self._show_result(result_text(r)))
+        controller.failed.connect(self._show_result)
+        controller.cancelled.connect(lambda: self._show_result("Cancelled; nothing was half-applied."))
 
     # -- layout --------------------------------------------------------------------------
     def _build(self) -> None:
@@ -208,8 +252,9 @@ class SyncConfigPanel(QWidget):
         self.reload_btn.setToolTip("Read the custom roles and user fields from Zendesk again")
         self.reload_btn.clicked.connect(self.load_lists)
         self.count_btn = QPushButton("Count")
-        self.count_btn.setToolTip("Count the agents, admins, light agents, contributors and chat-only agents in "
-                                  "Zendesk now (reads every agent and admin once; same as `evalsync roles --count`)")
+        self.count_btn.setToolTip("Count how many agents, admins, light agents, contributors and chat-only agents "
+                                  "Zendesk has, and show each number next to its choice above (reads every agent "
+                                  "and admin once; same as `evalsync roles --count`)")
         self.count_btn.clicked.connect(self.count_kinds)
         row.addWidget(self.reload_btn)
         row.addWidget(self.count_btn)
@@ -309,7 +354,7 @@ class SyncConfigPanel(QWidget):
             item = QListWidgetItem(label)
             item.setData(ROLE_KEY, key)
             if key in KINDS:
-                item.setToolTip(f"{KINDS[key].label}: {KINDS[key].seat_note}")
+                item.setToolTip(kind_tooltip(key, counted=label != kind_label(key, {})))
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if key in chosen else Qt.CheckState.Unchecked)
             self.roles.addItem(item)
@@ -461,10 +506,12 @@ class SyncConfigPanel(QWidget):
         """Fetch custom roles and user fields from Zendesk in the background."""
         if not self._lists.is_running():
             self.reload_btn.setEnabled(False)
+            self.services.signals.status_message.emit(READING_LISTS)
             self._lists.start(load_zendesk_lists, self.services.ctx)
 
     def _show_lists(self, lists: dict) -> None:
         self.reload_btn.setEnabled(True)
+        self.services.signals.status_done.emit(READING_LISTS)
         self.no_custom_roles.setVisible(lists.get("custom_roles_available") is False)
         current = self.identifier.currentData()
         self._filling = True
@@ -497,6 +544,7 @@ class SyncConfigPanel(QWidget):
             item = self.roles.item(i)
             if item.data(ROLE_KEY) in KINDS:
                 item.setText(kind_label(item.data(ROLE_KEY), counts))
+                item.setToolTip(kind_tooltip(item.data(ROLE_KEY), counted=counts.get(item.data(ROLE_KEY)) is not None))
         self._filling = False
 
     def _count_failed(self, message: str) -> None:
@@ -505,23 +553,51 @@ class SyncConfigPanel(QWidget):
 
     def _lists_failed(self, message: str) -> None:
         self.reload_btn.setEnabled(True)
+        self.services.signals.status_done.emit(READING_LISTS)
         self.services.signals.status_message.emit(message)
 
     def _on_running(self, running: bool) -> None:
         self.sync_btn.setEnabled(not running)
         self.preview_btn.setEnabled(not running)
         self.cancel_btn.setEnabled(running)
+        self._wait_tick.stop()
+        self._progress = None
         if running:
             self.progress.setRange(0, 0)  # busy: the total is unknown until the last page
             self.live.setText("Starting…")
+            if self._result:  # the previous run's result is history now, not the current state
+                self.result_label.setText(f"Last run: {self._result}")
+                self.result_label.setStyleSheet(theme.colour_css("muted"))
         else:
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
             self.live.setText("Idle")
             self._update_schedule()
 
+    def _show_result(self, text: str) -> None:
+        self._result = text
+        self.result_label.setStyleSheet("")
+        self.result_label.setText(text)
+
     def _on_progress(self, p: Any) -> None:
-        self.live.setText(progress_text(p))
+        self._progress = p
+        waiting = float(getattr(p, "waiting_seconds", 0) or 0)
+        if waiting > 0:  # count the wait down each second, as the users tab's wait line does
+            self._wait_until = time.monotonic() + waiting
+            self._wait_tick.start()
+        else:
+            self._wait_tick.stop()
+        self._render_progress()
+
+    def _render_progress(self) -> None:
+        if self._progress is None:
+            return
+        left = None
+        if self._wait_tick.isActive():
+            left = max(0.0, self._wait_until - time.monotonic())
+            if left <= 0:
+                self._wait_tick.stop()
+        self.live.setText(progress_text(self._progress, left))
 
     def shutdown(self) -> None:
         self._counting.shutdown(300)

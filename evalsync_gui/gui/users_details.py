@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QHeaderView, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from evalsync_gui.core import directory
 from evalsync_gui.gui import theme
@@ -22,7 +22,9 @@ FIELDS = (("E-mail", "email"), ("Status", "status"), ("EvalSync role", "evalsync
           ("Zendesk role", "zendesk_role"), ("Custom role", "custom_role_name"), ("Identifier", "identifier"),
           ("Zendesk id", "zendesk_id"), ("Imported", "imported_at"), ("Last change", "updated_at"),
           ("Deactivated", "deactivation_reason"))
-HISTORY_HEADERS = ("When", "By", "Change", "Reason", "State")
+# Three columns, Change last and stretched with its words wrapped: the pane is about 340 px wide
+# at 1280x800, where five fixed-width columns (Reason, State) scrolled sideways and cut Change.
+HISTORY_HEADERS = ("When", "By", "Change")
 HISTORY_LIMIT = 200
 _STATUS_TEXT = {"pending": "Pending", "active": "Active", "deactivated": "Deactivated"}
 
@@ -49,12 +51,17 @@ def _value(user: dict, key: str) -> str:
 
 
 def history_row(change: dict) -> tuple:
-    """One history row: when, who (run number and trigger, or an admin), what, why, state."""
+    """One history row: when, who (run number and trigger, or an admin), and what changed, with
+    why ("— activated by an admin") and any state other than applied ("(planned)")."""
     by = f"Run {change['run_id']} ({change['trigger'] or 'sync'})" if change["run_id"] else "An admin"
     what = change["action"]
     if change["field"]:
         what += f": {change['field']} {change['old_value'] or '—'} → {change['new_value'] or '—'}"
-    return short_time(change["at"]), by, what, change["reason"] or "", change["state"]
+    if change["reason"]:
+        what += f" — {change['reason']}"
+    if change["state"] and change["state"] != "applied":
+        what += f" ({change['state']})"
+    return short_time(change["at"]), by, what
 
 
 class DetailsPane(QWidget):
@@ -96,6 +103,13 @@ class DetailsPane(QWidget):
         self.history = RowsView(HISTORY_HEADERS)
         self.history.setAccessibleName("Sync history of this user")
         self.history.setMinimumHeight(80)
+        header = self.history.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)  # Change: the room that is left
+        self.history.setWordWrap(True)  # a long change wraps; its cell's tooltip has the whole text too
+        self.history.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.history.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         right.addWidget(self.history_note)
         right.addWidget(self.history, 1)
         body.addLayout(right, 3)
@@ -146,7 +160,7 @@ class DetailsPane(QWidget):
         self.title.setText(f"{user['name']}")
         for key, label in self.values.items():
             label.setText(_value(user, key))
-        self.history.set_rows([history_row(c) for c in changes], widths=(120, 150, 260, 200))
+        self.history.set_rows([history_row(c) for c in changes])
         self.history_note.setText(f"Sync history: the newest {len(changes):,} changes" if len(changes) >= HISTORY_LIMIT
                                   else f"Sync history: {len(changes):,} change{'s' if len(changes) != 1 else ''}"
                                   if changes else "No changes recorded for this user yet.")

@@ -75,9 +75,7 @@ class UsersTab(QWidget):
         except Exception:  # not connected, or the auth module is unavailable: keep the saved choices
             connected = False
         if connected:
-            # Says why "Reload roles and fields" is grey meanwhile (Zendesk may be rate-limiting).
-            self._message("Reading custom roles and user fields from Zendesk…")
-            self.config_panel.load_lists()
+            self.config_panel.load_lists()  # says so in the status bar until the lists are in
 
     # -- layout --------------------------------------------------------------------------
     def _build(self) -> None:

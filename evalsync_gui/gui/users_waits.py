@@ -34,6 +34,7 @@ class WaitNote(QLabel):
         self.setStyleSheet("background: #e7f1ff; color: #084298; padding: 3px;")
         self._reason = ""
         self._until = 0.0
+        self._announced = ""  # the status-bar line this wait showed; cleared when the wait ends
         self._tick = QTimer(self)
         self._tick.setInterval(1000)
         self._tick.timeout.connect(self._update)
@@ -46,10 +47,12 @@ class WaitNote(QLabel):
             self._reason = str(getattr(p, "wait_reason", "") or "")
             self._until = time.monotonic() + waiting
             self._update()
-            self.services.signals.status_message.emit(self.text())
+            self._announced = self.text()
+            self.services.signals.status_message.emit(self._announced)
             self._tick.start()
         elif getattr(p, "phase", "") == "resume":
             self._tick.stop()
+            self._end_announcement()
             self.setText(f"Sync {getattr(p, 'message', '') or 'resuming'}.")
             self.show()
         elif self._tick.isActive() or self.isVisible():
@@ -65,6 +68,12 @@ class WaitNote(QLabel):
         self.show()
 
     def stop(self) -> None:
-        """The sync ended or reads again: hide."""
+        """The sync ended or reads again: hide, and take the wait's line off the status bar."""
         self._tick.stop()
         self.hide()
+        self._end_announcement()
+
+    def _end_announcement(self) -> None:
+        if self._announced:
+            self.services.signals.status_done.emit(self._announced)
+            self._announced = ""

@@ -15,6 +15,7 @@ from evalsync_gui.gui.main_window import MainWindow
 from evalsync_gui.gui.services import AppSignals, Services
 from evalsync_gui.gui.single_instance import SingleInstance, notify_running, server_name_for
 from evalsync_gui.gui.workers import TaskController
+from tests.gui.connected import connected, file_keyring  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
@@ -316,3 +317,52 @@ def test_demo_starts_simulator_off_thread_connects_and_stops_on_close(qtbot, ser
             httpx.get(f"{sim.base_url}/api/v2/users/me.json", timeout=1)
     finally:
         keyring.set_keyring(previous)
+
+
+def _window(qtbot, services):
+    from evalsync_gui.app import app_icon
+
+    w = MainWindow(services, icon=app_icon())
+    qtbot.addWidget(w)
+    with qtbot.waitSignal(w.tabs_ready, timeout=5000):
+        w.show()
+    return w
+
+
+def test_reading_roles_and_fields_leaves_the_status_bar_once_the_lists_are_in(qtbot, connected):
+    services = Services(ctx=connected, signals=AppSignals())
+    shown: list[str] = []
+    services.signals.status_message.connect(shown.append)
+    w = _window(qtbot, services)
+    panel = w.tab_pages[1].config_panel
+    qtbot.waitUntil(lambda: "Reading custom roles and user fields from Zendesk…" in shown, timeout=5000)
+    qtbot.waitUntil(lambda: panel.reload_btn.isEnabled(), timeout=10_000)  # the lists are in
+    qtbot.waitUntil(lambda: "Reading custom roles" not in w.statusBar().currentMessage(), timeout=3000)  # not 15 s later
+
+
+def test_a_rate_limit_wait_leaves_the_status_bar_when_the_sync_ends(qtbot, services, monkeypatch):
+    from evalsync_gui.gui import sync_controller
+    from tests.gui.test_users_table_features import _waiting_engine
+
+    release = threading.Event()
+    monkeypatch.setattr(sync_controller, "run_sync_task", _waiting_engine(services.ctx, release))
+    w = _window(qtbot, services)
+    users = w.tab_pages[1]
+    w.tabs.setCurrentWidget(users)
+    try:
+        w.sync_action.trigger()
+        qtbot.waitUntil(lambda: w.statusBar().currentMessage().startswith("Zendesk's limit: resumes in 4"), timeout=5000)
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: not users.controller.is_running(), timeout=5000)
+    qtbot.waitUntil(lambda: "resumes in" not in w.statusBar().currentMessage(), timeout=3000)
+
+
+def test_a_status_message_is_cleared_only_while_it_still_shows(window):
+    signals = window.services.signals
+    signals.status_message.emit("Reading…")
+    signals.status_message.emit("Counted: 12 team members take a paid agent seat.")
+    signals.status_done.emit("Reading…")  # a newer message replaced it: that one stays
+    assert window.statusBar().currentMessage() == "Counted: 12 team members take a paid agent seat."
+    signals.status_done.emit("Counted: 12 team members take a paid agent seat.")
+    assert window.statusBar().currentMessage() == ""

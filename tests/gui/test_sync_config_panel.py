@@ -84,14 +84,19 @@ def test_sync_buttons_stay_put_when_the_texts_above_them_change(qtbot, tab):
 def test_kinds_without_a_paid_seat_are_separate_choices_off_by_default_with_counts(qtbot, tab, sim):
     panel = tab.config_panel
     texts = [panel.roles.item(i).text() for i in range(5)]
-    assert [t.split(" (")[0] for t in texts] == ["Agents", "Admins", "Light agents", "Contributors", "Chat-only agents"]
+    assert [t.split(" · ")[0] for t in texts] == ["Agents", "Admins", "Light agents", "Contributors", "Chat-only agents"]
     assert [panel.roles.item(i).checkState() for i in range(2, 5)] == [Qt.CheckState.Unchecked] * 3
-    assert texts[2].endswith("(not counted) · no paid seat") and texts[0].endswith("· paid seat")
+    assert texts[:3] == ["Agents · paid seat", "Admins · paid seat", "Light agents · no paid seat"]  # not counted yet
+    assert "not counted" not in " ".join(texts) and "Count" in panel.roles.item(2).toolTip()
+    assert "show each number next to its choice" in panel.count_btn.toolTip()
 
     with qtbot.waitSignal(panel._counting.finished, timeout=10_000) as counted:
         qtbot.mouseClick(panel.count_btn, Qt.MouseButton.LeftButton)
     light = counted.args[0]["counts"]["light_agent"]
     assert light > 0 and panel.roles.item(2).text() == f"Light agents ({light:,}) · no paid seat"
+    agents = counted.args[0]["counts"]["agent"]
+    assert panel.roles.item(0).text() == f"Agents ({agents:,}) · paid seat"
+    assert "Not counted" not in panel.roles.item(2).toolTip()
 
     with qtbot.waitSignal(panel.config_saved, timeout=5000):
         _toggle(qtbot, panel, 2)

@@ -110,7 +110,7 @@ def test_double_click_opens_details_with_the_sync_history(make_tab, ctx, qtbot):
     assert tab.details.isVisible() and tab.details.title.text() == "User 001"
     assert tab.details.values["team"].text() == "QA"
     history = [tab.details.history.text(r, 2) for r in range(tab.details.history.rowCount())]
-    assert history[0] == "activate: status pending → active" and history[-1].startswith("add")
+    assert history[0] == "activate: status pending → active — activated by an admin" and history[-1].startswith("add")
     qtbot.mouseClick(tab.details.close_btn, Qt.MouseButton.LeftButton)
     assert tab.details.isHidden()
 
@@ -213,3 +213,60 @@ def test_change_limit_button_sets_the_limit_and_the_counter_follows(make_tab, ct
     qtbot.waitUntil(lambda: tab.licence_label.text() == "1 of 7 licences used", timeout=3000)
     assert directory.licence_limit(ctx.settings) == 7
     assert seen["label"] == "Active users your EvalSync plan allows (1 active now):" and seen["width"] >= 380
+
+
+def test_the_sync_box_says_why_and_how_long_a_sync_waits_and_that_the_result_shown_is_the_last_run(
+        make_tab, ctx, qtbot, monkeypatch):
+    from evalsync_gui.gui.sync_config_panel import progress_text
+
+    done = threading.Event()
+    done.set()
+    monkeypatch.setattr(sync_controller, "run_sync_task", _waiting_engine(ctx, done, n_new=0))
+    tab = make_tab()
+    panel = tab.config_panel
+    with qtbot.waitSignal(tab.controller.finished, timeout=5000):
+        qtbot.mouseClick(panel.sync_btn, Qt.MouseButton.LeftButton)
+    assert panel.result_label.text().startswith("Sync completed: 0 new")
+
+    release = threading.Event()
+    monkeypatch.setattr(sync_controller, "run_sync_task", _waiting_engine(ctx, release))
+    try:
+        qtbot.mouseClick(panel.sync_btn, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: panel.live.text().startswith("Waiting for Zendesk's limit: resumes in 4"), timeout=3000)
+        assert panel.live.text().endswith("Read so far: 1 page · 6 users · 2 requests")
+        assert "page 0" not in panel.live.text()
+        assert panel.result_label.text().startswith("Last run: Sync completed: 0 new")  # not the current state
+        first = panel.live.text()
+        qtbot.waitUntil(lambda: panel.live.text() != first, timeout=3000)  # counts down like the users tab
+        assert panel.live.text().startswith("Waiting for Zendesk's limit: resumes in 4")
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: not tab.controller.is_running(), timeout=3000)
+    assert panel.live.text() == "Idle" and panel.result_label.text().startswith("Sync completed: 6 new")
+    one = SimpleNamespace(phase="waiting", pages=0, users=0, requests=1, rate_wait=0, message="Zendesk's limit",
+                          waiting_seconds=15.0, wait_reason="Zendesk's limit")
+    assert progress_text(one) == "Waiting for Zendesk's limit: resumes in 15 s\nRead so far: 0 pages · 0 users · 1 request"
+
+
+def test_the_sync_history_wraps_the_change_column_without_scrolling_sideways(make_tab, ctx, qtbot):
+    from PySide6.QtGui import QFontMetrics
+
+    tab = _one_active(make_tab, ctx, qtbot, 2, "agent", "Support EMEA")
+    tab.table.setFocus()
+    tab.table.selectRow(0)
+    with qtbot.waitSignal(tab.details.loader.finished, timeout=3000):
+        qtbot.keyClick(tab.table, Qt.Key.Key_Return)
+    history = tab.details.history
+    qtbot.waitUntil(lambda: history.rowCount() >= 2 and history.isVisible(), timeout=3000)
+    QApplication.processEvents()
+    header = history.horizontalHeader()
+    assert [history.model().headerData(c, Qt.Orientation.Horizontal) for c in range(3)] == ["When", "By", "Change"]
+    assert history.horizontalScrollBar().maximum() == 0  # nothing to scroll to sideways
+    assert header.sectionPosition(2) + header.sectionSize(2) <= history.viewport().width() + 1
+    metrics = QFontMetrics(history.font())
+    for row in range(history.rowCount()):
+        text = history.text(row, 2)
+        cell = history.visualRect(history.model().index(row, 2))
+        needed = metrics.boundingRect(cell.adjusted(3, 0, -3, 0), int(Qt.TextFlag.TextWordWrap), text)
+        assert needed.height() <= cell.height() + 2, (text, needed, cell)  # wrapped, every line shown
+        assert history.model().index(row, 2).data(Qt.ItemDataRole.ToolTipRole) == text  # and the whole text on hover
