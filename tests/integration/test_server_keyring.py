@@ -156,8 +156,8 @@ def test_no_keyring_names_both_options(tmp_path, sim, data_dir):
 def test_cryptfile_backends_never_become_the_desktop_default(tmp_path):
     """Installing keyrings.cryptfile registers backends that prompt or store plain text; without
     EVALSYNC_KEYRING they must not be chosen (or chained) in place of the OS keyring."""
-    code = ("import keyring; from evalsync_gui.core.context import AppContext; import sys; "
-            "AppContext.create(sys.argv[1]); k = keyring.get_keyring(); "
+    code = ("from evalsync_gui.core.auth.secrets import active_keyring; from evalsync_gui.core.context import "
+            "AppContext; import sys; AppContext.create(sys.argv[1]); k = active_keyring(); "
             "print([type(b).__module__ for b in getattr(k, 'backends', None) or [k]])")
     env = server_env(tmp_path)
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "d")], capture_output=True, text=True,

@@ -55,7 +55,7 @@ def _backends(backend: object) -> list[object]:
 def active_keyring():
     """The backend-selection hook: the encrypted file when ``EVALSYNC_KEYRING=encrypted-file``
     (see server_keyring; raises SecretStoreError when it is unusable), else the OS keyring."""
-    return server_keyring.active_backend() or keyring.get_keyring()
+    return server_keyring.active_backend() or server_keyring.os_keyring()
 
 
 def backend_description() -> str:
