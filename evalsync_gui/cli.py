@@ -20,6 +20,8 @@ from evalsync_gui import __version__
 from evalsync_gui.commands import auth, chat, roles, simulator, sync, users
 from evalsync_gui.core.context import AppContext
 from evalsync_gui.core.errors import EvalsyncError
+from evalsync_gui.core.logsetup import setup_console_logging
+from evalsync_gui.core.textsafe import guarded_streams
 
 log = logging.getLogger("evalsync.cli")
 CLOSED_PIPE = 141  # 128 + SIGPIPE (13)
@@ -40,8 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
+    setup_console_logging(logging.DEBUG if args.verbose else logging.WARNING)  # redacted, unlike basicConfig
+    # Text output is cleaned of terminal control characters; --json output stays exact.
+    with guarded_streams(stdout=not getattr(args, "json", False)):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if getattr(args, "needs_context", True):
             ctx = AppContext.create(args.data_dir, getattr(args, "base_url", None))

@@ -19,6 +19,8 @@ def _isolated_environment(request, tmp_path, monkeypatch):
     keep the session's real Secret Service. ``file_keyring``/``no_keyring`` still override.
     """
     monkeypatch.setenv("EVALSYNC_DATA_DIR", str(tmp_path / "default-data"))
+    # The plaintext test keyring is refused by the app unless this test-only switch is on.
+    monkeypatch.setenv("EVALSYNC_ALLOW_TEST_KEYRING", "1")
     if request.node.get_closest_marker("secret_service"):
         yield
         return

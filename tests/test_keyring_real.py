@@ -35,11 +35,11 @@ def secret_service(monkeypatch):
 
 
 def test_round_trip_rotation_and_wipe(secret_service):
-    from evalsync_gui.core.auth.secrets import OAUTH, SecretStore, ensure_secure_backend
+    from evalsync_gui.core.auth.secrets import OAUTH, SecretScope, SecretStore, ensure_secure_backend
 
     ensure_secure_backend()
     store = SecretStore(service=f"EvalSync-test-{uuid.uuid4().hex[:8]}")
-    account = "abc-energy"
+    account = SecretScope.for_url("https://abc-energy.zendesk.com", "folder-1")
     store.set_json(account, OAUTH, {"access_token": "a1", "refresh_token": "r1", "expires_at": 1.0})
     assert store.get_json(account, OAUTH)["refresh_token"] == "r1"
     store.set_json(account, OAUTH, {"access_token": "a2", "refresh_token": "r2", "expires_at": 2.0})  # rotation
@@ -64,6 +64,7 @@ def test_oauth_connect_and_sign_out_with_real_keyring(secret_service, ctx, sim):
 
     info = session.start_oauth(ctx, "abc-energy", sim.oauth_client_id, port=0, open_browser=browser, timeout=20)
     assert info.is_admin
-    assert SecretStore().get_json("abc-energy", OAUTH)["access_token"]
+    scope = session.secret_scope(ctx, sim.base_url)
+    assert SecretStore().get_json(scope, OAUTH)["access_token"]
     assert session.disconnect(ctx) is None
-    assert SecretStore().get_json("abc-energy", OAUTH) is None
+    assert SecretStore().get_json(scope, OAUTH) is None

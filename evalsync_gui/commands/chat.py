@@ -12,6 +12,7 @@ import sys
 from dataclasses import asdict
 
 from evalsync_gui.core.errors import UsageError
+from evalsync_gui.core.textsafe import clean
 
 MANAGEMENT_KEY = "chat.management_enabled"
 # What each setting is until someone sets it: `chat config` shows these, so it never prints nothing.
@@ -142,8 +143,8 @@ def cmd_agents_list(ctx, args) -> int:
         _dump(rows)
     else:
         for r in rows:
-            print(f"{r['email']:<40} {'enabled ' if r['enabled'] else 'disabled'} {r['last_login'] or 'never':<21}"
-                  f" {r['display_name']}")
+            print(f"{clean(r['email']):<40} {'enabled ' if r['enabled'] else 'disabled'} "
+                  f"{clean(r['last_login'] or 'never'):<21} {clean(r['display_name'])}")
         print(f"{len(rows)} chat agents ({service.current_mode(ctx.settings)} mode)", file=sys.stderr)
     return 0
 
@@ -158,7 +159,7 @@ def cmd_requests_add(ctx, args) -> int:
     if args.json:
         _dump({"id": rid, "status": status, "reason": reason})
     else:
-        print(f"Request {rid} {status}" + (f": {reason}" if reason else ""))
+        print(f"Request {rid} {status}" + (f": {clean(reason)}" if reason else ""))
     return 0
 
 
@@ -193,7 +194,7 @@ def cmd_requests_import(ctx, args) -> int:
         _dump({**asdict(report), "problems": [{"line": n, "reason": r} for n, r in report.problems]})
     else:
         for line, reason in report.problems:
-            print(f"line {line}: {reason}")
+            print(f"line {line}: {clean(reason)}")
         print(report.summary())
     return 0
 
@@ -206,7 +207,7 @@ def cmd_requests_list(ctx, args) -> int:
         _dump(rows)
     else:
         for r in rows:
-            print(f"{r['id']:>6} {r['status']:<16} {r['email']:<40} {r['reason'] or ''}")
+            print(f"{r['id']:>6} {r['status']:<16} {clean(r['email']):<40} {clean(r['reason'] or '')}")
     return 0
 
 
@@ -222,7 +223,7 @@ def cmd_requests_process(ctx, args) -> int:
     else:
         for o in result.outcomes:
             if o.status in ("rejected", "failed"):
-                print(f"{o.email}: {o.status}: {o.reason}")
+                print(f"{clean(o.email)}: {o.status}: {clean(o.reason)}")
         print(result.summary() + f" [{result.mode} mode]")
         if mail.sent or mail.failed or mail.error:
             print(f"Confirmations: {mail.sent} sent, {mail.failed} failed {mail.error}".rstrip())
@@ -256,7 +257,7 @@ def cmd_inactivity(ctx, args) -> int:
                "agents": [asdict(r) for r in rows]})
     else:
         for r in acting:
-            print(f"{r.action:<8} {r.email:<40} {r.last_login or 'never':<21} {r.why}")
+            print(f"{r.action:<8} {clean(r.email):<40} {clean(r.last_login or 'never'):<21} {clean(r.why)}")
         if counts is not None:
             print(f"{counts['disabled']} disabled, {counts['deleted']} deleted, {counts['failed']} failed")
         else:
@@ -277,5 +278,5 @@ def cmd_log(ctx, args) -> int:
         _dump(rows)
     else:
         for r in reversed(rows):
-            print(f"{r['at']} {r['action']:<16} {r['email'] or '':<40} {r['detail'] or ''}")
+            print(f"{r['at']} {r['action']:<16} {clean(r['email'] or ''):<40} {clean(r['detail'] or '')}")
     return 0

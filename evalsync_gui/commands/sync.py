@@ -12,6 +12,7 @@ import sys
 from dataclasses import asdict
 
 from evalsync_gui.core.errors import UsageError
+from evalsync_gui.core.textsafe import clean, write_control
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -95,7 +96,7 @@ def cmd_sync(ctx, args) -> int:
     result = run_sync(ctx, trigger="cli", dry_run=args.dry_run, full=args.full,
                       allow_deactivations=args.allow_deactivations, progress=progress)
     if progress:
-        sys.stderr.write("\r\033[K")
+        write_control(sys.stderr, "\r\033[K")
     if args.json:
         print(json.dumps(asdict(result)))
     else:
@@ -106,7 +107,8 @@ def cmd_sync(ctx, args) -> int:
               f"{result.requests} requests.")
         if result.dry_run:
             for item in result.planned:
-                print(f"  {item['action']:<10} {item['name']} <{item['email'] or ''}>: {item['reason']}")
+                print(f"  {item['action']:<10} {clean(item['name'])} <{clean(item['email'] or '')}>: "
+                      f"{clean(item['reason'])}")
     if result.status == "held":
         print(f"evalsync: {result.held} deactivations held by the deactivation guard; review them with "
               f"`evalsync runs show {result.run_id}`, then `evalsync runs allow {result.run_id}` or "
@@ -117,12 +119,13 @@ def cmd_sync(ctx, args) -> int:
 
 
 def _progress_line(p) -> None:
+    write_control(sys.stderr, "\r\033[K")
     if p.waiting_seconds > 0:
-        sys.stderr.write(f"\r\033[K{p.users} users so far; {p.wait_reason}")
+        sys.stderr.write(f"{p.users} users so far; {p.wait_reason}")
         sys.stderr.flush()
         return
     wait = f", waited {p.rate_wait:.0f}s for rate limits" if p.rate_wait >= 1 else ""
-    sys.stderr.write(f"\r\033[K{p.phase}: {p.users} users, {p.pages} pages, {p.requests} requests{wait}")
+    sys.stderr.write(f"{p.phase}: {p.users} users, {p.pages} pages, {p.requests} requests{wait}")
     sys.stderr.flush()
 
 
@@ -141,7 +144,7 @@ def cmd_runs_list(ctx, args) -> int:
         undone = f" undone {r['undone_at']}" if r["undone_at"] else ""
         print(f"{r['id']:>5}  {r['started_at']}  {r['trigger']:<8} {r['mode']:<11} {r['status']:<11} "
               f"new {r['n_new']}, updated {r['n_updated']}, deactivated {r['n_deactivated']}, held {r['n_held']}, "
-              f"{r['requests']} requests{dry}{undone}" + (f"  error: {r['error']}" if r["error"] else ""))
+              f"{r['requests']} requests{dry}{undone}" + (f"  error: {clean(r['error'])}" if r["error"] else ""))
     return 0
 
 
@@ -155,11 +158,12 @@ def cmd_runs_show(ctx, args) -> int:
     print(f"Run {run['id']}: {run['status']} ({run['mode']}, {run['trigger']}) started {run['started_at']}, "
           f"finished {run['finished_at'] or '-'}; {run['n_new']} new, {run['n_updated']} updated, "
           f"{run['n_deactivated']} deactivated, {run['n_held']} held; {run['requests']} requests."
-          + (f" Error: {run['error']}" if run["error"] else ""))
+          + (f" Error: {clean(run['error'])}" if run["error"] else ""))
     for c in run["changes"]:
-        field = f" {c['field']}: {_shown(c['old_value'])} -> {_shown(c['new_value'])}" if c["field"] else ""
-        print(f"  [{c['state']}] {c['action']} {c['name'] or '#' + str(c['user_id'])} <{c['email'] or ''}>"
-              f"{field} ({c['reason']})")
+        field = (f" {clean(c['field'])}: {clean(_shown(c['old_value']))} -> {clean(_shown(c['new_value']))}"
+                 if c["field"] else "")
+        print(f"  [{c['state']}] {c['action']} {clean(c['name'] or '#' + str(c['user_id']))} "
+              f"<{clean(c['email'] or '')}>{field} ({clean(c['reason'])})")
     return 0
 
 

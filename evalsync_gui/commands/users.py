@@ -9,6 +9,7 @@ import sys
 from evalsync_gui.core import directory
 from evalsync_gui.core.context import AppContext
 from evalsync_gui.core.errors import UsageError
+from evalsync_gui.core.textsafe import clean
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -59,7 +60,8 @@ def cmd_list(ctx: AppContext, args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0
     for u in users:
-        print(f"{u['id']:>7}  {u['status']:<11}  {u['zendesk_role'] or '-':<7}  {u['name']}  <{u['email'] or ''}>")
+        print(f"{u['id']:>7}  {u['status']:<11}  {clean(u['zendesk_role'] or '-'):<7}  {clean(u['name'])}  "
+              f"<{clean(u['email'] or '')}>")
     counts = directory.counts(ctx.db)
     print(f"{counts['pending']} pending, {counts['active']} active, {counts['deactivated']} deactivated; "
           f"{directory.licences(ctx.db, ctx.settings)}", file=sys.stderr)

@@ -42,7 +42,7 @@ def check_label(name: str) -> str:
     lowered = name.lower()
     if lowered.startswith("-") or lowered.endswith("-"):
         raise UsageError(f"{name!r} starts or ends with a hyphen; account names cannot.")
-    if not _LABEL.match(lowered):
+    if not _LABEL.fullmatch(lowered):
         bad = next((c for c in lowered if not (c.isascii() and (c.isalnum() or c == "-"))), "?")
         raise UsageError(f"{name!r} contains {bad!r}; account names use only letters, digits and hyphens.")
     return lowered

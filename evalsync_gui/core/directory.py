@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from evalsync_gui.core.errors import UsageError
 from evalsync_gui.core.store.db import Database, translate_sqlite_error
 from evalsync_gui.core.store.settings import Settings
+from evalsync_gui.core.textsafe import has_control
 
 STATUSES = ("pending", "active", "deactivated")
 #: EvalSync roles an admin may give on activation: key -> label.
@@ -337,7 +338,7 @@ def deactivate(db: Database, ids: Iterable[int], reason: str = "deactivated by a
 def validate_email(email: str, where: str = "") -> str:
     """A trimmed e-mail address, or UsageError naming ``where``."""
     email = (email or "").strip()
-    if not _EMAIL_RE.match(email):
+    if not _EMAIL_RE.fullmatch(email):
         raise UsageError(f"{where}{shown(email)} is not an e-mail address like name@example.com.")
     return email
 
@@ -356,6 +357,9 @@ def _clean(user: NewUser, where: str = "") -> NewUser:
     name = (user.name or "").strip()
     if not name:
         raise UsageError(f"{where}a name is required.")
+    if any(has_control(v or "") for v in (name, user.identifier, user.team)):
+        raise UsageError(f"{where}the name, identifier or team contains a control character (such as NUL or a "
+                         "line break); type it again without it.")
     status = (user.status or "pending").strip().lower()
     if status not in ("pending", "active"):
         raise UsageError(f"{where}status must be pending or active, not {shown(user.status)}.")

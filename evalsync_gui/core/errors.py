@@ -10,16 +10,20 @@
     │   ├── RateLimitError        429s went on longer than the configured budget (5)
     │   ├── ResponseError         malformed JSON, an HTML page, a body of the wrong shape (5)
     │   ├── NotFound              Zendesk answered 404 (5)
-    │   └── UnsafeUrlError        a pagination link pointed at another origin (5)
+    │   ├── UnsafeUrlError        a pagination link pointed at another origin (5)
+    │   └── TlsError              the TLS handshake or certificate check failed (5)
     ├── StoreError                the database is locked, full, read-only or corrupt (6)
     │   └── SyncLocked            another sync (GUI or CLI) holds the lock (6)
     └── Cancelled                 the user cancelled; nothing half-applied (130)
 
 Messages never contain a token: callers build them from facts (status codes, hosts,
-counts), never from request headers or bodies.
+counts), never from request headers or bodies, and every message passes through
+:func:`evalsync_gui.core.redact.redact` as well.
 """
 
 from __future__ import annotations
+
+from evalsync_gui.core.redact import redact
 
 
 class EvalsyncError(Exception):
@@ -28,7 +32,8 @@ class EvalsyncError(Exception):
     exit_code = 1
 
     def __init__(self, message: str) -> None:
-        super().__init__(" ".join(str(message).split()))
+        # The one redactor: a message built from a server's answer or a file never shows a secret.
+        super().__init__(redact(" ".join(str(message).split())))
 
     @property
     def message(self) -> str:
@@ -101,3 +106,7 @@ class Cancelled(EvalsyncError):
 
     def __init__(self, message: str = "Cancelled by the user; nothing was half-applied.") -> None:
         super().__init__(message)
+
+
+class TlsError(ZendeskError):
+    """The TLS handshake or the certificate check failed: not a reachability problem, never retried."""

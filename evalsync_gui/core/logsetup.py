@@ -1,9 +1,11 @@
-"""Logging for the desktop app: a rotating file in the per-user log folder, with secrets redacted.
+"""Logging for the app and the CLI: a rotating file in the per-user log folder, or standard error.
 
 Every handler installed here carries :class:`RedactingFilter`, so a token that slips into a
-log call (a request header, a URL with ``access_token=``, an OAuth response body) is masked
-before it reaches a file, the console or the window's log view. Filters sit on handlers, not
-loggers, because a logger's filters do not see records propagated from child loggers.
+log call (a request header, a URL with ``access_token=``, an OAuth response body, httpcore's
+DEBUG header dumps) is masked by :func:`evalsync_gui.core.redact.redact` before it reaches a
+file, the console or the window's log view, and control characters in names are shown as
+escapes. Filters sit on handlers, not loggers, because a logger's filters do not see records
+propagated from child loggers.
 """
 
 from __future__ import annotations
@@ -11,47 +13,21 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
-import re
+import sys
 from pathlib import Path
 
 from evalsync_gui.core.paths import ensure_private_dir, log_dir
+from evalsync_gui.core.redact import REDACTED, redact
+from evalsync_gui.core.textsafe import clean_lines
+
+__all__ = ["REDACTED", "redact", "RedactingFilter", "setup_logging", "setup_console_logging", "teardown_logging",
+           "add_handler", "resolve_log_dir"]
 
 ENV_LOG_DIR = "EVALSYNC_LOG_DIR"
 LOG_FILENAME = "evalsync.log"
 MAX_BYTES = 1_000_000
 BACKUP_COUNT = 5
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(threadName)s %(name)s: %(message)s"
-REDACTED = "[redacted]"
-
-# Key names whose values are secrets wherever they appear as key=value, key: value or "key": "value".
-_SECRET_KEYS = (
-    "access_token", "refresh_token", "id_token", "api_token", "token", "client_secret",
-    "code_verifier", "password", "passwd", "secret", "api_key", "apikey",
-)
-_KEY_ALT = "|".join(sorted(_SECRET_KEYS, key=len, reverse=True))
-
-# Order matters: the header rule swallows the whole value before the scheme rules look.
-_PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    # Authorization: Bearer abc / 'Authorization': 'Basic xyz' / authorization=...
-    (re.compile(r"""(?i)(\b(?:proxy-)?authorization\b['"]?\s*[:=]\s*['"]?)([^'"\r\n,}]+)"""), rf"\1{REDACTED}"),
-    # Bare scheme credentials anywhere: "Bearer abc.def", "Basic dXNlcjpwYXNz"
-    # (the look-ahead wants a digit or base64 symbol, so prose such as "basic authentication" stays)
-    (re.compile(r"(?i)\b(bearer|basic)\s+(?=[A-Za-z\-._~]*[0-9+/=])([A-Za-z0-9\-._~+/]{6,}=*)"), rf"\1 {REDACTED}"),
-    # JSON-ish "access_token": "value"
-    (re.compile(rf"""(?i)(["']?\b(?:{_KEY_ALT})\b["']?\s*:\s*["'])([^"']*)(["'])"""), rf"\1{REDACTED}\3"),
-    # Query strings and forms: access_token=value&...
-    (re.compile(rf"(?i)(\b(?:{_KEY_ALT})=)([^&\s'\"]+)"), rf"\1{REDACTED}"),
-    # Credentials inside URLs: https://user:pass@host
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^/\s:@]+):([^/\s@]+)@"), rf"\1\2:{REDACTED}@"),
-]
-
-
-def redact(text: str) -> str:
-    """Return ``text`` with bearer/basic credentials and token-like values replaced by ``[redacted]``."""
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
-
 
 class RedactingFilter(logging.Filter):
     """Rewrites each record's message (and traceback text) with :func:`redact`; never drops a record."""
@@ -65,7 +41,7 @@ class RedactingFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a broken %-format must not break logging
             message = str(record.msg)
-        record.msg, record.args = redact(message), None
+        record.msg, record.args = clean_lines(redact(message)), None
         if record.exc_info and not record.exc_text:
             record.exc_text = self._exc_formatter.formatException(record.exc_info)
         if record.exc_text:
@@ -118,6 +94,35 @@ def setup_logging(level: int = logging.INFO, directory: str | os.PathLike[str] |
     # httpx logs every request line at INFO; keep it to warnings unless debugging.
     logging.getLogger("httpx").setLevel(logging.DEBUG if level <= logging.DEBUG else logging.WARNING)
     return path
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of each record (the CLI may wrap it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: ANN201 - logging's own attribute
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # noqa: ANN001
+        pass
+
+
+def setup_console_logging(level: int = logging.WARNING) -> None:
+    """The CLI's logging: redacted records on standard error only (``-v`` passes DEBUG).
+
+    Replaces ``logging.basicConfig``, whose handler has no redaction: at DEBUG, httpcore
+    prints response headers (Set-Cookie) and httpx request lines.
+    """
+    root = logging.getLogger()
+    _remove_own_handlers(root)
+    add_handler(_StderrHandler(), logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.setLevel(level)
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if level <= logging.DEBUG else logging.WARNING)
 
 
 def teardown_logging() -> None:

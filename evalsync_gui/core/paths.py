@@ -1,13 +1,16 @@
 """Where EvalSync keeps its files: the data folder (database, lock), the log folder, resources.
 
 The data folder comes from, in order: an explicit ``--data-dir``, the ``EVALSYNC_DATA_DIR``
-environment variable, then platformdirs' per-user data folder. It is created 0700 because
-it holds the user directory (names, e-mails) even though it never holds a secret.
+environment variable, then platformdirs' per-user data folder. When EvalSync creates it, it is
+created 0700 because it holds the user directory (names, e-mails) even though it never holds a
+secret; an existing folder keeps the mode its owner gave it.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -15,6 +18,8 @@ import platformdirs
 
 from evalsync_gui import APP_AUTHOR, APP_NAME
 from evalsync_gui.core.errors import StoreError
+
+log = logging.getLogger("evalsync.paths")
 
 ENV_DATA_DIR = "EVALSYNC_DATA_DIR"
 DB_FILENAME = "evalsync.db"
@@ -31,11 +36,20 @@ def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` if needed and make it owner-only (0700) where the OS supports modes."""
+    """Create ``path`` owner-only (0700) if it is missing; leave an existing folder's mode alone.
+
+    An existing folder may be shared on purpose (group access, setgid), so it is never
+    chmodded, even by a read-only command; a world-writable one is warned about in the log
+    (which the CLI shows on standard error as one line).
+    """
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        if os.name == "posix":
-            os.chmod(path, 0o700)
+        if not path.is_dir():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.mkdir(mode=0o700)
+            if os.name == "posix":
+                os.chmod(path, 0o700)  # exactly 0700, whatever the umask; only because we made it
+    except FileExistsError:
+        pass  # created meanwhile by another EvalSync process; treat it as existing
     except PermissionError as exc:
         raise StoreError(
             f"Cannot use the data folder {path}: permission denied. "
@@ -43,7 +57,22 @@ def ensure_private_dir(path: Path) -> Path:
         ) from exc
     except OSError as exc:
         raise StoreError(f"Cannot create the data folder {path}: {exc.strerror or exc}.") from exc
+    warning = folder_warning(path)
+    if warning:
+        log.warning("%s", warning)
     return path
+
+
+def folder_warning(path: Path) -> str | None:
+    """One line when ``path`` is writable by every user of this computer, else None."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if os.name != "posix" or not mode & stat.S_IWOTH:
+        return None
+    return (f"The folder {path} is world-writable: anyone on this computer can replace its files; "
+            f"remove write access for others (chmod o-w {path}) or choose another folder.")
 
 
 def log_dir() -> Path:

@@ -193,7 +193,11 @@ class AuthTab(QWidget):
         card_buttons.addWidget(self.sign_out_button)
         card_buttons.addStretch(1)
         for w in (self.status_label, self.details_label, self.warning_label, self.error_label):
+            w.setTextFormat(Qt.TextFormat.PlainText)  # they show Zendesk names and OAuth error text
             card.addWidget(w)
+        bold = self.status_label.font()
+        bold.setBold(True)
+        self.status_label.setFont(bold)
         card.addLayout(card_buttons)
         outer.addWidget(self.card)
         outer.addStretch(1)
@@ -340,17 +344,17 @@ class AuthTab(QWidget):
     def _show_info(self) -> None:
         info = self.info
         if info is None:
-            self.status_label.setText("<b>Not connected.</b>")
+            self.status_label.setText("Not connected.")
             self.status_label.setStyleSheet("")
             self.details_label.setText("EvalSync has no Zendesk sign-in. Authenticate above to start.")
             self.warning_label.hide()
             return
         if self._check_failed:
-            self.status_label.setText(f"<b>Connection problem with {info.host}</b> (last signed in as "
+            self.status_label.setText(f"Connection problem with {info.host} (last signed in as "
                                       f"{info.user_name or info.user_email}, {info.role})")
             self.status_label.setStyleSheet(theme.colour_css("error"))
         else:
-            self.status_label.setText(f"<b>{info.summary()}</b>")
+            self.status_label.setText(info.summary())
             self.status_label.setStyleSheet(theme.colour_css("ok"))
         rows = [f"Method: {info.method_label}"]
         if info.method == "oauth":
@@ -360,10 +364,10 @@ class AuthTab(QWidget):
             rows.append(f"E-mail: {info.email}")
         if info.checked_at:
             rows.append(f"Last checked: {_local_time(info.checked_at).split(' (')[0]}")
-        self.details_label.setText("<br>".join(rows))
+        self.details_label.setText("\n".join(rows))
         warnings = [w for w in (info.admin_warning(), token_timeline.unused_warning(info),
                                 API_TOKEN_RETIREMENT if info.method == "api_token" else None) if w]
-        self.warning_label.setText("<br>".join("⚠ " + w for w in warnings))
+        self.warning_label.setText("\n".join("⚠ " + w for w in warnings))
         self.warning_label.setVisible(bool(warnings))
 
     def _say(self, text: str, style: str = theme.colour_css("error")) -> None:

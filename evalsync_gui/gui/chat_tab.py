@@ -120,6 +120,7 @@ class ChatTab(QWidget):
         self.cancel_button.clicked.connect(self.jobs.cancel)
         self.status = QLabel()
         self.status.setWordWrap(True)
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # names, addresses and Zendesk's error text
         row.addWidget(self.mode_label)
         row.addWidget(self.management)
         row.addWidget(self.status, 1)

@@ -64,6 +64,7 @@ def _build_tabs(services: Services, parent: QWidget) -> list[QWidget]:
             log.exception("Could not build the %s tab", cls.__name__)
             page = QLabel(f"This tab could not be opened ({type(exc).__name__}: {exc}). Details are in the log.", parent)
             page.setWordWrap(True)
+            page.setTextFormat(Qt.TextFormat.PlainText)  # exception text is not markup
             page.setAlignment(Qt.AlignmentFlag.AlignCenter)
             tabs.append(page)
     return tabs

@@ -177,6 +177,7 @@ class SyncConfigPanel(QWidget):
         f4.addWidget(self.live)
         self.result_label = QLabel()
         self.result_label.setWordWrap(True)
+        self.result_label.setTextFormat(Qt.TextFormat.PlainText)  # failures quote Zendesk's error text
         f4.addWidget(self.result_label)
         outer.addWidget(run)
         outer.addStretch(1)

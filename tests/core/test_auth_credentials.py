@@ -8,13 +8,14 @@ import pytest
 
 from evalsync_gui.core.auth import oauth
 from evalsync_gui.core.auth.credentials import OAuthAuth
-from evalsync_gui.core.auth.secrets import OAUTH, SecretStore
+from evalsync_gui.core.auth.secrets import OAUTH, SecretScope, SecretStore
 from evalsync_gui.core.errors import AuthError
 from evalsync_gui.core.zendesk.http import ZendeskHttp
 from tests.core.auth_fake import FakeZendesk
 from tests.keyring_backends import file_keyring  # noqa: F401 - fixture
 
 BASE = "https://abc.zendesk.com"
+SCOPE = SecretScope.for_url(BASE, "folder-1")
 pytestmark = pytest.mark.usefixtures("file_keyring")
 
 
@@ -25,12 +26,12 @@ def fake():
 
 def _seed(fake: FakeZendesk) -> oauth.TokenSet:
     tokens = oauth.TokenSet.from_response(fake.issue(), fake.now)
-    SecretStore().set_json("abc", OAUTH, tokens.to_dict())
+    SecretStore().set_json(SCOPE, OAUTH, tokens.to_dict())
     return tokens
 
 
 def _auth(fake, tmp_path, **kw) -> OAuthAuth:
-    return OAuthAuth(BASE, "abc", "client-1", tmp_path, transport=fake.transport, clock=lambda: fake.now, **kw)
+    return OAuthAuth(BASE, SCOPE, "client-1", tmp_path, transport=fake.transport, clock=lambda: fake.now, **kw)
 
 
 def _me(auth, fake):
@@ -52,7 +53,7 @@ def test_refreshes_before_expiry_and_stores_new_pair_first(fake, tmp_path):
     fake.now += 1800 - 60  # inside the 2-minute margin
     _me(auth, fake)
     assert fake.refresh_calls == 1
-    stored = SecretStore().get_json("abc", OAUTH)
+    stored = SecretStore().get_json(SCOPE, OAUTH)
     assert stored["access_token"] != old.access_token and stored["refresh_token"] != old.refresh_token
     assert rotated and rotated[0].access_token == stored["access_token"]
     assert old.access_token not in fake.pairs  # the old pair is dead at Zendesk

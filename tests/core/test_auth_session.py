@@ -56,21 +56,21 @@ def test_api_token_connect_check_disconnect(ctx, fake):
                                      transport=fake.transport)
     assert info.summary() == "Connected to abc.zendesk.com as Ada Admin (admin)"
     assert info.method == "api_token" and info.is_admin and info.admin_warning() is None
-    assert SecretStore().get("abc", API_TOKEN) == "tok-123"
+    assert SecretStore().get(session.secret_scope(ctx, BASE), API_TOKEN) == "tok-123"
     assert "tok-123" not in repr(ctx.settings.all())
     with session.open_client(ctx, transport=fake.transport) as http:
         assert http.get("/api/v2/users/me")["user"]["id"] == 7
     assert session.check_connection(ctx, transport=fake.transport).user_name == "Ada Admin"
     note = session.disconnect(ctx, transport=fake.transport)
     assert "API token itself stays active" in note
-    assert session.connection_info(ctx) is None and SecretStore().get("abc", API_TOKEN) is None
+    assert session.connection_info(ctx) is None and SecretStore().get(session.secret_scope(ctx, BASE), API_TOKEN) is None
 
 
 @pytest.mark.usefixtures("file_keyring")
 def test_wrong_api_token_stores_nothing(ctx, fake):
     with pytest.raises(AuthError, match="did not accept the e-mail and API token"):
         session.connect_api_token(ctx, "abc", "admin@abc.test", "wrong", transport=fake.transport)
-    assert session.connection_info(ctx) is None and SecretStore().get("abc", API_TOKEN) is None
+    assert session.connection_info(ctx) is None and SecretStore().get(session.secret_scope(ctx, BASE), API_TOKEN) is None
 
 
 @pytest.mark.usefixtures("file_keyring")
@@ -107,7 +107,7 @@ def test_oauth_flow_stores_pair_and_info(ctx, fake):
     q = parse_qs(urlsplit(open_url.seen[0]).query)
     assert q["scope"] == ["read"] and q["code_challenge_method"] == ["S256"] and q["client_id"] == ["client-1"]
     assert info.method == "oauth" and info.client_id == "client-1" and info.token_expires_at
-    stored = SecretStore().get_json("abc", OAUTH)
+    stored = SecretStore().get_json(session.secret_scope(ctx, BASE), OAUTH)
     assert stored["access_token"].startswith("acc-") and stored["refresh_token"].startswith("ref-")
     assert "secretvalue" not in repr(ctx.settings.all())
 
@@ -124,15 +124,16 @@ def test_oauth_asks_write_only_when_chat_management_is_on(ctx, fake):
 
 @pytest.mark.usefixtures("file_keyring")
 @pytest.mark.parametrize("kw, error, match", [
-    ({"open_browser": browser(state_override="forged")}, AuthError, "state mismatch"),
-    ({"open_browser": browser(query="error=access_denied&state=x")}, AuthError, "state mismatch"),
+    # A forged state is ignored: the sign-in waits for the real answer until its timeout.
+    ({"open_browser": browser(state_override="forged"), "timeout": 1.0}, AuthError, "1 answer .* ignored"),
+    ({"open_browser": browser(query="error=access_denied&state=x"), "timeout": 1.0}, AuthError, "ignored"),
     ({"open_browser": None, "timeout": 0.3}, AuthError, "No answer"),
     ({"open_browser": None, "is_cancelled": lambda: True}, Cancelled, "cancelled"),
 ])
 def test_oauth_failures_leave_clean_state(ctx, fake, kw, error, match):
     with pytest.raises(error, match=match):
         _oauth(ctx, fake, **kw)
-    assert session.connection_info(ctx) is None and SecretStore().get("abc", OAUTH) is None
+    assert session.connection_info(ctx) is None and SecretStore().get(session.secret_scope(ctx, BASE), OAUTH) is None
 
 
 @pytest.mark.usefixtures("file_keyring")
@@ -156,10 +157,10 @@ def test_non_admin_is_warned(ctx, fake):
 @pytest.mark.usefixtures("file_keyring")
 def test_oauth_sign_out_revokes_and_wipes(ctx, fake):
     _oauth(ctx, fake)
-    access = SecretStore().get_json("abc", OAUTH)["access_token"]
+    access = SecretStore().get_json(session.secret_scope(ctx, BASE), OAUTH)["access_token"]
     assert session.disconnect(ctx, transport=fake.transport) is None
     assert access not in fake.pairs
-    assert SecretStore().get_json("abc", OAUTH) is None and session.connection_info(ctx) is None
+    assert SecretStore().get_json(session.secret_scope(ctx, BASE), OAUTH) is None and session.connection_info(ctx) is None
 
 
 @pytest.mark.usefixtures("file_keyring")
@@ -168,14 +169,14 @@ def test_sign_out_when_zendesk_unreachable_says_so_and_still_wipes(ctx, fake):
     fake.down = True
     note = session.disconnect(ctx, transport=fake.transport)
     assert "could not be revoked" in note
-    assert SecretStore().get_json("abc", OAUTH) is None and session.connection_info(ctx) is None
+    assert SecretStore().get_json(session.secret_scope(ctx, BASE), OAUTH) is None and session.connection_info(ctx) is None
 
 
 @pytest.mark.usefixtures("file_keyring")
 def test_switching_method_removes_the_other_secret(ctx, fake):
     session.connect_api_token(ctx, "abc", "admin@abc.test", "tok-123", transport=fake.transport)
     _oauth(ctx, fake)
-    assert SecretStore().get("abc", API_TOKEN) is None
+    assert SecretStore().get(session.secret_scope(ctx, BASE), API_TOKEN) is None
     assert session.connection_info(ctx).method == "oauth"
 
 
@@ -200,4 +201,4 @@ def test_users_me_failures_are_one_line_and_store_nothing(ctx, status, error, ma
     with pytest.raises(error, match=match) as err:
         session.connect_api_token(ctx, "abc", "a@b.test", "tok", transport=transport)
     assert "\n" not in str(err.value) and "tok" not in str(err.value).replace("token", "")
-    assert session.connection_info(ctx) is None and SecretStore().get("abc", API_TOKEN) is None
+    assert session.connection_info(ctx) is None and SecretStore().get(session.secret_scope(ctx, BASE), API_TOKEN) is None

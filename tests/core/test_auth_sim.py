@@ -59,7 +59,7 @@ def test_full_oauth_flow(sctx, sim):
     assert ("GET", "/oauth/authorizations/new", 302) in paths
     assert ("POST", "/oauth/tokens", 200) in paths
     assert paths[-1][:2] == ("GET", "/api/v2/users/me")
-    stored = SecretStore().get_json("abc-energy", OAUTH)
+    stored = SecretStore().get_json(session.secret_scope(sctx, sim.base_url), OAUTH)
     assert set(stored) >= {"access_token", "refresh_token", "expires_at"}
     with session.open_client(sctx) as http:
         assert http.get("/api/v2/users/me")["user"]["id"] == owner["id"]
@@ -83,11 +83,11 @@ def test_read_scope_cannot_write(sctx, sim):
 
 def test_expiry_refreshes_on_401_with_rotation(sctx, sim):
     connect_oauth(sctx, sim)
-    before = SecretStore().get_json("abc-energy", OAUTH)
+    before = SecretStore().get_json(session.secret_scope(sctx, sim.base_url), OAUTH)
     sctx.extras["clock"] = time.time  # our clock does not know; Zendesk says invalid_token
     sim.advance(1801)
     info = session.check_connection(sctx)
-    after = SecretStore().get_json("abc-energy", OAUTH)
+    after = SecretStore().get_json(session.secret_scope(sctx, sim.base_url), OAUTH)
     assert after["refresh_token"] != before["refresh_token"]
     assert token_posts(sim) == 2
     statuses = [s for m, p, _q, s in sim.request_log if p.startswith("/api/v2/users/me")]
@@ -118,18 +118,18 @@ def test_revoked_tokens_end_in_one_line(sctx, sim):
 
 def test_sign_out_revokes_and_wipes(sctx, sim):
     connect_oauth(sctx, sim)
-    access = SecretStore().get_json("abc-energy", OAUTH)["access_token"]
+    access = SecretStore().get_json(session.secret_scope(sctx, sim.base_url), OAUTH)["access_token"]
     assert session.disconnect(sctx) is None
     assert ("DELETE", "/api/v2/oauth/tokens/current", 204) in [(m, p, s) for m, p, _q, s in sim.request_log]
     r = httpx.get(sim.base_url + "/api/v2/users/me", headers={"Authorization": f"Bearer {access}"})
     assert r.status_code == 401
-    assert SecretStore().get_json("abc-energy", OAUTH) is None and session.connection_info(sctx) is None
+    assert SecretStore().get_json(session.secret_scope(sctx, sim.base_url), OAUTH) is None and session.connection_info(sctx) is None
 
 
 def test_api_token_method(sctx, sim):
     info = session.connect_api_token(sctx, "abc-energy", sim.admin_email, sim.api_token)
     assert info.method == "api_token" and info.is_admin and info.email == sim.admin_email
-    assert SecretStore().get("abc-energy", API_TOKEN) == sim.api_token
+    assert SecretStore().get(session.secret_scope(sctx, sim.base_url), API_TOKEN) == sim.api_token
     with pytest.raises(AuthError, match="e-mail and API token"):
         session.connect_api_token(sctx, "abc-energy", sim.admin_email, "wrong-token")
     assert session.connection_info(sctx).method == "api_token"  # a failed attempt keeps the old connection
@@ -201,10 +201,10 @@ def test_tokens_never_reach_data_folder_or_logs(sctx, sim, tmp_path):
     seen: set[str] = set()
     try:
         connect_oauth(sctx, sim)
-        seen |= {v for v in SecretStore().get_json("abc-energy", OAUTH).values() if isinstance(v, str) and len(v) > 12}
+        seen |= {v for v in SecretStore().get_json(session.secret_scope(sctx, sim.base_url), OAUTH).values() if isinstance(v, str) and len(v) > 12}
         sim.advance(1801)
         session.check_connection(sctx)  # forces a rotation
-        seen |= {v for v in SecretStore().get_json("abc-energy", OAUTH).values() if isinstance(v, str) and len(v) > 12}
+        seen |= {v for v in SecretStore().get_json(session.secret_scope(sctx, sim.base_url), OAUTH).values() if isinstance(v, str) and len(v) > 12}
         with session.open_client(sctx) as http:  # a sync-like paged read
             http.get("/api/v2/users", params={"page[size]": 100})
         session.disconnect(sctx)

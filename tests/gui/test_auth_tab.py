@@ -77,7 +77,7 @@ def test_oauth_connect_check_sign_out(tab, qtbot, sim):
     with qtbot.waitSignal(changed, timeout=15000):
         qtbot.mouseClick(tab.auth_button, qtbot_left())
         assert tab.cancel_button.isVisible() or tab.info is not None  # busy while the browser is "open"
-    assert tab.status_label.text().startswith("<b>Connected to")
+    assert tab.status_label.text().startswith("Connected to")
     assert "OAuth" in tab.details_label.text() and "expires" in tab.details_label.text()
     assert tab.test_button.isEnabled() and tab.sign_out_button.isEnabled()
     shot(tab, "5_connected")
@@ -87,7 +87,7 @@ def test_oauth_connect_check_sign_out(tab, qtbot, sim):
     with qtbot.waitSignal(changed, timeout=15000):
         qtbot.mouseClick(tab.sign_out_button, qtbot_left())
     assert "Not connected" in tab.status_label.text()
-    assert SecretStore().get_json("abc-energy", OAUTH) is None
+    assert SecretStore().get_json(session.secret_scope(tab.services.ctx, sim.base_url), OAUTH) is None
     shot(tab, "8_signed_out")
 
 
@@ -285,3 +285,35 @@ def test_unused_api_token_warning(qtbot, ctx, sim):
     assert "can no longer be created" in text and "OAuth" in text
     shot(w, "10_unused_token")
     w.shutdown()
+
+
+def test_zendesk_names_and_oauth_error_text_are_shown_as_plain_text(tab, qtbot, sim):
+    """A Zendesk user name or an OAuth error from the redirect is text, never markup (issue 13)."""
+    from urllib.parse import parse_qs, quote, urlsplit
+
+    from PySide6.QtCore import Qt
+
+    hostile = "<img src='http://x.test/a.png'><b>Mallory</b>"
+    sim.store.rename(sim.store.find_email(sim.admin_email), hostile)
+    tab.account_edit.setText("abc-energy")
+    tab.token_radio.setChecked(True)
+    tab.email_edit.setText(sim.admin_email)
+    tab.token_edit.setText(sim.api_token)
+    with qtbot.waitSignal(tab.services.signals.connection_changed, timeout=15000):
+        qtbot.mouseClick(tab.auth_button, qtbot_left())
+    assert hostile in tab.status_label.text()
+    shot(tab, "10_hostile_name")
+
+    def deny(url: str) -> None:  # the redirect carries attacker-chosen error text with the right state
+        q = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+        play_browser(q["redirect_uri"] + f"?error={quote('<i>x</i>')}&state={q['state']}")
+
+    tab.open_browser = deny
+    tab.oauth_radio.setChecked(True)
+    tab.client_edit.setText(sim.oauth_client_id)
+    with qtbot.waitSignal(tab.jobs.failed, timeout=15000):
+        qtbot.mouseClick(tab.auth_button, qtbot_left())
+    assert "<i>x</i>" in tab.error_label.text()
+    for label in (tab.status_label, tab.details_label, tab.warning_label, tab.error_label):
+        assert label.textFormat() == Qt.TextFormat.PlainText
+    shot(tab, "11_oauth_error_text")

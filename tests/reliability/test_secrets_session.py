@@ -50,6 +50,12 @@ def _cli(args: list[str], env: dict, stdin: str = "") -> subprocess.CompletedPro
                           capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
 
 
+def _stored_pair(keyring_file: Path) -> dict:
+    """The OAuth pair inside the (only) origin-bound ``oauth`` entry of the test keyring."""
+    entries = [json.loads(v) for entry in json.loads(keyring_file.read_text()).values() for v in entry.values()]
+    return json.loads(next(e["secret"] for e in entries if e.get("kind") == "oauth"))
+
+
 def _browser(url: str) -> None:
     """The user's browser: open the authorize page; the simulator approves and redirects home."""
     threading.Thread(target=lambda: httpx.get(url, follow_redirects=True, timeout=10), daemon=True).start()
@@ -101,9 +107,7 @@ def test_full_session_leaves_no_token_anywhere(tmp_path, file_keyring, monkeypat
             info = session.start_oauth(ctx, "abc-energy", sim.oauth_client_id, base_url=sim.base_url, port=0,
                                        open_browser=_browser, timeout=20)
             assert info.method == "oauth"
-            stored = json.loads(file_keyring.read_text())
-            oauth_secrets = [v for entry in stored.values() for v in entry.values()]
-            tokens = json.loads(next(v for v in oauth_secrets if "access_token" in v))
+            tokens = _stored_pair(file_keyring)
             save_config(ctx, SyncConfig(roles=["agent", "admin"]))
             sim.add_user(name="Mid Run", email="midrun@abc-energy.com", role="agent")
             advanced = []
@@ -116,8 +120,7 @@ def test_full_session_leaves_no_token_anywhere(tmp_path, file_keyring, monkeypat
             result = run_sync(ctx, full=True, progress=progress)
             assert result.status == "completed", result.error  # refreshed and continued
             assert advanced
-            rotated = json.loads(next(v for entry in json.loads(file_keyring.read_text()).values()
-                                      for v in entry.values() if "access_token" in v))
+            rotated = _stored_pair(file_keyring)
             assert rotated["access_token"] != tokens["access_token"]
             sim.revoke_all_tokens()
             revoked = run_sync(ctx, full=True)
@@ -171,15 +174,20 @@ def test_locked_keyring_is_one_line_with_the_remedy(tmp_path, monkeypatch):
     import keyring
     from keyring.backend import KeyringBackend
 
-    from evalsync_gui.core.auth.secrets import SecretStore
+    from evalsync_gui.core.auth import secrets as secrets_mod
+    from evalsync_gui.core.auth.secrets import SecretScope, SecretStore
 
     class Locked(_LockedKeyring, KeyringBackend):
         pass
 
+    # A locked Secret Service: pass the allow-list as the real one would.
+    monkeypatch.setattr(secrets_mod, "SECURE_BACKENDS",
+                        secrets_mod.SECURE_BACKENDS | {f"{Locked.__module__}.{Locked.__qualname__}"})
+    scope = SecretScope.for_url("https://abc-energy.zendesk.com", "folder-1")
     previous = keyring.get_keyring()
     keyring.set_keyring(Locked())
     try:
-        for call in (lambda s: s.get("abc-energy", "api_token"), lambda s: s.set("abc-energy", "api_token", "tok-x1")):
+        for call in (lambda s: s.get(scope, "api_token"), lambda s: s.set(scope, "api_token", "tok-x1")):
             with pytest.raises(SecretStoreError) as info:
                 call(SecretStore())
             assert "locked" in assert_one_line(info.value, secrets=("tok-x1",)) and "unlock" in str(info.value)

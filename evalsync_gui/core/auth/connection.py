@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-from evalsync_gui.core.errors import AuthError, NotFound, ResponseError, ZendeskError
+from evalsync_gui.core.errors import AuthError, NotFound, ResponseError, TlsError, ZendeskError
 from evalsync_gui.core.zendesk.http import ZendeskHttp
 
 ME_PATH = "/api/v2/users/me"
@@ -86,7 +86,7 @@ def fetch_me(http: ZendeskHttp) -> dict[str, Any]:
     except NotFound:
         raise ZendeskError(f"{host} answered 404 for the current user: check the account name.",
                            status=404) from None
-    except AuthError:
+    except (AuthError, TlsError):
         raise
     except ResponseError:
         raise ResponseError(f"{host} did not answer like Zendesk (not JSON); check the account name.") from None

@@ -21,8 +21,9 @@ from pathlib import Path
 import httpx
 
 from evalsync_gui.core.auth import oauth
-from evalsync_gui.core.auth.secrets import OAUTH, SecretStore
+from evalsync_gui.core.auth.secrets import OAUTH, SecretScope, SecretStore
 from evalsync_gui.core.errors import AuthError
+from evalsync_gui.core.zendesk.http import bound_elsewhere
 
 log = logging.getLogger("evalsync.auth")
 
@@ -86,16 +87,23 @@ else:
 
 
 class OAuthAuth:
-    """Bearer auth for one account whose token pair lives in the keyring."""
+    """Bearer auth for one account whose token pair lives in the keyring under ``scope``.
+
+    ``base_url`` must be on ``scope.origin`` (else AuthError): the pair is only ever sent, and
+    refreshed, at the origin it was saved for. ``origin`` tells ZendeskHttp the same.
+    """
 
     method = "oauth"
 
-    def __init__(self, base_url: str, account: str, client_id: str, lock_dir: Path, *,
+    def __init__(self, base_url: str, scope: SecretScope, client_id: str, lock_dir: Path, *,
                  store: SecretStore | None = None, transport: httpx.BaseTransport | None = None,
                  clock: Callable[[], float] = time.time, margin: float = REFRESH_MARGIN,
                  on_rotate: Callable[[oauth.TokenSet], None] | None = None) -> None:
+        if not scope.allows(base_url):
+            raise bound_elsewhere(scope.origin, base_url)
         self.base_url = base_url
-        self.account = account
+        self.scope = scope
+        self.origin = scope.origin
         self.client_id = client_id
         self.lock_path = Path(lock_dir) / LOCK_FILENAME
         self.store = store or SecretStore()
@@ -108,7 +116,7 @@ class OAuthAuth:
         self._lock = _thread_lock(str(self.lock_path))
 
     def __repr__(self) -> str:
-        return f"OAuthAuth(account={self.account!r}, <tokens redacted>)"
+        return f"OAuthAuth(origin={self.origin!r}, <tokens redacted>)"
 
     # -- Auth protocol -----------------------------------------------------------------
     def headers(self) -> dict[str, str]:
@@ -135,7 +143,7 @@ class OAuthAuth:
         return self.tokens().expires_at
 
     def _load(self) -> oauth.TokenSet:
-        data = self.store.get_json(self.account, OAUTH)
+        data = self.store.get_json(self.scope, OAUTH)
         if not data or not data.get("access_token"):
             raise AuthError(NOT_SAVED)
         return oauth.TokenSet.from_dict(data)
@@ -157,7 +165,7 @@ class OAuthAuth:
             if not new.refresh_token:
                 new.refresh_token = None
             # Store first: the old pair is already dead at Zendesk.
-            self.store.set_json(self.account, OAUTH, new.to_dict())
+            self.store.set_json(self.scope, OAUTH, new.to_dict())
             self._tokens = new
             self.refresh_count += 1
             log.info("renewed the Zendesk access token")

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 import httpx
 
 from evalsync_gui.core.errors import AuthError, PermissionDenied, ZendeskError
+from evalsync_gui.core.redact import register_secret
 from evalsync_gui.core.zendesk.http import RetryPolicy, ZendeskHttp
 
 AUTHORIZE_PATH = "/oauth/authorizations/new"
@@ -38,6 +39,9 @@ class TokenSet:
         """Build from a /oauth/tokens answer; ``now`` is when the request was sent."""
         if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
             raise AuthError("Zendesk's token answer had no access token; try authenticating again.")
+        register_secret(body["access_token"])
+        if isinstance(body.get("refresh_token"), str):
+            register_secret(body["refresh_token"])
         expires_in = body.get("expires_in")
         refresh_in = body.get("refresh_token_expires_in")
         return cls(

@@ -246,6 +246,7 @@ def _backend_class() -> type:
                 raise
 
     EncryptedFileKeyring.__module__ = __name__
+    EncryptedFileKeyring.__qualname__ = "EncryptedFileKeyring"  # its allow-list name is BACKEND_NAME
     _CLASS.append(EncryptedFileKeyring)
     return EncryptedFileKeyring
 

@@ -2,12 +2,15 @@
 
 Non-secret facts (account, address, method, e-mail, client id, expiry, scopes, who we are)
 live in the settings table under ``zendesk.connection``; the secrets live only in the keyring
-(:mod:`evalsync_gui.core.auth.secrets`). Every failure leaves the previous state untouched
-or, after a half-finished connect, removes what was written, so a retry starts clean.
+(:mod:`evalsync_gui.core.auth.secrets`), bound to the origin they were saved for and to this
+data folder's id (:func:`secret_scope`). A connection setting that names another address finds
+no secret, so nothing is sent there; the user signs in again. Every failure leaves the previous
+state untouched or, after a half-finished connect, removes what was written, so a retry starts clean.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import webbrowser
@@ -26,22 +29,32 @@ from evalsync_gui.core.auth.connection import (
 )
 from evalsync_gui.core.auth.credentials import OAuthAuth
 from evalsync_gui.core.auth.listener import DEFAULT_REDIRECT_PORT, RedirectListener
-from evalsync_gui.core.auth.secrets import API_TOKEN, OAUTH, SecretStore, ensure_secure_backend
+from evalsync_gui.core.auth.secrets import (
+    API_TOKEN,
+    OAUTH,
+    SecretScope,
+    SecretStore,
+    ensure_secure_backend,
+    folder_id,
+)
 from evalsync_gui.core.context import AppContext
-from evalsync_gui.core.errors import AuthError, EvalsyncError, UsageError
+from evalsync_gui.core.errors import AuthError, EvalsyncError, SecretStoreError, UsageError
+from evalsync_gui.core.redact import register_secret
 from evalsync_gui.core.zendesk.http import ApiTokenAuth, Auth, RetryPolicy, ZendeskHttp
+from evalsync_gui.core.zendesk.urls import origin_of
 
 __all__ = [
     "ConnectionInfo", "DEFAULT_REDIRECT_PORT", "NOT_CONNECTED", "open_client", "connection_info",
     "connect_api_token", "start_oauth", "check_connection", "disconnect", "required_scopes",
     "redirect_port", "set_redirect_port", "check_redirect_port", "RedirectPortBusy",
-    "MIN_REDIRECT_PORT", "MAX_REDIRECT_PORT",
+    "MIN_REDIRECT_PORT", "MAX_REDIRECT_PORT", "secret_scope",
 ]
 
 log = logging.getLogger("evalsync.auth")
 
 CONNECTION_KEY = "zendesk.connection"
-ACCOUNTS_KEY = "zendesk.keyring_accounts"   # every account that may have keyring entries
+ORIGINS_KEY = "zendesk.keyring_origins"     # every origin this folder may have keyring entries for
+LEGACY_ACCOUNTS_KEY = "zendesk.keyring_accounts"  # before origin binding: subdomains with entries
 REDIRECT_PORT_KEY = "auth.redirect_port"
 CHAT_MANAGEMENT_KEY = "chat.management_enabled"
 DEFAULT_OAUTH_TIMEOUT = 300.0
@@ -108,10 +121,30 @@ def _save_info(ctx: AppContext, info: ConnectionInfo) -> None:
     ctx.settings.set(CONNECTION_KEY, info.to_dict())
 
 
-def _remember_account(ctx: AppContext, subdomain: str) -> None:
-    accounts = list(ctx.settings.get(ACCOUNTS_KEY, []) or [])
-    if subdomain not in accounts:
-        ctx.settings.set(ACCOUNTS_KEY, accounts + [subdomain])
+def secret_scope(ctx: AppContext, base_url: str) -> SecretScope:
+    """The keyring scope for secrets sent to ``base_url`` from this data folder."""
+    return SecretScope.for_url(base_url, folder_id(ctx.settings))
+
+
+def _remember_origin(ctx: AppContext, scope: SecretScope) -> None:
+    origins = list(ctx.settings.get(ORIGINS_KEY, []) or [])
+    if scope.origin not in origins:
+        ctx.settings.set(ORIGINS_KEY, origins + [scope.origin])
+
+
+def _missing(scope: SecretScope, what: str) -> AuthError:
+    return AuthError(f"This data folder has no saved {what} for {scope.origin} (sign-ins are bound to the "
+                     "address and data folder they were made for); sign in again in the Authenticate tab "
+                     "or with `evalsync connect`.")
+
+
+def _scope_for(ctx: AppContext, info: ConnectionInfo, kind: str) -> SecretScope:
+    """The scope of the stored connection, adopting an old-layout entry when it is safe."""
+    scope = secret_scope(ctx, info.base_url)
+    store = SecretStore()
+    if store.get(scope, kind) is None and store.adopt_legacy(scope, info.subdomain, kind):
+        _remember_origin(ctx, scope)
+    return scope
 
 
 def _clock(ctx: AppContext) -> Callable[[], float]:
@@ -130,18 +163,21 @@ def _oauth_auth(ctx: AppContext, info: ConnectionInfo, transport: httpx.BaseTran
             current.token_expires_at = iso(tokens.expires_at)
             _save_info(ctx, current)
 
-    return OAuthAuth(info.base_url, info.subdomain, info.client_id or "", ctx.data_dir,
+    scope = _scope_for(ctx, info, OAUTH)
+    if SecretStore().get(scope, OAUTH) is None:
+        raise _missing(scope, "sign-in")
+    return OAuthAuth(info.base_url, scope, info.client_id or "", ctx.data_dir,
                      transport=transport, clock=_clock(ctx), on_rotate=record_expiry)
 
 
 def _auth_for(ctx: AppContext, info: ConnectionInfo, transport: httpx.BaseTransport | None) -> Auth:
     if info.method == OAUTH:
         return _oauth_auth(ctx, info, transport)
-    token = SecretStore().get(info.subdomain, API_TOKEN)
+    scope = _scope_for(ctx, info, API_TOKEN)
+    token = SecretStore().get(scope, API_TOKEN)
     if not token:
-        raise AuthError("The saved API token is missing from the keyring; authenticate again in the "
-                        "Authenticate tab or with `evalsync connect`.")
-    return ApiTokenAuth(info.email or "", token)
+        raise _missing(scope, "API token")
+    return ApiTokenAuth(info.email or "", token, origin=scope.origin)
 
 
 def open_client(ctx: AppContext, **http_kwargs: Any) -> ZendeskHttp:
@@ -185,11 +221,13 @@ def _finish_connect(ctx: AppContext, info: ConnectionInfo) -> ConnectionInfo:
     """Make ``info`` the connection, removing secrets of any other account or method."""
     previous = connection_info(ctx)
     _save_info(ctx, info)
-    if previous is not None and (previous.subdomain, previous.method) != (info.subdomain, info.method):
-        other = API_TOKEN if info.method == OAUTH else OAUTH
-        SecretStore().delete(info.subdomain, other)
-        if previous.subdomain != info.subdomain:
-            SecretStore().wipe(previous.subdomain)
+    if previous is not None:
+        before, now = secret_scope(ctx, previous.base_url), secret_scope(ctx, info.base_url)
+        if (before.origin, previous.method) != (now.origin, info.method):
+            other = API_TOKEN if info.method == OAUTH else OAUTH
+            SecretStore().delete(now, other)
+            if before.origin != now.origin:
+                SecretStore().wipe(before)
     return info
 
 
@@ -204,18 +242,19 @@ def connect_api_token(ctx: AppContext, subdomain: str, email: str, token: str, *
     if not token:
         raise UsageError("Paste the Zendesk API token (Admin Center > Apps and integrations > Zendesk API).")
     ensure_secure_backend()  # refuse before anything goes over the wire
-    with ZendeskHttp(account.base_url, ApiTokenAuth(email, token), transport=transport,
+    scope = secret_scope(ctx, account.base_url)
+    with ZendeskHttp(account.base_url, ApiTokenAuth(email, token, origin=scope.origin), transport=transport,
                      retry=_CONNECT_RETRY) as http:
         user = fetch_me(http)
     info = info_from_user(user, subdomain=account.subdomain, base_url=account.base_url, method=API_TOKEN,
                           email=email)
     store = SecretStore()
-    _remember_account(ctx, account.subdomain)
-    store.set(account.subdomain, API_TOKEN, token)
+    _remember_origin(ctx, scope)
+    store.set(scope, API_TOKEN, token)
     try:
         return _finish_connect(ctx, info)
     except EvalsyncError:
-        store.delete(account.subdomain, API_TOKEN)
+        store.delete(scope, API_TOKEN)
         raise
 
 
@@ -237,21 +276,24 @@ def start_oauth(ctx: AppContext, subdomain: str, client_id: str, *, base_url: st
     ensure_secure_backend()
     scopes = list(scopes or required_scopes(ctx))
     verifier, state = pkce.make_verifier(), pkce.make_state()
+    register_secret(verifier)
     with _listen(port, state) as listener:
         url = oauth.authorize_url(account.base_url, client_id, listener.redirect_uri, scopes, state,
                                   pkce.challenge_for(verifier))
         if open_browser is not None:
             open_browser(url)
         code = listener.wait(timeout, is_cancelled)
+        register_secret(code)
         redirect_uri = listener.redirect_uri
     tokens = oauth.exchange_code(account.base_url, client_id, code, verifier, redirect_uri,
                                  scopes=scopes, transport=transport, clock=_clock(ctx))
     granted = tokens.scope.split() if tokens.scope else scopes
     store = SecretStore()
-    _remember_account(ctx, account.subdomain)
-    store.set_json(account.subdomain, OAUTH, tokens.to_dict())  # stored before first use
+    secret = secret_scope(ctx, account.base_url)
+    _remember_origin(ctx, secret)
+    store.set_json(secret, OAUTH, tokens.to_dict())  # stored before first use
     try:
-        auth = OAuthAuth(account.base_url, account.subdomain, client_id, ctx.data_dir, transport=transport,
+        auth = OAuthAuth(account.base_url, secret, client_id, ctx.data_dir, transport=transport,
                          clock=_clock(ctx))
         with ZendeskHttp(account.base_url, auth, transport=transport, retry=_CONNECT_RETRY,
                          is_cancelled=is_cancelled) as http:
@@ -261,10 +303,11 @@ def start_oauth(ctx: AppContext, subdomain: str, client_id: str, *, base_url: st
         return _finish_connect(ctx, info)
     except BaseException:
         # Clean state: the new pair is not kept when the check failed; the old connection stays.
-        _revoke_quietly(account.base_url, store.get_json(account.subdomain, OAUTH), transport)
-        store.delete(account.subdomain, OAUTH)
+        _revoke_quietly(account.base_url, store.get_json(secret, OAUTH), transport)
+        store.delete(secret, OAUTH)
         previous = connection_info(ctx)
-        if previous is not None and previous.subdomain == account.subdomain and previous.method == OAUTH:
+        if (previous is not None and previous.method == OAUTH
+                and secret_scope(ctx, previous.base_url).origin == secret.origin):
             ctx.settings.delete(CONNECTION_KEY)
         raise
 
@@ -282,7 +325,7 @@ def _revoke_quietly(base_url: str, data: dict | None, transport: httpx.BaseTrans
     if not data or not data.get("access_token"):
         return
     try:
-        with ZendeskHttp(base_url, _StaticBearer(data["access_token"]), transport=transport,
+        with ZendeskHttp(base_url, _StaticBearer(data["access_token"], base_url), transport=transport,
                          retry=RetryPolicy(max_attempts=1)) as http:
             http.request("DELETE", "/api/v2/oauth/tokens/current")
     except EvalsyncError:
@@ -292,8 +335,10 @@ def _revoke_quietly(base_url: str, data: dict | None, transport: httpx.BaseTrans
 class _StaticBearer:
     method = "oauth"
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, base_url: str) -> None:
+        register_secret(token)
         self._header = f"Bearer {token}"
+        self.origin = origin_of(base_url)
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": self._header}
@@ -343,14 +388,19 @@ def disconnect(ctx: AppContext, *, transport: httpx.BaseTransport | None = None)
     elif info is not None and info.method == API_TOKEN:
         note = ("Signed out of EvalSync; the API token itself stays active in Zendesk until you delete it "
                 "in Admin Center.")
-    accounts = set(ctx.settings.get(ACCOUNTS_KEY, []) or [])
+    origins = set(ctx.settings.get(ORIGINS_KEY, []) or [])
     if info is not None:
-        accounts.add(info.subdomain)
+        for kind in (OAUTH, API_TOKEN):  # an old-layout entry this folder could use goes too
+            with contextlib.suppress(SecretStoreError):
+                _scope_for(ctx, info, kind)
+        origins.add(secret_scope(ctx, info.base_url).origin)
     ctx.settings.delete(CONNECTION_KEY)
     store = SecretStore()
-    for account in sorted(accounts):
-        store.wipe(account)
-    ctx.settings.delete(ACCOUNTS_KEY)
+    this_folder = folder_id(ctx.settings)
+    for origin in sorted(origins):
+        store.wipe(SecretScope(origin, this_folder))
+    ctx.settings.delete(ORIGINS_KEY)
+    ctx.settings.delete(LEGACY_ACCOUNTS_KEY)
     return note
 
 

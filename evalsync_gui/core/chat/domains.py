@@ -13,7 +13,10 @@ from collections.abc import Iterable
 
 # A dot-atom local part (RFC 5322 without quoted strings or comments): what mail systems
 # and Zendesk accept for agents in practice.
-_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+# "%" and "!" are refused: old source-routing syntaxes (user%host@relay, host!user@relay) can
+# make a relay deliver somewhere other than the allowed domain.
+_LOCAL = re.compile(r"^[A-Za-z0-9#$&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9#$&'*+/=?^_`{|}~-]+)*$")
+MAX_LOCAL = 64  # RFC 5321 4.5.3.1.1
 _SPACE = re.compile(r"\s")
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -24,7 +27,7 @@ def normalize_domain(domain: str) -> str:
     if d.startswith("@"):
         d = d[1:]
     labels = d.split(".")
-    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+    if len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels):
         raise ValueError(f"{domain.strip()!r} is not a domain name (expected something like acme.com)")
     return d
 
@@ -57,7 +60,9 @@ def address_problem(email: str) -> str | None:
     local, domain = e.split("@")
     if not local:
         return "the address has nothing before the @"
-    if not _LOCAL.match(local):
+    if len(local) > MAX_LOCAL:
+        return f"the part before the @ is longer than {MAX_LOCAL} characters"
+    if not _LOCAL.fullmatch(local):
         return "the part before the @ has characters an agent address cannot have"
     try:
         normalize_domain(domain)

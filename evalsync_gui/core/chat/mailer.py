@@ -25,6 +25,7 @@ import keyring
 import keyring.errors
 
 from evalsync_gui.core.errors import SecretStoreError, UsageError
+from evalsync_gui.core.redact import register_secret
 from evalsync_gui.core.store.db import Database
 
 KEYRING_SERVICE = "EvalSync"
@@ -104,11 +105,16 @@ def _account(cfg: SmtpConfig) -> str:
     return f"smtp:{cfg.host}:{cfg.user}"
 
 
+def _registered(password: str | None) -> str | None:
+    register_secret(password)  # the one redactor masks it in logs and errors from now on
+    return password
+
+
 def get_password(cfg: SmtpConfig) -> str | None:
     if not cfg.user:
         return None
     try:
-        return keyring.get_password(KEYRING_SERVICE, _account(cfg))
+        return _registered(keyring.get_password(KEYRING_SERVICE, _account(cfg)))
     except keyring.errors.KeyringError as exc:
         raise SecretStoreError("The system keyring is not available, so the SMTP password cannot be read; "
                                "unlock or install a keyring.") from exc
@@ -117,7 +123,7 @@ def get_password(cfg: SmtpConfig) -> str | None:
 def set_password(cfg: SmtpConfig, password: str) -> None:
     try:
         if password:
-            keyring.set_password(KEYRING_SERVICE, _account(cfg), password)
+            keyring.set_password(KEYRING_SERVICE, _account(cfg), _registered(password))
         else:
             try:
                 keyring.delete_password(KEYRING_SERVICE, _account(cfg))

@@ -23,6 +23,7 @@ from evalsync_gui.core.chat.domains import address_problem, domain_problem, norm
 from evalsync_gui.core.csvsafe import read_csv_limited
 from evalsync_gui.core.errors import UsageError
 from evalsync_gui.core.store.db import Database
+from evalsync_gui.core.textsafe import has_control
 
 FIELDS = ("requester", "email", "first_name", "last_name", "requested_at")
 REQUIRED = ("requester", "email", "first_name", "last_name")
@@ -119,6 +120,8 @@ def row_problem(requester: str, email: str, first: str, last: str) -> str | None
     problem = address_problem(requester)
     if problem:
         return f"requester's e-mail: {problem}"
+    if has_control(first) or has_control(last):
+        return "the name contains a control character (such as NUL or a line break)"
     if not first.strip():
         return "no first name (Chat needs it as the display name)"
     if not last.strip():

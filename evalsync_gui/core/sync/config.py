@@ -39,11 +39,11 @@ class SyncConfig:
             scope_mod.Scope.from_roles(self.roles)
         except ValueError as exc:
             raise UsageError(f"Bad role list: {exc}.") from exc
-        if not _IDENTIFIER_RE.match(self.identifier or "default"):
+        if not _IDENTIFIER_RE.fullmatch(self.identifier or "default"):
             raise UsageError("The identifier must be default, external_id or user_fields.<key>.")
         if not (0.05 <= float(self.interval_hours) <= 24 * 30):
             raise UsageError("The sync interval must be between 0.05 and 720 hours.")
-        if not _LIMIT_RE.match(str(self.deactivation_limit)):
+        if not _LIMIT_RE.fullmatch(str(self.deactivation_limit)):
             raise UsageError("The deactivation limit must be default, a number (e.g. 25) or a percentage (e.g. 15%).")
         return self
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import os
 import time
-from pathlib import Path
 
 from evalsync_gui.core.sync import apply, state
 
@@ -84,11 +82,7 @@ def export_runs_csv(ctx, path) -> None:
     rows = ctx.db.query(
         f"SELECT {', '.join('r.' + c for c in RUN_COLUMNS)}, c.user_id, c.action, c.field, c.old_value, c.new_value, "
         "c.reason, c.state FROM sync_runs r LEFT JOIN user_changes c ON c.run_id = r.id ORDER BY r.id, c.id")
-    with open(Path(path), "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        for row in rows:
-            writer.writerow(["" if v is None else csvsafe.safe_cell(v) for v in tuple(row)])
+    csvsafe.write_csv(path, header, (tuple(row) for row in rows), encoding="utf-8")
 
 
 # -- held deactivations ------------------------------------------------------------------

@@ -24,6 +24,7 @@ import json
 import logging
 import random
 import re
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -40,9 +41,11 @@ from evalsync_gui.core.errors import (
     PermissionDenied,
     RateLimitError,
     ResponseError,
+    TlsError,
     UnsafeUrlError,
     ZendeskError,
 )
+from evalsync_gui.core.redact import register_secret
 from evalsync_gui.core.zendesk.urls import checked_base_url, same_origin
 
 log = logging.getLogger("evalsync.http")
@@ -54,8 +57,18 @@ Params = dict[str, Any] | list[tuple[str, Any]] | None
 Decode = Callable[[bytes], Any]  # parses a response body; raises ValueError when malformed
 
 
+def bound_elsewhere(origin: str, url: str) -> AuthError:
+    """The one line for a credential asked to go to an address it was not saved for."""
+    return AuthError(f"The saved Zendesk sign-in belongs to {origin}, not {url}; sign in again for the new "
+                     "address in the Authenticate tab or with `evalsync connect`.")
+
+
 class Auth(Protocol):
-    """How a request is authenticated; implementations live in ``core.auth``."""
+    """How a request is authenticated; implementations live in ``core.auth``.
+
+    An auth may carry ``origin`` (``scheme://host[:port]``): the only address its credential
+    may be sent to. :class:`ZendeskHttp` refuses to pair it with any other base URL.
+    """
 
     method: str
 
@@ -69,7 +82,9 @@ class ApiTokenAuth:
 
     method = "api_token"
 
-    def __init__(self, email: str, token: str) -> None:
+    def __init__(self, email: str, token: str, origin: str | None = None) -> None:
+        self.origin = origin
+        register_secret(token)
         raw = f"{email}/token:{token}".encode()
         self._header = "Basic " + base64.b64encode(raw).decode("ascii")
 
@@ -89,6 +104,7 @@ class BearerAuth:
     method = "oauth"
 
     def __init__(self, access_token: str) -> None:
+        register_secret(access_token)
         self._header = f"Bearer {access_token}"
 
     def headers(self) -> dict[str, str]:
@@ -140,6 +156,20 @@ def _header_number(headers: httpx.Headers, *names: str) -> float | None:
                 return float(value.strip())
             except ValueError:
                 continue
+    return None
+
+
+def _tls_problem(exc: BaseException) -> str | None:
+    """A short reason when ``exc`` was caused by TLS (a bad certificate, a failed handshake), else None."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"certificate not trusted: {cause.verify_message or 'verification failed'}"[:120]
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS handshake failed: {cause.reason or type(cause).__name__}"[:120]
+        cause = cause.__cause__ or cause.__context__
     return None
 
 
@@ -210,7 +240,7 @@ def _error_codes(body: Any) -> frozenset[str]:
     if isinstance(details, dict):
         found += [item.get("error") for items in details.values() if isinstance(items, list)
                   for item in items if isinstance(item, dict)]
-    return frozenset(code for code in found if isinstance(code, str) and _CODE.match(code))
+    return frozenset(code for code in found if isinstance(code, str) and _CODE.fullmatch(code))
 
 
 class ZendeskHttp:
@@ -229,6 +259,9 @@ class ZendeskHttp:
         is_cancelled: Callable[[], bool] | None = None,
     ) -> None:
         self.base_url = checked_base_url(base_url)
+        bound_to = getattr(auth, "origin", None)
+        if bound_to is not None and bound_to != self.base_url:
+            raise bound_elsewhere(bound_to, self.base_url)
         self.auth = auth
         self.retry = retry or RetryPolicy()
         self.on_event = on_event
@@ -336,6 +369,10 @@ class ZendeskHttp:
                 self.request_count += 1
             response = self._client.request(method, url, params=params, json=body, headers=headers)
         except httpx.ConnectError as exc:
+            problem = _tls_problem(exc)
+            if problem:
+                raise TlsError(f"TLS/certificate problem with {url.host} ({problem}); check the address, this "
+                               "computer's clock and any proxy or antivirus that inspects HTTPS, then try again.") from None
             raise _Retry(f"could not connect ({type(exc).__name__})") from None
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             if not idempotent:
