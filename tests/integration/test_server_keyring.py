@@ -117,6 +117,30 @@ def test_oauth_rotation_in_the_encrypted_file(server, sim_factory, data_dir):
     assert_not_on_disk(data_dir, tok.access, tok.refresh, *issued)
 
 
+def test_concurrent_refresh_rotates_once_in_the_encrypted_file(server, sim_factory, data_dir):
+    """Three processes find the access token expired at once: the cross-process lock lets one
+    refresh; the others read the rotated pair back from the encrypted file."""
+    sim = sim_factory(access_token_ttl=600)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evalsync_gui.cli", "--data-dir", str(data_dir), "connect", "--subdomain",
+         "abc-energy", "--base-url", sim.base_url, "--oauth", "--client-id", sim.oauth_client_id, "--no-browser",
+         "--redirect-port", str(free_port()), "--timeout", "60"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=server, cwd=REPO)
+    url = proc.stdout.readline().strip()
+    threading.Thread(target=lambda: httpx.get(url, follow_redirects=True, timeout=30), daemon=True).start()
+    assert proc.wait(timeout=120) == 0, proc.stderr.read()
+    sim.advance(700)
+    posts = sum(1 for m, p, _q, _s in sim.request_log if m == "POST" and p.startswith("/oauth/tokens"))
+    runs = [subprocess.Popen([sys.executable, "-m", "evalsync_gui.cli", "--data-dir", str(data_dir), "status",
+                              "--json", "--check"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=server, cwd=REPO) for _ in range(3)]
+    for run in runs:
+        out, err = run.communicate(timeout=180)
+        assert run.returncode == 0, err
+    assert sum(1 for m, p, _q, _s in sim.request_log if m == "POST" and p.startswith("/oauth/tokens")) == posts + 1
+    assert len(sim.oauth.live_tokens()) == 1
+
+
 @pytest.mark.parametrize(("mode", "needle"), [(0o644, "chmod 600"), (0o640, "can be read by others")])
 def test_passphrase_file_readable_by_others_is_refused(tmp_path, sim, data_dir, mode, needle):
     env = server_env(tmp_path, EVALSYNC_KEYRING="encrypted-file",
