@@ -44,7 +44,7 @@ def _requests(agents: list[dict], n: int, seed: int) -> tuple[list[tuple[str, st
 
 
 def _one_round(ctx: BenchContext, n: int, r: int) -> dict:
-    with SimProcess(agents=60, admins=2, light_agents=2, end_users=60, chat_agents=n, chat_mode="standalone",
+    with SimProcess(agents=60, admins=2, light_agents=2, end_users=60, chat_agents=n, chat_kind="writable",
                     rate_limit_per_minute=0, incremental_per_minute=0, chat_per_minute=0, latency=LATENCY,
                     seed=80 + r) as sim:
         agents = sim.call("chat_agents")
@@ -53,8 +53,12 @@ def _one_round(ctx: BenchContext, n: int, r: int) -> dict:
         require_ok("evalsync connect", evalsync(data, "connect", "--subdomain", sim.subdomain, "--base-url",
                                                 sim.base_url, "--email", sim.email, "--api-token-stdin",
                                                 stdin=sim.token + "\n"))
+        chat_id, chat_secret = sim.chat_client
+        require_ok("evalsync chat connect", evalsync(data, "chat", "connect", "--client-id", chat_id,
+                                                     "--client-secret-stdin", "--grant", "client_credentials",
+                                                     "--base-url", sim.base_url, stdin=chat_secret + "\n"))
         require_ok("evalsync chat config", evalsync(data, "chat", "config", "--domains", ",".join(domains),
-                                                    "--mode", "standalone", "--management", "on"))
+                                                    "--kind", "writable", "--management", "on"))
         csv_path = data / "requests.csv"
         with open(csv_path, "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)

@@ -8,14 +8,14 @@ import time
 from pathlib import Path
 
 from bench.harness import PYTHON, REPO, BenchContext, Row, alternate, child_env, fmt_s, last_line, median, ratio
-from bench.keyring_backend import BACKEND, ENV_FILE
+from bench.keyring_backend import ALLOW, BACKEND, ENV_FILE
 
 
 def _first_paint(ctx: BenchContext, kind: str, data_dir: Path) -> float:
     stamp = Path(tempfile.mkstemp(prefix=f"paint-{kind}-", dir=ctx.workdir)[1])
     stamp.write_text("")
     env = child_env(EVALSYNC_DATA_DIR=str(data_dir), PYTHON_KEYRING_BACKEND=BACKEND,
-                    **{ENV_FILE: str(data_dir.parent / "coldstart.keyring.json")})
+                    **{ENV_FILE: str(data_dir.parent / "coldstart.keyring.json")}, **ALLOW)
     t0 = time.time()
     proc = subprocess.run([PYTHON, "-m", "bench.coldstart_probe", kind, str(stamp)], cwd=str(REPO), env=env,
                           capture_output=True, text=True, timeout=120)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.harness import BenchContext, ProcResult, child_env, require_ok, run_measured
-from bench.keyring_backend import BACKEND, ENV_FILE
+from bench.keyring_backend import ALLOW, BACKEND, ENV_FILE
 from bench.simproc import SimProcess
 
 CLI = "evalsync_gui.cli"
@@ -14,7 +14,7 @@ CLI = "evalsync_gui.cli"
 def cli_env(data_dir: Path) -> dict[str, str]:
     """Children use a file keyring next to the data folder (no desktop keyring daemon)."""
     return child_env(PYTHON_KEYRING_BACKEND=BACKEND, **{ENV_FILE: str(data_dir.parent / f"{data_dir.name}.keyring.json")},
-                     EVALSYNC_DATA_DIR=str(data_dir))
+                     EVALSYNC_DATA_DIR=str(data_dir), **ALLOW)
 
 
 def evalsync(data_dir: Path, *args: str, stdin: str | None = None, timeout: float = 1800) -> ProcResult:

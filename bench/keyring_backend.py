@@ -16,6 +16,7 @@ from keyring.errors import PasswordDeleteError
 
 ENV_FILE = "BENCH_KEYRING_FILE"
 BACKEND = "bench.keyring_backend.FileKeyring"
+ALLOW = {"EVALSYNC_ALLOW_TEST_KEYRING": "1"}  # EvalSync refuses plaintext backends without this test-only switch
 
 
 class FileKeyring(KeyringBackend):

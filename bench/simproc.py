@@ -71,6 +71,11 @@ class SimProcess:
         return self.info["api_token"]
 
     @property
+    def chat_client(self) -> tuple[str, str]:
+        """The Chat API client's id and secret (the Chat API takes no Support credentials)."""
+        return self.info["chat_client_id"], self.info["chat_client_secret"]
+
+    @property
     def subdomain(self) -> str:
         return self.info.get("subdomain") or "abc-energy"
 

@@ -58,6 +58,7 @@ class Controller:
     def info(self) -> dict[str, Any]:
         s = self.sim
         return {"base_url": s.base_url, "admin_email": s.admin_email, "api_token": s.api_token,
+                "chat_client_id": s.chat_client_id, "chat_client_secret": s.chat_client_secret,
                 "subdomain": getattr(getattr(s, "config", None), "subdomain", "abc-energy"), "now": self.now()}
 
     def now(self) -> float:

@@ -1,9 +1,10 @@
 """The composition root of the desktop app: parse flags, wire core to gui, run Qt.
 
-``python main.py [--data-dir DIR] [--demo] [--base-url URL] [--self-test]``
+``python main.py [--data-dir DIR] [--demo [--demo-chat-kind support]] [--base-url URL] [--self-test]``
 
 * ``--demo`` starts the bundled Zendesk simulator in-process (off the GUI thread), uses a
-  throwaway data folder and an in-memory keyring, and pre-connects with an API token.
+  throwaway data folder and an in-memory keyring, and pre-connects with an API token and the
+  Chat API client (writable Chat; ``--demo-chat-kind support`` for Chat created in Support).
 * ``--self-test`` opens the window offscreen, checks keyring, SQLite and the simulator,
   prints a short report and exits 0 (or 1). The frozen build runs it in CI.
 * A second launch on the same data folder brings the running window to the front.
@@ -41,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     parser.add_argument("--data-dir", metavar="DIR", help="data folder (default: $EVALSYNC_DATA_DIR or the per-user folder)")
     parser.add_argument("--demo", action="store_true", help="run against a built-in simulated Zendesk")
+    parser.add_argument("--demo-chat-kind", choices=("writable", "support"), default="writable",
+                        help="with --demo: 'support' simulates Chat created in Support (admin steps in Admin Center)")
     parser.add_argument("--base-url", metavar="URL", help="Zendesk base URL override (e.g. a simulator on 127.0.0.1)")
     parser.add_argument("--self-test", action="store_true", help="check window, keyring, SQLite and simulator, then exit")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging, also on standard error")
@@ -125,9 +128,14 @@ def preconnect(ctx: AppContext, sim: Any) -> str | None:
         # TODO(auth): remove this guard once core.auth.session.connect_api_token has landed.
         log.warning("Demo pre-connect skipped: evalsync_gui.core.auth.session.connect_api_token is not available yet")
         return "Connect on the Authenticate tab with the simulator's API token (pre-connect is not available yet)."
+    from evalsync_gui.core.chat import connection
+
     subdomain = getattr(sim, "subdomain", None) or getattr(getattr(sim, "config", None), "subdomain", "demo")
     try:
         connect_api_token(ctx, subdomain, sim.admin_email, sim.api_token, base_url=sim.base_url)
+        # The Chat API connection too (its own client, as on a real account), by client credentials.
+        connection.connect(ctx, sim.chat_client_id, sim.chat_client_secret, grant="client_credentials",
+                           oauth_base=sim.base_url)
     except EvalsyncError as exc:
         log.warning("Demo pre-connect failed: %s", exc)
         return str(exc)
@@ -164,8 +172,10 @@ def preconfigure_demo(ctx: AppContext) -> None:
         log.warning("Demo pre-configuration skipped: %s", exc)
 
 
-def start_demo(window: Any, services: Any) -> Any:
-    """Run :func:`demo_job` off the GUI thread and wire its outcome into the window."""
+def start_demo(window: Any, services: Any, chat_kind: str = "writable") -> Any:
+    """Run :func:`demo_job` off the GUI thread and wire its outcome into the window.
+
+    ``chat_kind`` "support" simulates an account whose Chat was created in Support."""
     from evalsync_gui.gui.workers import TaskController
 
     controller = TaskController(window, name="demo")
@@ -188,7 +198,7 @@ def start_demo(window: Any, services: Any) -> Any:
     controller.finished.connect(started)
     controller.failed.connect(failed)
     window.shutdown_hooks.append(controller.shutdown)
-    controller.start(demo_job, services.ctx, DEMO_ORG)
+    controller.start(demo_job, services.ctx, {**DEMO_ORG, "chat_kind": chat_kind})
     return controller
 
 
@@ -374,7 +384,7 @@ def _start(args: argparse.Namespace, qt_args: Sequence[str], data_dir: Path) -> 
 
 
 def create_window(data_dir: Path, *, base_url: str | None = None, demo: bool = False,
-                  log_folder: Path | None = None) -> Any:
+                  log_folder: Path | None = None, demo_chat_kind: str = "writable") -> Any:
     """Build context, services and the main window (also used by packaging/take_screenshots.py).
 
     In demo mode this switches to the in-memory keyring and starts the simulator off-thread.
@@ -391,7 +401,7 @@ def create_window(data_dir: Path, *, base_url: str | None = None, demo: bool = F
     window = MainWindow(services, icon=app_icon, log_folder=log_folder or resolve_log_dir())
     window.tabs_ready.connect(lambda: _set_app_icon(window.icon))  # dialogs and the tray use it too
     if demo:
-        window.demo_controller = start_demo(window, services)
+        window.demo_controller = start_demo(window, services, demo_chat_kind)
     return window
 
 
@@ -422,7 +432,7 @@ def _run(app: Any, args: argparse.Namespace, data_dir: Path, instance_name: str,
     from evalsync_gui.gui.workers import wait_for_orphans
 
     window = create_window(data_dir, base_url=args.base_url, demo=args.demo,
-                           log_folder=log_file.parent if log_file else None)
+                           log_folder=log_file.parent if log_file else None, demo_chat_kind=args.demo_chat_kind)
     instance = SingleInstance(instance_name, window)
     instance.activation_requested.connect(window.bring_to_front)
     instance.listen()

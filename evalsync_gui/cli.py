@@ -20,7 +20,7 @@ from evalsync_gui import __version__
 from evalsync_gui.commands import auth, chat, roles, simulator, sync, users
 from evalsync_gui.core.context import AppContext
 from evalsync_gui.core.errors import EvalsyncError
-from evalsync_gui.core.logsetup import setup_console_logging
+from evalsync_gui.core.logsetup import console_logging
 from evalsync_gui.core.textsafe import guarded_streams
 
 log = logging.getLogger("evalsync.cli")
@@ -42,9 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    setup_console_logging(logging.DEBUG if args.verbose else logging.WARNING)  # redacted, unlike basicConfig
-    # Text output is cleaned of terminal control characters; --json output stays exact.
-    with guarded_streams(stdout=not getattr(args, "json", False)):
+    # Logs are redacted (unlike basicConfig's); text output is cleaned of terminal control
+    # characters; --json output stays exact.
+    with console_logging(logging.DEBUG if args.verbose else logging.WARNING), \
+            guarded_streams(stdout=not getattr(args, "json", False)):
         return _run(args)
 
 

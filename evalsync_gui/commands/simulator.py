@@ -23,8 +23,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--suspended", type=int, default=5, metavar="N", help="suspended people (default 5)")
     p.add_argument("--deleted", type=int, default=5, metavar="N", help="deleted people (default 5)")
     p.add_argument("--chat-agents", type=int, default=100, metavar="N", help="standalone Chat agents (default 100)")
-    p.add_argument("--chat-mode", choices=("standalone", "support"), default="standalone",
-                   help="'support': the Chat account was created in Support (Chat Agents API read-only)")
+    p.add_argument("--chat-kind", choices=("writable", "support"), default=None,
+                   help="'support': Chat created in Support (Chat Agents API read-only, Chat access set in "
+                        "Admin Center); default 'writable'")
+    p.add_argument("--chat-mode", choices=("standalone", "support"), default=None, help=argparse.SUPPRESS)
+    p.add_argument("--plan", choices=("team", "professional", "enterprise"), default="enterprise",
+                   help="Zendesk plan: custom roles exist on enterprise only (default enterprise)")
     p.add_argument("--rate-limit", type=int, default=700, metavar="N",
                    help="account-wide requests per minute (0 = unlimited; default 700)")
     p.add_argument("--latency", type=float, default=0.0, metavar="MS", help="added latency per request, in ms")
@@ -45,18 +49,24 @@ def run(ctx: AppContext | None, args: argparse.Namespace) -> int:
     """Seed, serve, print how to connect, and block until interrupted."""
     from evalsync_gui.sim import SimConfig, Simulator
 
+    chat_kind = args.chat_kind or {"support": "support", "standalone": "writable"}.get(args.chat_mode, "writable")
     cfg = SimConfig(agents=args.users, admins=args.admins, end_users=args.end_users, light_agents=args.light_agents,
                     contributors=args.contributors, chat_only_agents=args.chat_only_agents,
                     suspended=args.suspended, deleted=args.deleted, chat_agents=args.chat_agents,
-                    chat_mode=args.chat_mode, rate_limit_per_minute=args.rate_limit, latency=args.latency / 1000.0,
-                    seed=args.seed, subdomain=args.subdomain, auto_approve=args.approve == "auto", port=args.port)
+                    chat_kind=chat_kind, plan=args.plan, rate_limit_per_minute=args.rate_limit,
+                    latency=args.latency / 1000.0, seed=args.seed, subdomain=args.subdomain,
+                    auto_approve=args.approve == "auto", port=args.port)
     sim = Simulator(cfg)
     sim.start()
-    print(f"Zendesk simulator ({len(sim.users)} users, chat mode {cfg.chat_mode}) serving at {sim.base_url}")
+    print(f"Zendesk simulator ({len(sim.users)} users, chat kind {cfg.chat_kind}, plan {cfg.plan}) "
+          f"serving at {sim.base_url}")
     print(f"  account:         {cfg.subdomain}")
     print(f"  admin email:     {sim.admin_email}")
     print(f"  API token:       {sim.api_token}")
     print(f"  OAuth client id: {sim.oauth_client_id}")
+    print(f"  Chat client id:  {sim.chat_client_id}")
+    print(f"  Chat secret:     {sim.chat_client_secret}")
+    print(f"  Chat redirect:   {', '.join(cfg.chat_redirect_uris)} (Chat OAuth server: --base-url {sim.base_url})")
     print("Connect the CLI to it (in another terminal):")
     print(f"  {connect_line(cfg.subdomain, sim.base_url, sim.admin_email, sim.api_token)}")
     print("Press Ctrl-C to stop.", flush=True)

@@ -10,17 +10,19 @@ propagated from child loggers.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from evalsync_gui.core.paths import ensure_private_dir, log_dir
 from evalsync_gui.core.redact import REDACTED, redact
 from evalsync_gui.core.textsafe import clean_lines
 
-__all__ = ["REDACTED", "redact", "RedactingFilter", "setup_logging", "setup_console_logging", "teardown_logging",
+__all__ = ["REDACTED", "redact", "RedactingFilter", "setup_logging", "console_logging", "teardown_logging",
            "add_handler", "resolve_log_dir"]
 
 ENV_LOG_DIR = "EVALSYNC_LOG_DIR"
@@ -111,18 +113,29 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
-def setup_console_logging(level: int = logging.WARNING) -> None:
-    """The CLI's logging: redacted records on standard error only (``-v`` passes DEBUG).
+@contextlib.contextmanager
+def console_logging(level: int = logging.WARNING) -> Iterator[None]:
+    """The CLI's logging for one command: redacted records on standard error (``-v`` passes DEBUG).
 
     Replaces ``logging.basicConfig``, whose handler has no redaction: at DEBUG, httpcore
-    prints response headers (Set-Cookie) and httpx request lines.
+    prints response headers (Set-Cookie) and httpx request lines. Levels and the handler are
+    put back afterwards, so an in-process caller (tests) keeps its own logging as it was.
     """
     root = logging.getLogger()
-    _remove_own_handlers(root)
-    add_handler(_StderrHandler(), logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    noisy = [logging.getLogger(name) for name in ("httpx", "httpcore")]
+    saved = root.level, [n.level for n in noisy]
+    handler = add_handler(_StderrHandler(), logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if level <= logging.DEBUG else logging.WARNING)
+    for logger in noisy:
+        logger.setLevel(logging.DEBUG if level <= logging.DEBUG else logging.WARNING)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+        root.setLevel(saved[0])
+        for logger, old in zip(noisy, saved[1]):
+            logger.setLevel(old)
 
 
 def teardown_logging() -> None:

@@ -39,10 +39,13 @@ def load_zendesk_lists(task: Task, ctx) -> dict[str, list[dict]]:
         from evalsync_gui.core.auth.session import open_client
     except ImportError as exc:
         raise UsageError("Connect to Zendesk first (Connection tab) to load roles and fields.") from exc
+    from evalsync_gui.core.chat.service import custom_roles_available, remember_custom_roles
+
     client = open_client(ctx)
-    roles = fetch_custom_roles(client)
+    roles = fetch_custom_roles(client, on_plan=remember_custom_roles(ctx.settings))  # below Enterprise: none
     task.raise_if_cancelled()
-    return {"custom_roles": roles, "user_fields": fetch_user_fields(client)}
+    return {"custom_roles": roles, "user_fields": fetch_user_fields(client),
+            "custom_roles_available": custom_roles_available(ctx.settings)}
 
 
 def progress_text(p: Any) -> str:
@@ -126,6 +129,11 @@ class SyncConfigPanel(QWidget):
         self.rule = QLabel()
         self.rule.setWordWrap(True)
         f2.addWidget(self.rule)
+        self.no_custom_roles = QLabel("This Zendesk plan has no custom roles (Enterprise only): agents and admins "
+                                      "sync as usual.")
+        self.no_custom_roles.setWordWrap(True)
+        self.no_custom_roles.setVisible(False)
+        f2.addWidget(self.no_custom_roles)
         row = QHBoxLayout()
         self.reload_btn = QPushButton("Reload roles and fields")
         self.reload_btn.setToolTip("Read the custom roles and user fields from Zendesk again")
@@ -302,6 +310,7 @@ class SyncConfigPanel(QWidget):
 
     def _show_lists(self, lists: dict) -> None:
         self.reload_btn.setEnabled(True)
+        self.no_custom_roles.setVisible(lists.get("custom_roles_available") is False)
         current = self.identifier.currentData()
         self._filling = True
         for f in lists.get("user_fields", []):

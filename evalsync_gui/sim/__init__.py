@@ -12,10 +12,15 @@ Choices where the documentation is silent (clients must not depend on more than 
 - Chat ``enabled`` is a JSON boolean (docs say 1/0, Airbyte's schema says boolean).
 - Chat ``since_id`` is inclusive (Airbyte sends ``last_id + 1``); ``limit`` defaults to and
   is capped at 100; the list is a bare array; stop on an empty page.
-- In ``chat_mode="support"`` the Chat agents are the Support admins/agents whose role has
-  ``chat_access`` (plain agents and admins do; "Light agent" and every third custom role,
-  e.g. "QA Lead", do not); their ids are the Support user ids; suspended -> enabled false;
-  writes answer 403; ``SimConfig.chat_agents`` is ignored in that mode.
+- In ``chat_kind="support"`` the Chat agents are the Support team members whose Chat
+  entitlement is on (seeded: plain agents and admins, and custom roles with ``chat_access``;
+  not "Light agent" nor every third custom role, e.g. "QA Lead"); their ids are the Support
+  user ids; suspended -> enabled false; agent writes answer 403; ``sim.set_chat_access(uid)``
+  (or ``POST /_sim/admin-center/users/{id}/chat``) plays Admin Center's Chat switch;
+  ``SimConfig.chat_agents`` is ignored in that kind.
+- ``/api/v2/chat/*`` takes only tokens of the Chat OAuth client (``sim.chat_client_id`` /
+  ``sim.chat_client_secret``; ``sim.chat_token()`` mints one); Support Basic or Bearer get 401.
+- ``plan`` below ``enterprise``: ``/api/v2/custom_roles`` answers 403 (no documented body).
 - ``POST /oauth/tokens`` answers 200 (the OAS says 201; accept both); codes live 120 s and
   are single use even when the exchange fails; public clients must use PKCE S256.
 - ``GET /api/v2/users/me`` without any Authorization header answers 200 with an anonymous

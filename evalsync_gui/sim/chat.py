@@ -1,8 +1,11 @@
-"""Zendesk Chat agents, in two account modes.
+"""Zendesk Chat agents, in two account kinds.
 
-standalone  a legacy Chat account with its own, writable agent list.
-support     the Chat account was created in Support: the Agents API is read-only and its
-            agents are the Support staff whose role has chat access (ids are Support user ids).
+writable  a Chat account managed outside Support, with its own, writable agent list.
+support   the Chat account was created in Support: the Agents API is read-only and its agents
+          are the Support team members whose Chat entitlement is on (ids are Support user ids).
+          The entitlement is a product setting of Admin Center (Team members > agent > Roles
+          and access > Chat); :meth:`SupportChatView.set_access` plays that change, and
+          ``GET /api/v2/users/{id}/entitlements/full`` reads it.
 """
 
 from __future__ import annotations
@@ -76,7 +79,9 @@ class ChatAgents:
             self.ids.remove(cid)
 
 
-def has_chat_access(store: UserStore, user: dict) -> bool:
+def seeded_chat_access(store: UserStore, user: dict) -> bool:
+    """Who starts with Chat on in a seeded Support-kind account: active staff whose custom role
+    (if any) has ``chat_access``; a deterministic stand-in for what admins set in Admin Center."""
     if not user["active"] or user["role"] == "end-user":
         return False
     if user["custom_role_id"] is None:
@@ -102,6 +107,29 @@ class SupportChatView:
     def __init__(self, store: UserStore, owner_id: int) -> None:
         self.store = store
         self.owner_id = owner_id
+        with store.lock:
+            self.access: set[int] = {uid for uid, u in store.users.items() if seeded_chat_access(store, u)}
+
+    def set_access(self, uid: int, on: bool) -> None:
+        """Admin Center's Chat switch for one team member."""
+        if on:
+            self.access.add(uid)
+        else:
+            self.access.discard(uid)
+
+    def has_access(self, user: dict) -> bool:
+        """Chat on: a live team member whose Chat entitlement is active."""
+        return user["active"] and user["role"] != "end-user" and user["id"] in self.access
+
+    def entitlements(self, user: dict) -> dict:
+        """``entitlements/full`` for a user: chat for team members, as Zendesk's OAS example shows."""
+        ent: dict = {"explore": {"name": "viewer" if user["role"] != "end-user" else None, "is_active": False},
+                     "guide": {"name": "viewer", "is_active": False},
+                     "talk": {"name": "agent" if user["role"] != "end-user" else None, "is_active": False}}
+        if user["role"] != "end-user":
+            ent["chat"] = {"name": "admin" if user["role"] == "admin" else "agent",
+                           "is_active": self.has_access(user)}
+        return ent
 
     def _ids(self) -> list[int]:
         s = self.store
@@ -113,14 +141,14 @@ class SupportChatView:
             lists = [s.by_role["admin"], s.by_role["agent"]]
             out: list[dict] = []
             if max_id is not None:
-                eligible = [i for i in s.before(lists, max_id + 1, len(s.active)) if has_chat_access(s, s.users[i])]
+                eligible = [i for i in s.before(lists, max_id + 1, len(s.active)) if self.has_access(s.users[i])]
                 return [self._agent(i) for i in eligible[-limit:]]
             cursor = (since_id or 0) - 1
             while len(out) < limit:
                 ids = s.after(lists, cursor, limit)
                 if not ids:
                     break
-                out += [self._agent(i) for i in ids if has_chat_access(s, s.users[i])]
+                out += [self._agent(i) for i in ids if self.has_access(s.users[i])]
                 cursor = ids[-1]
             return out[:limit]
 
@@ -131,7 +159,7 @@ class SupportChatView:
 
     def get(self, uid: int) -> dict | None:
         user = self.store.users.get(uid)
-        return self._agent(uid) if user and has_chat_access(self.store, user) else None
+        return self._agent(uid) if user and self.has_access(user) else None
 
     def by_email(self, email: str) -> dict | None:
         uid = self.store.find_email(email)
@@ -139,6 +167,6 @@ class SupportChatView:
 
     def all(self) -> dict[int, dict]:
         with self.store.lock:
-            return {i: self._agent(i) for i in self._ids() if has_chat_access(self.store, self.store.users[i])}
+            return {i: self._agent(i) for i in self._ids() if self.has_access(self.store.users[i])}
 
 

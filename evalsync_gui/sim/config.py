@@ -11,9 +11,14 @@ class SimConfig:
 
     ``rate_limit_per_minute`` (and the incremental/chat limits) may be ``0`` or ``None`` to
     switch that limit off, which benchmarks use to measure the client, not the throttle.
-    ``chat_mode`` is ``"standalone"`` (a writable Chat Agents API with its own agents) or
-    ``"support"`` (the Chat account was created in Support: the Agents API is read-only
-    and lists the Support agents whose role has chat access).
+    ``chat_kind`` is ``"writable"`` (a Chat account managed outside Support: a writable Chat
+    Agents API with its own agents) or ``"support"`` (Chat created in Support: the Agents API
+    is read-only and lists the Support team members whose Chat entitlement is on; Admin Center,
+    played by ``Simulator.set_chat_access``, switches it). ``chat_mode`` is the old name
+    (``standalone`` = writable). ``plan`` ``team``/``professional`` refuse custom roles (403),
+    as Zendesk offers them on Enterprise only. The Chat OAuth client is confidential by
+    default (``chat_client_kind="public"`` refuses client_credentials) and accepts only
+    ``chat_redirect_uris``.
     """
 
     agents: int = 200
@@ -26,7 +31,12 @@ class SimConfig:
     suspended: int = 5
     deleted: int = 5
     chat_agents: int = 100
-    chat_mode: str = "standalone"
+    chat_kind: str = "writable"
+    chat_mode: str | None = None  # deprecated: standalone | support
+    plan: str = "enterprise"
+    chat_client_kind: str = "confidential"
+    chat_redirect_uris: tuple[str, ...] = ("http://127.0.0.1:47123/callback",)
+    new_agents_get_chat: bool = False  # Support kind: does a new agent start with Chat on?
     seed: int = 1
     subdomain: str = "abc-energy"
     rate_limit_per_minute: int | None = 700
@@ -41,8 +51,17 @@ class SimConfig:
     port: int = 0
 
     def __post_init__(self) -> None:
-        if self.chat_mode not in ("standalone", "support"):
-            raise ValueError(f"chat_mode must be 'standalone' or 'support', not {self.chat_mode!r}")
+        if self.chat_mode is not None:
+            if self.chat_mode not in ("standalone", "support"):
+                raise ValueError(f"chat_mode must be 'standalone' or 'support', not {self.chat_mode!r}")
+            self.chat_kind = "writable" if self.chat_mode == "standalone" else "support"
+        if self.chat_kind not in ("writable", "support"):
+            raise ValueError(f"chat_kind must be 'writable' or 'support', not {self.chat_kind!r}")
+        if self.plan not in ("team", "professional", "enterprise"):
+            raise ValueError(f"plan must be team, professional or enterprise, not {self.plan!r}")
+        if self.plan != "enterprise":
+            self.custom_roles = ()  # custom agent roles are an Enterprise feature
+        self.chat_redirect_uris = tuple(self.chat_redirect_uris)
         if self.admins < 1:
             raise ValueError("the simulated account needs at least one admin")
         self.custom_roles = tuple(self.custom_roles)

@@ -38,8 +38,12 @@ class OAuthClient:
     secret: str | None = None
     redirect_uris: tuple[str, ...] = ()
     name: str = "EvalSync Desktop"
+    strict: bool = False  # redirect URIs only when registered, and the secret on every exchange (Chat)
+    owner_id: int | None = None  # who a client_credentials token acts as
 
     def accepts(self, redirect_uri: str) -> bool:
+        if self.strict:
+            return redirect_uri in self.redirect_uris
         return redirect_uri in self.redirect_uris or bool(REDIRECT_OK.match(redirect_uri))
 
 
@@ -120,9 +124,22 @@ class OAuthState:
 
     def _client(self, client_id: str, secret: str | None) -> OAuthClient:
         client = self.clients.get(client_id)
-        if client is None or (client.kind == "confidential" and secret != client.secret):
+        needs_secret = client is not None and (client.kind == "confidential" or client.strict)
+        if client is None or (needs_secret and secret != client.secret):
             raise OAuthError("invalid_client", INVALID_CLIENT, 401)
         return client
+
+    def client_credentials(self, client_id: str, secret: str | None, scope: str,
+                           expires_in: int | None = None) -> Token:
+        """The client_credentials grant: confidential clients only, no refresh token."""
+        client = self._client(client_id, secret)
+        if client.kind != "confidential" or client.owner_id is None:
+            raise OAuthError("invalid_client", INVALID_CLIENT, 401)
+        tok = self._mint(client_id, client.owner_id, scope.split(), expires_in)
+        tok.extra["no_refresh"] = True
+        with self._lock:
+            self._by_refresh.pop(tok.refresh, None)
+        return tok
 
     def _mint(self, client_id: str, user_id: int, scopes: list[str], expires_in: int | None) -> Token:
         now = self._now()

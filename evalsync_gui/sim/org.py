@@ -232,7 +232,7 @@ def seed_org(cfg: SimConfig, base_url: str, now: float) -> SeededOrg:
 
     _mark(rng, users, updated, cfg.suspended, "suspended", now)
     _mark(rng, users, updated, cfg.deleted, "deleted", now)
-    chat = seed_chat_agents(rng, cfg, users, namer, staff_domain, now) if cfg.chat_mode == "standalone" else []
+    chat = seed_chat_agents(rng, cfg, users, namer, staff_domain, now) if cfg.chat_kind == "writable" else []
     emails = {u["email"].lower() for u in users if u["email"]}
     return SeededOrg(users, updated, roles, fields, chat, users[0]["id"], uid + 1, emails)
 

@@ -1,4 +1,10 @@
-"""Chat Agents API: /api/v2/chat/agents (bare JSON arrays, since_id/limit pagination)."""
+"""Chat Agents API (/api/v2/chat/agents: bare JSON arrays, since_id/limit pagination), per-user
+entitlements, the Chat OAuth server and the simulator's Admin Center control.
+
+Only Chat OAuth tokens reach these agent routes (the server refuses Support credentials with
+Zendesk's 401 before they get here); writes need the token's ``write`` scope and a writable
+account kind.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ if TYPE_CHECKING:
 
 CHAT_NOT_FOUND = {"error": "Not Found"}
 READ_ONLY = ("This Chat account was created in Support: the Chat Agents API is read-only. "
-             "Manage chat agents as Support users (role, custom role with chat access) instead.")
+             "Set Chat access in Admin Center (Team members > Roles and access > Chat).")
 MAX_LIMIT = 100
 
 
@@ -23,7 +29,9 @@ def _not_found() -> HttpError:
 
 def _writable(sim: Simulator, req: Request) -> None:
     need_admin(req)
-    if sim.config.chat_mode == "support":
+    if "write" not in (req.principal.token.scopes if req.principal and req.principal.token else []):
+        raise HttpError(json_response({"error": "Forbidden", "description": "The token has no write scope"}, 403))
+    if sim.config.chat_kind == "support":
         raise HttpError(json_response({"error": "Forbidden", "description": READ_ONLY}, 403))
 
 
@@ -94,3 +102,31 @@ def delete_agent(sim: Simulator, req: Request, cid: str) -> Response:
         raise _not_found()
     sim.chat.delete(int(cid))
     return Response(204, b"", None)
+
+
+# ----- entitlements (Support API, read-only) ---------------------------------------------------
+def entitlements_full(sim: Simulator, req: Request, uid: str) -> Response:
+    """GET /api/v2/users/{id}/entitlements/full; a writable-kind account has no Chat entitlement."""
+    need_agent(req)
+    user = sim.store.users.get(int(uid))
+    if user is None or not user["active"]:
+        raise HttpError(json_response({"error": "RecordNotFound", "description": "Not found"}, 404))
+    if sim.config.chat_kind == "support":
+        ent = sim.chat.entitlements(user)
+    else:
+        staff = user["role"] != "end-user"
+        ent = {"explore": {"name": "viewer" if staff else None, "is_active": False},
+               "guide": {"name": "viewer", "is_active": False},
+               "talk": {"name": "agent" if staff else None, "is_active": False}}
+    return json_response({"entitlements": ent})
+
+
+# ----- the simulator's own control: Admin Center's Chat switch -------------------------------
+def admin_center_chat(sim: Simulator, req: Request, uid: str) -> Response:
+    """POST /_sim/admin-center/users/{id}/chat {"is_active": bool}: what an admin clicks in Admin Center."""
+    body = _body(req)
+    try:
+        sim.set_chat_access(int(uid), bool(body.get("is_active")))
+    except (KeyError, ValueError) as exc:
+        raise HttpError(error(400, "Bad Request", str(exc))) from None
+    return json_response({"user_id": int(uid), "chat": {"is_active": bool(body.get("is_active"))}})

@@ -262,6 +262,8 @@ def create_user(sim: Simulator, req: Request) -> Response:
         raise _invalid("email", str(exc), "DuplicateValue") from None
     if data.get("suspended"):
         sim.store.set_suspended(user["id"], True)
+    if sim.config.chat_kind == "support" and role != "end-user" and sim.config.new_agents_get_chat:
+        sim.set_chat_access(user["id"], True)
     resp = raw_json(b'{"user":' + sim.store.fragment(user["id"]) + b"}", 201)
     resp.headers.append(("Location", f"{sim.base_url}/api/v2/users/{user['id']}.json"))
     return resp
@@ -313,8 +315,16 @@ def _role_view(sim: Simulator, role: dict) -> dict:
     return {**role, "team_member_count": sim.store.team_member_count(role["id"])}
 
 
+def _enterprise_only(sim: Simulator) -> None:
+    """Custom agent roles exist on Enterprise plans only; Zendesk documents no refusal body, so
+    the simulator answers with its generic 403 (docs/ZENDESK.md section 3)."""
+    if sim.config.plan != "enterprise":
+        raise HttpError(json_response(FORBIDDEN, 403))
+
+
 def custom_roles(sim: Simulator, req: Request) -> Response:
     need_agent(req)
+    _enterprise_only(sim)
     with sim.store.lock:
         roles = [_role_view(sim, r) for r in sim.store.custom_roles]
     return json_response({"custom_roles": roles, "next_page": None, "previous_page": None, "count": len(roles)})
@@ -322,6 +332,7 @@ def custom_roles(sim: Simulator, req: Request) -> Response:
 
 def custom_role(sim: Simulator, req: Request, rid: str) -> Response:
     need_agent(req)
+    _enterprise_only(sim)
     for r in sim.store.custom_roles:
         if r["id"] == int(rid):
             return json_response({"custom_role": _role_view(sim, r)})

@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from evalsync_gui.sim import routes_chat as rc
+from evalsync_gui.sim import routes_chat_oauth as rco
 from evalsync_gui.sim import routes_oauth as ro
 from evalsync_gui.sim import routes_users as ru
 from evalsync_gui.sim.chat import ChatAgents, SupportChatView
@@ -35,6 +36,7 @@ from evalsync_gui.sim.wire import HttpError, Principal, Request, Response, error
 
 log = logging.getLogger("evalsync.sim")
 CLIENT_ID = "evalsync-desktop"
+CHAT_CLIENT_ID = "evalsync-chat"
 INVALID_TOKEN = {"error": "invalid_token", "error_description": "The access token provided is expired, revoked, "
                                                                 "malformed or invalid for other reasons."}
 BASIC_401 = {"error": "Couldn't authenticate you"}
@@ -52,6 +54,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("PUT", r"/api/v2/users/(\d+)", ru.update_user),
         ("DELETE", r"/api/v2/users/(\d+)", ru.delete_user),
         ("GET", r"/api/v2/user_fields", ru.user_fields),
+        ("GET", r"/api/v2/users/(\d+)/entitlements/full", rc.entitlements_full),
         ("GET", r"/api/v2/custom_roles", ru.custom_roles),
         ("GET", r"/api/v2/custom_roles/(\d+)", ru.custom_role),
         ("GET", r"/api/v2/incremental/users/cursor", ru.export_cursor),
@@ -68,10 +71,14 @@ _ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("GET", r"/oauth/authorizations/new", ro.authorize),
         ("POST", r"/oauth/authorizations", ro.decide),
         ("POST", r"/oauth/tokens", ro.token),
+        ("GET", r"/oauth2(?:/chat)?/authorizations/new", rco.authorize),
+        ("POST", r"/oauth2(?:/chat)?/token", rco.token),
+        ("POST", r"/_sim/admin-center/users/(\d+)/chat", rc.admin_center_chat),
     )
 ]
 # Paths anyone may call without credentials (OAuth itself) and paths any valid token may call.
-_PUBLIC = ("/oauth/",)
+_PUBLIC = ("/oauth/", "/oauth2/", "/_sim/")
+_CHAT = "/api/v2/chat/"
 _NO_SCOPE = ("/api/v2/users/me", "/api/v2/oauth/tokens/current")
 
 
@@ -94,7 +101,7 @@ class Simulator:
         finally:
             if gc_was_on:
                 gc.enable()
-        self.chat: Any = (ChatAgents(org.chat_agents, self.clock.now) if cfg.chat_mode == "standalone"
+        self.chat: Any = (ChatAgents(org.chat_agents, self.clock.now) if cfg.chat_kind == "writable"
                           else SupportChatView(self.store, org.owner_id))
         self.limiter = RateLimiter(self.clock.now, cfg.rate_limit_per_minute, cfg.incremental_per_minute,
                                    cfg.chat_per_minute)
@@ -102,6 +109,13 @@ class Simulator:
         self.oauth = OAuthState(self.clock.now, cfg.access_token_ttl, cfg.refresh_token_ttl)
         self.oauth.register(OAuthClient(CLIENT_ID))
         self.oauth_client_id = CLIENT_ID
+        # The Chat API's own OAuth server and client (Chat dashboard > Settings > Account > API).
+        self.chat_oauth = OAuthState(self.clock.now, cfg.access_token_ttl, cfg.refresh_token_ttl)
+        self.chat_client_id = CHAT_CLIENT_ID
+        self.chat_client_secret = secrets.token_urlsafe(24)
+        self.chat_oauth.register(OAuthClient(CHAT_CLIENT_ID, kind=cfg.chat_client_kind, secret=self.chat_client_secret,
+                                             redirect_uris=cfg.chat_redirect_uris, name="EvalSync Chat",
+                                             strict=True, owner_id=org.owner_id))
         self._api_tokens: dict[str, str] = {}
         self.admin_email: str = self.store.users[org.owner_id]["email"]
         self.api_token = self.add_api_token(self.admin_email)
@@ -153,10 +167,32 @@ class Simulator:
     @property
     def chat_agents(self) -> dict[int, dict]:
         """Chat agents by id as the Chat API shows them (derived from Support in support mode)."""
-        return self.chat.agents if self.config.chat_mode == "standalone" else self.chat.all()
+        return self.chat.agents if self.config.chat_kind == "writable" else self.chat.all()
 
     def chat_agent(self, cid: int) -> dict | None:
-        return self.chat.agents.get(cid) if self.config.chat_mode == "standalone" else self.chat.get(cid)
+        return self.chat.agents.get(cid) if self.config.chat_kind == "writable" else self.chat.get(cid)
+
+    def set_chat_access(self, uid: int, on: bool = True) -> None:
+        """Play the admin's click in Admin Center (Team members > agent > Roles and access > Chat)."""
+        if self.config.chat_kind != "support":
+            raise ValueError("Chat access is an Admin Center setting only when Chat was created in Support")
+        if uid not in self.store.users:
+            raise KeyError(uid)
+        self.chat.set_access(uid, on)
+
+    def chat_access(self, uid: int) -> bool:
+        """Support kind: whether the team member's Chat entitlement is on."""
+        user = self.store.users[uid]
+        return self.config.chat_kind == "support" and self.chat.has_access(user)
+
+    def register_chat_redirect(self, uri: str) -> None:
+        """Register one more redirect URL on the Chat API client (as in the Chat dashboard)."""
+        client = self.chat_oauth.clients[self.chat_client_id]
+        client.redirect_uris = (*client.redirect_uris, uri)
+
+    def chat_token(self, scope: str = "read write") -> str:
+        """A Chat access token for the owner, as a confidential client's client_credentials gives."""
+        return self.chat_oauth.client_credentials(self.chat_client_id, self.chat_client_secret, scope).access
 
     def add_api_token(self, email: str) -> str:
         """A new API token acting as the user with this email."""
@@ -273,6 +309,8 @@ class Simulator:
     def _authenticate(self, req: Request) -> Principal | None:
         header = req.headers.get("Authorization") or ""
         scheme, _, cred = header.partition(" ")
+        if req.route.startswith(_CHAT):
+            return self._authenticate_chat(scheme, cred)
         if scheme.lower() == "bearer":
             tok = self.oauth.lookup(cred.strip())
             user = self.store.users.get(tok.user_id) if tok else None
@@ -292,6 +330,17 @@ class Simulator:
                 return Principal(user, "api_token")
         elif not header and req.route == "/api/v2/users/me":
             return None  # anonymous: Zendesk answers users/me with an anonymous user
+        raise HttpError(json_response(BASIC_401, 401, [("WWW-Authenticate", 'Basic realm="Web Password"')]))
+
+    def _authenticate_chat(self, scheme: str, cred: str) -> Principal:
+        """The Chat API takes only Chat OAuth tokens: Support Basic or Bearer get Zendesk's 401."""
+        if scheme.lower() == "bearer":
+            tok = self.chat_oauth.lookup(cred.strip())
+            user = self.store.users.get(tok.user_id) if tok else None
+            if tok is not None and user is not None and user["active"] and not user["suspended"]:
+                return Principal(user, "chat_oauth", tok)
+            raise HttpError(json_response(INVALID_TOKEN, 401, [
+                ("WWW-Authenticate", 'Bearer realm="Doorkeeper", error="invalid_token"')]))
         raise HttpError(json_response(BASIC_401, 401, [("WWW-Authenticate", 'Basic realm="Web Password"')]))
 
     @staticmethod

@@ -46,11 +46,50 @@ def test_standalone_decisions():
     assert d["unknown@acme.com"][0] == "keep"
 
 
-def test_support_mode_deletes_only_chat_only_agents():
-    d = decide([agent(1, "support@acme.com", 300), agent(2, "chatonly@acme.com", 300, chat_only=True)],
-               mode="support")
-    assert d["support@acme.com"][0] == "disable" and "not deleted" in d["support@acme.com"][1]
-    assert d["chatonly@acme.com"][0] == "delete"
+def test_support_kind_only_lists_admin_steps():
+    """Support kind: nothing is disabled or deleted by EvalSync; the rows become admin steps."""
+    rows = preview([agent(1, "support@acme.com", 300), agent(2, "idle@acme.com", 100),
+                    agent(3, "off@acme.com", 300, enabled=False)],
+                   Policy(90, 180), mode="support", now=NOW, admin_url="https://acme.zendesk.com/admin/x")
+    d = {r.email: r for r in rows}
+    assert {r.action for r in rows} <= {"admin_step", "keep"}
+    assert d["support@acme.com"].action == "admin_step" and "Admin Center" in d["support@acme.com"].why
+    assert d["support@acme.com"].admin_url == "https://acme.zendesk.com/admin/x"
+    assert d["idle@acme.com"].action == "admin_step" and d["off@acme.com"].action == "keep"
+
+
+def test_apply_refuses_the_support_kind(ctx):
+    from evalsync_gui.core.chat.inactivity import apply
+
+    class Backend:
+        mode = "support"
+
+        def disable(self, a):
+            raise AssertionError("never called")
+
+        delete = disable
+
+    rows = preview([agent(1, "x@acme.com", 300)], Policy(90, 180), mode="support", now=NOW)
+    with pytest.raises(UsageError, match="Admin Center"):
+        apply(ctx.db, Backend(), rows, {1: agent(1, "x@acme.com", 300)})
+
+
+@pytest.mark.parametrize("value", ["last tuesday", "2026-13-45T00:00:00Z", 1700000000])
+def test_unreadable_last_login_is_unknown_never_never_logged_in(value):
+    """Issue 15 item 7: an unreadable value used to read as "never logged in" and delete the agent."""
+    d = decide([Agent(1, "odd@acme.com", enabled=True, last_login=value, created=ago(400))])
+    action, why = d["odd@acme.com"]
+    assert action == "keep" and "unreadable" in why and "never logged in" not in why
+
+
+def test_export_steps_csv_names_the_measure(tmp_path):
+    from evalsync_gui.core.chat.inactivity import SUPPORT_LAST_LOGIN, export_steps_csv
+
+    rows = preview([agent(1, "idle@acme.com", 300), agent(2, "ok@acme.com", 3)], Policy(90, 180), mode="support",
+                   now=NOW, source=SUPPORT_LAST_LOGIN, admin_url="https://acme.zendesk.com/admin/people/team/members")
+    assert export_steps_csv(rows, tmp_path / "steps.csv") == 1
+    text = (tmp_path / "steps.csv").read_text(encoding="utf-8-sig")
+    assert "idle@acme.com" in text and "API-token requests also move it" in text and "ok@acme.com" not in text
 
 
 def test_m_must_exceed_n():

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from evalsync_gui.cli import main
 from evalsync_gui.core.textsafe import clean, clean_lines
+from tests.core.test_chat_cli import chat_connect
 from tests.core.test_chat_cli import connected  # noqa: F401 - fixture: a data folder signed in to the simulator
 from tests.keyring_backends import file_keyring  # noqa: F401 - fixture
 
@@ -50,7 +51,8 @@ def test_synced_names_are_escaped_in_users_list_and_runs_show(connected, sim, ca
     assert code == 0 and "Eve\\x1b]0;owned" in out and _raw_free(out + err)
 
 
-def test_chat_agent_names_are_escaped(connected, sim, capsys):
+def test_chat_agent_names_are_escaped(connected, sim, capsys, monkeypatch):
+    assert chat_connect(connected, sim, capsys, monkeypatch)[0] == 0
     agent = next(iter(sim.chat_agents.values()))
     agent["display_name"] = HOSTILE
     code, out, err = cli(connected, capsys, "chat", "agents", "list")

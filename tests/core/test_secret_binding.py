@@ -45,7 +45,7 @@ class _Recorder(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    do_DELETE = do_GET
+    do_DELETE = do_POST = do_GET
 
     def log_message(self, *args: object) -> None:
         pass
@@ -208,3 +208,25 @@ def test_an_unknown_backend_is_not_trusted():
             SecretStore().set(SecretScope.for_url("https://abc.zendesk.com", "f"), API_TOKEN, "tok-abcdef")
     finally:
         keyring.set_keyring(previous)
+
+
+# -- the Chat API connection's secrets (client secret, token pair) ------------------------------
+def test_chat_secrets_go_only_to_the_origins_they_were_saved_for(ctx, sim, elsewhere):
+    from evalsync_gui.core.chat import connection
+    from tests.chat_helpers import connect_both
+
+    url, seen = elsewhere
+    connect_both(ctx, sim)
+    saved = connection.chat_connection(ctx)
+    # The Chat OAuth server named in the setting changes: neither the refresh token nor the
+    # client secret is sent there; the user is told to connect Chat again.
+    ctx.settings.set(connection.CONNECTION_KEY, {**saved.to_dict(), "oauth_base": url})
+    sim.chat_oauth.revoke_all()
+    with pytest.raises(AuthError, match="connect Chat again"):
+        with connection.chat_http(ctx) as http:
+            http.get("/api/v2/chat/agents", params={"limit": 1})
+    # The API address changes: no Chat token is found for it, nothing is sent.
+    ctx.settings.set(connection.CONNECTION_KEY, {**saved.to_dict(), "api_base": url})
+    with pytest.raises(AuthError, match="No Chat API connection"):
+        connection.chat_http(ctx)
+    assert seen == []

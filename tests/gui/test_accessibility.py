@@ -134,6 +134,7 @@ def _next_tab_stop(widget):
 
 def test_tab_order_runs_top_down_on_chat_pages(window):
     chat = window.tab_pages[2]
-    assert _next_tab_stop(chat.agents_search) is chat.refresh_button
-    assert _next_tab_stop(chat.requests_search) is chat.import_button
-    assert _next_tab_stop(chat.process_button) is chat.requests_view
+    assert _next_tab_stop(chat.agents.search) is chat.agents.refresh_button
+    assert _next_tab_stop(chat.requests.search) is chat.requests.import_button
+    assert _next_tab_stop(chat.requests.process_button) is chat.requests.view
+    assert _next_tab_stop(chat.log.search) is chat.log.details_button

@@ -297,6 +297,9 @@ def test_demo_starts_simulator_off_thread_connects_and_stops_on_close(qtbot, ser
         assert sim is not None and services.ctx.base_url == sim.base_url
         assert w.banner.isVisible() and sim.base_url in w.banner.text()
         assert any(sim.admin_email in m for m in messages), messages
+        from evalsync_gui.core.chat.connection import chat_connection
+
+        assert chat_connection(services.ctx).client_id == sim.chat_client_id  # the Chat API, made for you
         w.close()
         assert services.simulator is None
         assert not controller.is_running()

@@ -24,10 +24,10 @@ def slow_sim(sim_factory):
 
 
 def test_close_during_sync_and_chat_batch_stops_all_threads_within_2s(qtbot, ctx, slow_sim, file_keyring, tmp_path):  # noqa: F811
-    from evalsync_gui.core.auth.session import connect_api_token
     from evalsync_gui.core.sync.config import SyncConfig, save_config
+    from tests.chat_helpers import connect_both
 
-    connect_api_token(ctx, "abc-energy", slow_sim.admin_email, slow_sim.api_token, base_url=slow_sim.base_url)
+    connect_both(ctx, slow_sim)  # Support sign-in and the Chat API connection
     save_config(ctx, SyncConfig(roles=["agent", "admin"]))
     ctx.settings.set("chat.domains", [DOMAIN])
     ctx.settings.set("chat.mode", "standalone")

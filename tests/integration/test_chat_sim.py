@@ -1,4 +1,4 @@
-"""Chat agents against the simulator, in both Chat modes, over real loopback HTTP.
+"""Chat agents against the simulator, in both account kinds, over real loopback HTTP.
 
 The big tests reproduce the issue's target: 1,500 requests against 1,500 agents (enabled,
 disabled, missing, bad domains) with one extract per batch and one write per changed agent.
@@ -17,6 +17,7 @@ from evalsync_gui.core.chat import requests as rq
 from evalsync_gui.core.chat.inactivity import Policy
 from evalsync_gui.core.chat import inactivity
 from evalsync_gui.core.zendesk.http import ApiTokenAuth, RetryPolicy, ZendeskHttp
+from tests.chat_helpers import clients
 
 DOMAIN = "abc-energy.example.com"
 LATENCY = 0.02
@@ -81,9 +82,10 @@ def test_standalone_1500_requests_one_extract_one_write_each(ctx, sim_factory):
     ctx.settings.set("chat.domains", [DOMAIN])
     ctx.settings.set("chat.mode", "standalone")
     expected = queue_mix(ctx, list(sim.chat_agents.values()), 1500)
+    clients(ctx, sim).close()  # connect before the clock starts
     sim.clear_log()
     started = time.perf_counter()
-    with client(sim) as http:
+    with clients(ctx, sim) as http:
         result, _ = service.run_process(ctx.db, ctx.settings, http)
     elapsed = time.perf_counter() - started
     counts = result.counts()
@@ -104,57 +106,73 @@ def test_standalone_1500_requests_one_extract_one_write_each(ctx, sim_factory):
 
 
 @pytest.mark.slow
-def test_support_1500_requests_through_users_api(ctx, sim_factory):
-    sim = sim_factory(agents=1500, admins=5, end_users=50, chat_agents=0, chat_mode="support", latency=LATENCY,
+def test_support_kind_batch_writes_nothing_to_chat_and_changes_no_support_role(ctx, sim_factory):
+    """Done-when: on the Support kind a batch makes no write to /api/v2/chat/* and changes no
+    user's custom_role_id, role or suspended; new people are created through the Users API; the
+    rest are listed with admin_url and complete after the simulator plays the admin step."""
+    sim = sim_factory(agents=150, admins=3, end_users=20, chat_agents=0, chat_kind="support",
                       rate_limit_per_minute=None, chat_per_minute=None, seed=5)
     ctx.settings.set("chat.domains", [DOMAIN])
-    ctx.settings.set("chat.mode", "support")
-    ctx.settings.set("chat.support_role", sim.role_id("Tier 1"))
-    with client(sim) as http:
-        backend = service.backend_for(ctx.settings, http)
-        staff = [vars(a) for a in backend.extract()]
-    assert len(staff) > 1400
-    expected = queue_mix(ctx, staff, 1500)
-    assert expected["enabled"] > 50  # QA Lead (no chat access) agents and suspended ones
-    sim.clear_log()
-    started = time.perf_counter()
-    with client(sim) as http:
+    ctx.settings.set("chat.kind", "support")
+    staff = [u for u in sim.users.values() if u["active"] and u["role"] in ("agent", "admin")
+             and not u["suspended"] and u["email"].endswith(DOMAIN)]
+    with_chat = [u for u in staff if sim.chat_access(u["id"])]
+    without = [u for u in staff if not sim.chat_access(u["id"])]
+    assert len(without) > 5
+    before = {uid: (u["role"], u["custom_role_id"], u["suspended"]) for uid, u in sim.users.items()}
+    for u in with_chat[:20] + without:
+        rq.add_request(ctx.db, requester=f"lead@{DOMAIN}", email=u["email"], first_name="A", last_name="B")
+    for i in range(5):
+        rq.add_request(ctx.db, requester=f"lead@{DOMAIN}", email=f"new.person{i}@{DOMAIN}", first_name=f"N{i}",
+                       last_name="P")
+    with clients(ctx, sim) as http:
+        sim.clear_log()
         result, _ = service.run_process(ctx.db, ctx.settings, http)
-    elapsed = time.perf_counter() - started
-    counts = result.counts()
-    assert {k: counts.get(k, 0) for k in expected} == expected
-    pages = writes(sim, "GET", "/api/v2/users") + writes(sim, "GET", "/api/v2/custom_roles")
-    assert writes(sim, "PUT", "/api/v2/users/") == expected["enabled"]
-    assert writes(sim, "POST", "/api/v2/users") == expected["created"]
-    assert not any(p.startswith("/api/v2/chat") for _, p, _, _ in sim.request_log)
-    total = len(sim.request_log)
-    assert total == pages + expected["enabled"] + expected["created"]
-    assert elapsed <= budget(sim, total), (elapsed, total)
-    chat = {a["email"].lower() for a in sim.chat_agents.values() if a["enabled"]}
-    for row in ctx.db.query("SELECT email FROM chat_requests WHERE status != 'rejected'"):
-        assert row["email"].lower() in chat
+    assert result.counts() == {"already_enabled": 20, "needs_admin_step": len(without) + 5}
+    assert not [p for m, p, _, _ in sim.request_log if p.startswith("/api/v2/chat") and m != "GET"]
+    assert writes(sim, "POST", "/api/v2/users") == 5 and writes(sim, "PUT", "/api/v2/users") == 0
+    assert all(before[uid] == (u["role"], u["custom_role_id"], u["suspended"]) for uid, u in sim.users.items()
+               if uid in before)
+    steps = service.admin_steps(ctx.db)
+    assert len(steps) == len(without) + 5
+    assert all(s["admin_url"] == f"{sim.base_url}/admin/people/team/members/{s['agent_id']}" for s in steps)
+    for s in steps[:3]:
+        sim.set_chat_access(s["agent_id"], True)  # the admin's click in Admin Center
+    with clients(ctx, sim) as http:
+        again, _ = service.run_process(ctx.db, ctx.settings, http)
+    assert again.counts() == {"completed_after_admin_step": 3, "needs_admin_step": len(steps) - 3}
+    assert len(service.admin_steps(ctx.db)) == len(steps) - 3
+    log = [r["action"] for r in audit.recent_actions(ctx.db)]
+    assert log.count(audit.COMPLETED) == 3
 
 
-def test_auto_mode_detects_support_from_a_refused_write(ctx, sim_factory):
-    sim = sim_factory(chat_mode="support")
+def test_auto_kind_is_detected_from_reads_without_a_write(ctx, sim_factory):
+    sim = sim_factory(chat_kind="support")
     ctx.settings.set("chat.domains", [DOMAIN])
-    ctx.settings.set("chat.support_role", sim.role_id("Tier 1"))
     rq.add_request(ctx.db, requester=f"lead@{DOMAIN}", email=f"fresh@{DOMAIN}", first_name="Fresh", last_name="One")
-    with client(sim) as http:
+    with clients(ctx, sim) as http:
+        sim.clear_log()
         result, _ = service.run_process(ctx.db, ctx.settings, http)
-    assert result.mode == "support" and ctx.settings.get("chat.detected_mode") == "support"
-    assert [o.status for o in result.outcomes] == ["created"]
-    assert writes(sim, "POST", "/api/v2/chat/agents") == 1  # the one refused write
-    user = next(u for u in sim.users.values() if u["email"] == f"fresh@{DOMAIN}")
-    assert user["custom_role_id"] == sim.role_id("Tier 1") and user["role"] == "agent"
+    assert result.mode == "support"
+    assert ctx.settings.get("chat.kind_detected")["kind"] == "support"
+    assert service.status(ctx)["kind_source"] == "detected"
+    assert not [p for m, p, _, _ in sim.request_log if p.startswith("/api/v2/chat") and m != "GET"]
+    [outcome] = result.outcomes
+    assert outcome.status == "needs_admin_step" and outcome.admin_url.endswith(f"/members/{outcome.agent_id}")
+    user = sim.users[outcome.agent_id]
+    assert (user["role"], user["custom_role_id"]) == ("agent", None)  # no custom role unless the admin chose one
+    sim.set_chat_access(outcome.agent_id, True)
+    with clients(ctx, sim) as http:
+        again, _ = service.run_process(ctx.db, ctx.settings, http)
+    assert [o.status for o in again.outcomes] == ["completed_after_admin_step"]
+    assert rq.status_counts(ctx.db) == {"completed_after_admin_step": 1}
 
 
 @pytest.mark.parametrize("mode", ["standalone", "support"])
 def test_failure_mid_batch_then_resume_does_nothing_twice(ctx, sim_factory, mode):
-    sim = sim_factory(agents=60, chat_agents=60, chat_mode=mode)
+    sim = sim_factory(agents=60, chat_agents=60, chat_mode=mode, new_agents_get_chat=True)
     ctx.settings.set("chat.domains", [DOMAIN])
     ctx.settings.set("chat.mode", mode)
-    ctx.settings.set("chat.support_role", sim.role_id("Tier 1"))
     for i in range(12):
         rq.add_request(ctx.db, requester=f"lead@{DOMAIN}", email=f"p{i}@{DOMAIN}", first_name=f"P{i}",
                        last_name="Q")
@@ -162,12 +180,14 @@ def test_failure_mid_batch_then_resume_does_nothing_twice(ctx, sim_factory, mode
     # The 4th create reaches Zendesk but the answer is cut off; the 8th never arrives.
     sim.faults.add(post, kind="cut", method="POST", after=3)
     sim.faults.add(post, kind="drop", method="POST", after=6)
-    with client(sim) as http:
+    with clients(ctx, sim) as http:
         first, _ = service.run_process(ctx.db, ctx.settings, http)
     assert first.counts() == {"created": 10, "failed": 2}
     assert all("could not create" in o.reason for o in first.outcomes if o.status == "failed")
+    if mode == "support":
+        clients(ctx, sim).close()  # already connected: nothing to clear
     sim.clear_log()
-    with client(sim) as http:
+    with clients(ctx, sim) as http:
         second, _ = service.run_process(ctx.db, ctx.settings, http)
     assert second.counts() == {"created": 2}
     assert writes(sim, "POST", post) == 1  # only the one that never arrived is sent again
@@ -198,7 +218,7 @@ def test_inactivity_preview_and_apply(ctx, sim):
     for i in plain[4:]:
         agents[i]["last_login"] = stamp(10)
     pol = Policy(90, 180, [a_exempt["email"].upper()])
-    with client(sim) as http:
+    with clients(ctx, sim) as http:
         rows, by_id, backend = service.policy_preview(ctx.db, ctx.settings, http, pol)
         actions = {r.email: (r.action, r.why) for r in rows}
         assert actions[a_disable["email"]][0] == "disable" and "100 days" in actions[a_disable["email"]][1]
@@ -216,24 +236,46 @@ def test_inactivity_preview_and_apply(ctx, sim):
     assert {"Disabled", "Deleted"} <= log
 
 
-def test_support_backend_enable_disable_delete_rules(ctx, sim_factory):
-    sim = sim_factory(chat_mode="support")
-    ctx.settings.set("chat.mode", "support")
-    ctx.settings.set("chat.support_role", sim.role_id("Tier 1"))
-    with client(sim) as http:
-        backend = service.backend_for(ctx.settings, http)
-        _, _, created = backend.create(f"temp@{DOMAIN}", "Temp", "Agent")
-        assert created.enabled and created.id in sim.chat_agents
-        backend.disable(created)
-        user = sim.users[created.id]
-        assert user["custom_role_id"] == sim.role_id("QA Lead")  # a role without chat access
-        assert created.id not in sim.chat_agents
-        again = {a.id: a for a in backend.extract()}[created.id]
-        assert again.enabled is False
-        backend.enable(again)
-        assert sim.users[created.id]["custom_role_id"] == sim.role_id("Tier 1")
-        with pytest.raises(Exception, match="not chat-only"):
-            backend.delete(again)
+def test_support_kind_never_changes_an_existing_agent(ctx, sim_factory):
+    """An agent without Chat gets an admin step; a suspended full agent is never unsuspended
+    (issue 15 item 3: the old Support backend sent suspended: false)."""
+    sim = sim_factory(chat_kind="support")
+    ctx.settings.set("chat.domains", [DOMAIN])
+    ctx.settings.set("chat.kind", "support")
+    no_chat = sim.add_user("Nora Nochat", f"nora@{DOMAIN}", "agent", sim.role_id("QA Lead"))
+    sim.set_chat_access(no_chat["id"], False)
+    held = sim.add_user("Sam Held", f"sam@{DOMAIN}", "agent")
+    sim.suspend(held["id"])
+    for u in (no_chat, held):
+        rq.add_request(ctx.db, requester=f"lead@{DOMAIN}", email=u["email"], first_name="X", last_name="Y")
+    with clients(ctx, sim) as http:
+        sim.clear_log()
+        result, _ = service.run_process(ctx.db, ctx.settings, http)
+    assert [o.status for o in result.outcomes] == ["needs_admin_step", "rejected"]
+    assert "never lifts a suspension" in result.outcomes[1].reason
+    assert sim.users[held["id"]]["suspended"] is True
+    assert sim.users[no_chat["id"]]["custom_role_id"] == sim.role_id("QA Lead")
+    assert not [m for m, p, _, _ in sim.request_log if m in ("PUT", "POST", "DELETE")]
+
+
+def test_end_user_upgrade_only_when_allowed(ctx, sim_factory):
+    sim = sim_factory(chat_kind="support", new_agents_get_chat=True)
+    ctx.settings.set("chat.domains", [DOMAIN])
+    ctx.settings.set("chat.kind", "support")
+    jane = sim.add_user("Jane Doe", f"jane.doe@{DOMAIN}", role="end-user")
+    rq.add_request(ctx.db, requester=f"lead@{DOMAIN}", email=f"Jane.Doe@{DOMAIN.upper()}", first_name="Jane",
+                   last_name="Doe")
+    with clients(ctx, sim) as http:
+        result, _ = service.run_process(ctx.db, ctx.settings, http)
+    assert [o.status for o in result.outcomes] == ["needs_admin_step"]
+    assert sim.users[jane["id"]]["role"] == "end-user"
+    assert result.outcomes[0].admin_url.endswith(f"/agent/users/{jane['id']}")
+    ctx.settings.set("chat.upgrade_end_users", True)
+    sim.set_chat_access(jane["id"], True)  # takes effect once she is an agent
+    with clients(ctx, sim) as http:
+        again, _ = service.run_process(ctx.db, ctx.settings, http)
+    assert [o.status for o in again.outcomes] == ["created"] and "upgraded" in again.outcomes[0].reason
+    assert (sim.users[jane["id"]]["role"], sim.users[jane["id"]]["custom_role_id"]) == ("agent", None)
 
 
 def test_faults_with_writes_in_flight_then_resume_sends_each_write_once(ctx, sim_factory):
@@ -248,9 +290,10 @@ def test_faults_with_writes_in_flight_then_resume_sends_each_write_once(ctx, sim
     post = "/api/v2/chat/agents"
     sim.faults.add(post, kind="cut", method="POST", after=10)  # made, answer lost
     sim.faults.add(post, kind="drop", method="POST", after=20)  # never made
+    clients(ctx, sim).close()  # connect before the clock starts
     sim.clear_log()
     started = time.perf_counter()
-    with client(sim) as http:
+    with clients(ctx, sim) as http:
         first, _ = service.run_process(ctx.db, ctx.settings, http)
     elapsed = time.perf_counter() - started
     assert first.counts() == {"created": n - 2, "failed": 2}
@@ -260,7 +303,7 @@ def test_faults_with_writes_in_flight_then_resume_sends_each_write_once(ctx, sim
     assert elapsed < n * LATENCY  # overlapping writes: well under one latency per write
     assert rq.status_counts(ctx.db) == {"created": n - 2, "failed": 2}
     sim.clear_log()
-    with client(sim) as http:
+    with clients(ctx, sim) as http:
         second, _ = service.run_process(ctx.db, ctx.settings, http)
     assert second.counts() == {"created": 2}
     assert writes(sim, "POST", post) == 1  # only the dropped one is sent again
@@ -268,20 +311,6 @@ def test_faults_with_writes_in_flight_then_resume_sends_each_write_once(ctx, sim
     assert sorted(emails) == sorted(f"c{i}@{DOMAIN}" for i in range(n))
     log = [r["action"] for r in audit.recent_actions(ctx.db)]
     assert log.count(audit.CREATED) == n and log.count(audit.CREATING) == n + 1
-
-
-def test_auto_mode_with_many_requests_costs_one_refused_write(ctx, sim_factory):
-    sim = sim_factory(chat_mode="support", latency=LATENCY)
-    ctx.settings.set("chat.domains", [DOMAIN])
-    ctx.settings.set("chat.support_role", sim.role_id("Tier 1"))
-    for i in range(12):
-        rq.add_request(ctx.db, requester=f"lead@{DOMAIN}", email=f"s{i}@{DOMAIN}", first_name=f"S{i}",
-                       last_name="Q")
-    with client(sim) as http:
-        result, _ = service.run_process(ctx.db, ctx.settings, http)
-    assert result.mode == "support" and result.counts() == {"created": 12}
-    assert writes(sim, "POST", "/api/v2/chat/agents") == 1  # the first write goes alone
-    assert writes(sim, "POST", "/api/v2/users") == 12
 
 
 def test_chat_rate_limit_with_writes_in_flight(ctx, sim_factory):
@@ -298,9 +327,8 @@ def test_chat_rate_limit_with_writes_in_flight(ctx, sim_factory):
         rq.add_request(ctx.db, requester=f"lead@{DOMAIN}", email=f"r{i}@{DOMAIN}", first_name=f"R{i}",
                        last_name="Q")
     sim.clear_log()
-    http = ZendeskHttp(sim.base_url, ApiTokenAuth(sim.admin_email, sim.api_token),
-                       retry=RetryPolicy(backoff_base=0.01, backoff_max=0.05), sleep=sim.clock.advance)
-    with http:
+    with clients(ctx, sim, sleep=sim.clock.advance) as http:
+        sim.clear_log()
         result, _ = service.run_process(ctx.db, ctx.settings, http)
     assert result.counts() == {"created": n}
     posts = [s for m, p, _, s in sim.request_log if m == "POST" and p == "/api/v2/chat/agents"]

@@ -45,8 +45,11 @@ def test_sigkill_during_a_chat_batch_loses_nothing_and_repeats_nothing(tmp_path,
         r = _cli(data, "connect", "--subdomain", "abc-energy", "--base-url", sim.base_url, "--email",
                  sim.admin_email, "--api-token-stdin", stdin=sim.api_token + "\n")
         assert r.returncode == 0, r.stderr
-        assert _cli(data, "chat", "config", "--domains", DOMAIN, "--management", "on", "--mode",
-                    "standalone").returncode == 0
+        r = _cli(data, "chat", "connect", "--client-id", sim.chat_client_id, "--client-secret-stdin", "--grant",
+                 "client_credentials", "--base-url", sim.base_url, stdin=sim.chat_client_secret + "\n")
+        assert r.returncode == 0, r.stderr
+        assert _cli(data, "chat", "config", "--domains", DOMAIN, "--management", "on", "--kind",
+                    "writable").returncode == 0
         existing = [a for a in sim.chat_agents.values() if not a["roles"].get("owner")][:100]
         disabled = existing[:50]
         for agent in disabled:

@@ -126,18 +126,18 @@ def test_qtablewidget_setitem_keeps_none_alive():
 
 
 def test_closing_the_window_during_a_chat_batch_stops_it_within_2_seconds(qtbot, tmp_path, file_keyring):  # noqa: F811
-    chat_tab_mod = pytest.importorskip("evalsync_gui.gui.chat_tab")
-    from evalsync_gui.core.auth import session
     from evalsync_gui.core.chat import requests as rq
     from evalsync_gui.core.context import AppContext
+    from evalsync_gui.gui import chat_tab as chat_tab_mod
     from evalsync_gui.gui.main_window import MainWindow
     from evalsync_gui.gui.services import AppSignals, Services
+    from tests.chat_helpers import connect_both
 
     cfg = sim_mod.SimConfig(agents=10, admins=2, end_users=5, chat_agents=20, rate_limit_per_minute=None,
                             chat_per_minute=None, latency=0.02)
     with sim_mod.Simulator(cfg) as sim:
         ctx = AppContext.create(tmp_path / "data")
-        session.connect_api_token(ctx, "abc-energy", sim.admin_email, sim.api_token, base_url=sim.base_url)
+        connect_both(ctx, sim)  # Support sign-in and the Chat API connection
         ctx.settings.set("chat.domains", ["abc-energy.example.com"])
         ctx.settings.set("chat.mode", "standalone")
         for i in range(300):

@@ -12,6 +12,12 @@ def client_for(sim, email=None, token=None, **kw) -> httpx.Client:
                         timeout=10, **kw)
 
 
+def chat_client_for(sim, scope="read write", **kw) -> httpx.Client:
+    """A client with a Chat OAuth token (the only credential the Chat API takes)."""
+    return httpx.Client(base_url=sim.base_url, headers={"Authorization": f"Bearer {sim.chat_token(scope)}"},
+                        timeout=10, **kw)
+
+
 @pytest.fixture
 def api(sim):
     with client_for(sim) as c:

@@ -3,7 +3,7 @@ search and a role change from end-user to agent, as Zendesk does them."""
 
 from __future__ import annotations
 
-from tests.sim.conftest import client_for
+from tests.sim.conftest import chat_client_for, client_for
 
 
 def an_end_user(sim) -> dict:
@@ -44,14 +44,17 @@ def test_search_by_email_is_exact_case_insensitive_and_hides_deleted_users(sim):
         assert by_role["next_page"] and "page=2" in by_role["next_page"]
 
 
-def test_end_user_becomes_a_chat_agent_by_role_change(sim_factory):
-    sim = sim_factory(chat_mode="support")
+def test_end_user_becomes_a_chat_agent_by_role_change_plus_the_admin_center_switch(sim_factory):
+    sim = sim_factory(chat_kind="support")
     user = an_end_user(sim)
     tier1 = sim.role_id("Tier 1")
-    with client_for(sim) as c:
-        assert c.get(f"/api/v2/chat/agents/{user['id']}").status_code == 404
+    with client_for(sim) as c, chat_client_for(sim) as chat:
+        assert chat.get(f"/api/v2/chat/agents/{user['id']}").status_code == 404
         resp = c.put(f"/api/v2/users/{user['id']}.json", json={"user": {"role": "agent", "custom_role_id": tier1}})
         assert resp.status_code == 200
         got = resp.json()["user"]
         assert (got["role"], got["custom_role_id"], got["role_type"]) == ("agent", tier1, 0)
-        assert c.get(f"/api/v2/chat/agents/{user['id']}").json()["enabled"] is True
+        # A custom role is not the Chat switch: Chat stays off until Admin Center turns it on.
+        assert chat.get(f"/api/v2/chat/agents/{user['id']}").status_code == 404
+        sim.set_chat_access(user["id"], True)
+        assert chat.get(f"/api/v2/chat/agents/{user['id']}").json()["enabled"] is True

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from tests.sim.conftest import client_for
+from tests.sim.conftest import chat_client_for, client_for
 
 
 def test_rate_limit_headers_and_429(sim_factory):
@@ -34,8 +34,10 @@ def test_incremental_and_chat_have_their_own_limits(sim_factory):
     with client_for(sim) as c:
         inc = [c.get("/api/v2/incremental/users/cursor", params={"start_time": 0}).status_code for _ in range(3)]
         assert inc == [200, 200, 429]
-        chat = [c.get("/api/v2/chat/agents").status_code for _ in range(4)]
+    with chat_client_for(sim) as chat_c:
+        chat = [chat_c.get("/api/v2/chat/agents").status_code for _ in range(4)]
         assert chat == [200, 200, 200, 429]
+    with client_for(sim) as c:
         ok = c.get("/api/v2/users.json")
         assert ok.status_code == 200 and ok.headers["X-Rate-Limit"] == "700"
 

@@ -64,8 +64,9 @@ SECURE_BACKENDS = frozenset({
     # The opt-in encrypted file for servers (EVALSYNC_KEYRING=encrypted-file, server_keyring.py).
     server_keyring.BACKEND_NAME,
 })
-# The test suite's plaintext JSON backend, allowed ONLY when this variable is "1" (tests/conftest.py).
-TEST_BACKEND = "tests.keyring_backends.FileKeyring"
+# The test suite's and the benchmarks' plaintext JSON backends, allowed ONLY when this variable
+# is "1" (set by tests/conftest.py and the bench harness; never by the app).
+TEST_BACKENDS = frozenset({"tests.keyring_backends.FileKeyring", "bench.keyring_backend.FileKeyring"})
 ENV_ALLOW_TEST_BACKEND = "EVALSYNC_ALLOW_TEST_KEYRING"
 
 NO_BACKEND = ("No secure keyring is available to hold the Zendesk credentials, so nothing was stored; "
@@ -122,7 +123,7 @@ def is_secure_backend_name(name: str) -> bool:
     """True when the backend class named ``name`` may hold EvalSync's secrets."""
     if name in SECURE_BACKENDS:
         return True
-    return name == TEST_BACKEND and os.environ.get(ENV_ALLOW_TEST_BACKEND) == "1"
+    return name in TEST_BACKENDS and os.environ.get(ENV_ALLOW_TEST_BACKEND) == "1"
 
 
 def backend_description() -> str:

@@ -9,9 +9,13 @@ a single full extract, then walks the queue with this decision table::
     found, enabled                          -> Already enabled            no write
     found, disabled                         -> Enabled                    one PUT
     not found                               -> Created                    one POST
-    not found, create refused with 422      -> see existing_users         one lookup, at most one PUT
-                                               (an end-user is upgraded: Created, logged "Upgraded end-user")
     the write failed                        -> Failed (Zendesk's error; retried next batch)
+
+On a Support-kind account (:mod:`.support_kind`) every request not already an enabled Chat
+agent is settled by the backend's ``grant`` (one lookup, at most one create or upgrade, an
+entitlements read): created, already enabled, rejected or ``needs_admin_step``. A request
+waiting for the admin is re-read (``recheck``) on every batch and becomes
+``completed_after_admin_step`` (log, confirmation e-mail) once Chat access is on.
 
 Crash safety: before each write the request is marked ``processing`` and a ``Creating`` /
 ``Enabling`` row is logged, in its own committed transaction; the outcome, its log row and
@@ -40,14 +44,17 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from evalsync_gui.core.chat import audit, existing_users
-from evalsync_gui.core.chat.agents_api import Agent, ChatBackend, ChatModeMismatch, EmailTaken
+from evalsync_gui.core.chat.agents_api import Agent, ChatBackend, ChatModeMismatch
 from evalsync_gui.core.chat.domains import domain_problem, normalize_email
 from evalsync_gui.core.errors import AuthError, Cancelled, UsageError, ZendeskError
 from evalsync_gui.core.store.db import Database
 
 log = logging.getLogger("evalsync.chat")
 
-PENDING = ("queued", "processing", "failed")
+PENDING = ("queued", "processing", "failed", "needs_admin_step")
+NEEDS_ADMIN_STEP = "needs_admin_step"
+COMPLETED = "completed_after_admin_step"
+_MAIL_TEMPLATE = {"created": "created", "enabled": "enabled", COMPLETED: "enabled"}
 FLUSH_EVERY = 200
 MAX_CONSECUTIVE_NETWORK_FAILURES = 3
 MAX_IN_FLIGHT = 4  # writes sent at once: hides Zendesk's latency, far below any rate limit's burst
@@ -64,6 +71,7 @@ class Outcome:
     status: str
     reason: str = ""
     agent_id: int | None = None
+    admin_url: str | None = None
 
 
 @dataclass
@@ -87,18 +95,21 @@ class BatchResult:
         parts = [f"{c.get(k, 0)} {label}" for k, label in (
             ("created", "created"), ("enabled", "enabled"), ("already_enabled", "already enabled"),
             ("rejected", "rejected"), ("failed", "failed"))]
+        parts += [f"{c[k]} {label}" for k, label in ((NEEDS_ADMIN_STEP, "need a step in Admin Center"),
+                                                      (COMPLETED, "completed after the admin step")) if c.get(k)]
         head = "Dry run: would give " if self.dry_run else ""
         tail = f" ({self.stopped})" if self.stopped else ""
         return head + ", ".join(parts) + tail
 
     def to_json(self) -> dict:
-        return {"mode": self.mode, "dry_run": self.dry_run, "extracted": self.extracted, "counts": self.counts(),
+        return {"mode": self.mode, "kind": self.mode, "dry_run": self.dry_run, "extracted": self.extracted, "counts": self.counts(),
                 "stopped": self.stopped or None, "requests": [asdict(o) for o in self.outcomes]}
 
 
 def pending_requests(db: Database, ids: Iterable[int] | None = None) -> list[dict]:
     """Requests still to do, oldest first: queued, interrupted (processing) and failed."""
-    rows = db.query("SELECT * FROM chat_requests WHERE status IN ('queued','processing','failed') ORDER BY id")
+    rows = db.query("SELECT * FROM chat_requests WHERE status IN"
+                    " ('queued','processing','failed','needs_admin_step') ORDER BY id")
     wanted = set(ids) if ids is not None else None
     return [dict(r) for r in rows if wanted is None or r["id"] in wanted]
 
@@ -129,7 +140,7 @@ class _Write:
     """One Zendesk write the batch decided on; sent only once its request is committed as ``processing``."""
 
     req: dict
-    kind: str  # "create" | "enable"; "adopt" once a refused create is being settled (existing_users)
+    kind: str  # "create" | "enable" (writable kind); "grant" | "recheck" (Support kind)
     key: str  # the normalised address: never two writes for one address at once
     agent: Agent | None = None  # the agent to enable
 
@@ -149,8 +160,9 @@ class _Batch:
         self._pending_rows: list[tuple[dict, str, str, Any]] = []  # (request, status, detail, agent_id)
 
     # -- bookkeeping ---------------------------------------------------------------------
-    def _record(self, req: dict, status: str, reason: str = "", agent_id: int | None = None) -> None:
-        self.result.outcomes.append(Outcome(req["id"], req["email"], status, reason, agent_id))
+    def _record(self, req: dict, status: str, reason: str = "", agent_id: int | None = None,
+                admin_url: str | None = None) -> None:
+        self.result.outcomes.append(Outcome(req["id"], req["email"], status, reason, agent_id, admin_url))
 
     def _defer(self, req: dict, status: str, detail: str, agent_id: int | None) -> None:
         """A no-write outcome: committed with others (idempotent, so a crash just redoes it)."""
@@ -169,16 +181,18 @@ class _Batch:
         self._pending_rows.clear()
 
     def _finish(self, conn, req: dict, status: str, detail: str, agent_id: int | None,
-                zstatus: int | None, answer: Any, action: str | None = None) -> None:
+                zstatus: int | None, answer: Any, action: str | None = None, admin_url: str | None = None) -> None:
         conn.execute("UPDATE chat_requests SET status = ?, reason = ?, agent_id = COALESCE(?, agent_id),"
-                     " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
-                     (status, detail or None, agent_id, req["id"]))
+                     " admin_url = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
+                     (status, detail or None, agent_id, admin_url if status == NEEDS_ADMIN_STEP else None,
+                      req["id"]))
         action = action or {"created": audit.CREATED, "enabled": audit.ENABLED,
-                            "already_enabled": audit.ALREADY_ENABLED, "rejected": audit.REJECTED}[status]
+                            "already_enabled": audit.ALREADY_ENABLED, "rejected": audit.REJECTED,
+                            COMPLETED: audit.COMPLETED}[status]
         audit.log_action(conn, action, email=req["email"], actor=req["requester"], request_id=req["id"],
                          detail=detail, zendesk_status=zstatus, zendesk_answer=answer)
-        if status in ("created", "enabled") and self.compose:
-            mail = self.compose(status, req)
+        if status in _MAIL_TEMPLATE and self.compose:
+            mail = self.compose(_MAIL_TEMPLATE[status], req)
             if mail:
                 conn.execute("INSERT INTO email_outbox (request_id, to_addr, subject, body) VALUES (?, ?, ?, ?)",
                              (req["id"], *mail))
@@ -218,13 +232,17 @@ class _Batch:
         key = normalize_email(req["email"])
         agent = index.get(key)
         if agent is not None and agent.enabled:
-            if intent == "create":
+            if req["status"] == NEEDS_ADMIN_STEP:
+                self._defer(req, COMPLETED, "Chat access was switched on in Admin Center", agent.id)
+            elif intent == "create":
                 self._defer(req, "created", "confirmed after an interrupted run", agent.id)
             elif intent == "enable":
                 self._defer(req, "enabled", "confirmed after an interrupted run", agent.id)
             else:
                 self._defer(req, "already_enabled", "", agent.id)
             return None
+        if hasattr(self.backend, "grant"):
+            return self._decide_support(req, key)
         kind = "enable" if agent is not None else "create"
         if self.dry_run:
             self._record(req, "enabled" if kind == "enable" else "created", f"would {kind}",
@@ -234,34 +252,46 @@ class _Batch:
             return None
         return _Write(req, kind, key, agent)
 
+    def _decide_support(self, req: dict, key: str) -> _Write | None:
+        """Support kind: a waiting request is re-read; any other is settled by ``grant``."""
+        waiting = req["status"] == NEEDS_ADMIN_STEP and req.get("agent_id")
+        if self.dry_run:
+            what = "check Chat access again" if waiting else "create or check the Support agent"
+            self._record(req, NEEDS_ADMIN_STEP if waiting else "created", f"would {what}", req.get("agent_id"))
+            return None
+        return _Write(req, "recheck" if waiting else "grant", key)
+
     def send(self, write: _Write) -> tuple[int, Any, Agent | None] | existing_users.Adoption:
         """The Zendesk call itself; runs on a worker thread and touches neither the database nor the index.
 
-        A create refused with 422 is settled here by the backend's lookup (one GET, at most
-        one PUT; never another create), so a race or an end-user costs no failed request.
+        On a Support-kind account ``grant`` settles the request (lookup, at most one create or
+        upgrade, an entitlements read) and ``recheck`` re-reads a request waiting for the admin.
         """
+        req = write.req
+        if write.kind == "grant":
+            return self.backend.grant(req["email"], req["first_name"], req["last_name"])  # type: ignore[attr-defined]
+        if write.kind == "recheck":
+            return self.backend.recheck(int(req["agent_id"]), req["email"], req["first_name"],  # type: ignore
+                                        req["last_name"])
         if write.kind == "enable":
             assert write.agent is not None
             zstatus, answer = self.backend.enable(write.agent)
             return zstatus, answer, None
-        req = write.req
-        try:
-            return self.backend.create(req["email"], req["first_name"], req["last_name"])
-        except EmailTaken:
-            if not hasattr(self.backend, "lookup"):
-                raise
-            write.kind = "adopt"  # read back on the batch's thread only after this future is done
-            return existing_users.adopt(self.backend, req["email"])  # type: ignore[arg-type]
+        return self.backend.create(req["email"], req["first_name"], req["last_name"])
 
     def settle_adoption(self, write: _Write, adoption: existing_users.Adoption, index: dict[str, Agent]) -> None:
         """Commit how a refused create was settled (upgrade, enable, already, rejected) like any outcome."""
         agent_id = adoption.agent.id if adoption.agent is not None else None
-        if adoption.agent is not None and adoption.status != "rejected":
+        if adoption.agent is not None and adoption.agent.enabled and adoption.status != "rejected":
             index[write.key] = adoption.agent
+        if not adoption.action:  # still waiting for the admin: nothing changed, nothing to log
+            self._record(write.req, adoption.status, write.req.get("reason") or "", agent_id,
+                         write.req.get("admin_url"))
+            return
         with self.db.transaction() as conn:
             self._finish(conn, write.req, adoption.status, adoption.detail, agent_id, adoption.zendesk_status,
-                         adoption.answer, action=adoption.action)
-        self._record(write.req, adoption.status, adoption.detail, agent_id)
+                         adoption.answer, action=adoption.action, admin_url=adoption.admin_url)
+        self._record(write.req, adoption.status, adoption.detail, agent_id, adoption.admin_url)
 
     def settle(self, write: _Write, zstatus: int, answer: Any, created: Agent | None,
                index: dict[str, Agent]) -> None:
@@ -285,15 +315,21 @@ class _Batch:
         with self.db.transaction() as conn:
             conn.execute("UPDATE chat_requests SET status = 'processing', attempts = attempts + 1,"
                          " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?", (req["id"],))
-            audit.log_action(conn, audit.CREATING if kind == "create" else audit.ENABLING, email=req["email"],
+            audit.log_action(conn, audit.ENABLING if kind == "enable" else audit.CREATING, email=req["email"],
                              actor=req["requester"], request_id=req["id"])
 
     def requeue(self, req: dict) -> None:
+        if req["status"] == NEEDS_ADMIN_STEP:
+            return  # it keeps waiting for the admin, with its Admin Center page
         with self.db.transaction() as conn:
             conn.execute("UPDATE chat_requests SET status = 'queued' WHERE id = ?", (req["id"],))
 
     def fail(self, req: dict, kind: str, exc: ZendeskError) -> None:
-        what = {"adopt": "settle the Zendesk user who already has this address"}.get(kind, kind)
+        if kind == "recheck":  # a failed re-read changes nothing: the request keeps waiting
+            self._record(req, NEEDS_ADMIN_STEP, f"could not re-read Chat access: {exc}", req.get("agent_id"),
+                         req.get("admin_url"))
+            return
+        what = {"grant": "create or check the Support agent"}.get(kind, kind)
         reason = f"could not {what}: {exc}"
         with self.db.transaction() as conn:
             conn.execute("UPDATE chat_requests SET status = 'failed', reason = ?,"
@@ -357,7 +393,8 @@ class _Walk:
                 self._step()
                 continue
             batch.flush()  # keep the log close to request order
-            batch.mark_processing(req, write.kind)
+            if write.kind != "recheck":  # a re-read writes nothing: no crash-safety marker needed
+                batch.mark_processing(req, write.kind)
             self.in_flight[pool.submit(batch.send, write)] = write
             busy.add(write.key)
 

@@ -1,10 +1,14 @@
-"""The Chat feature's entry points for the GUI and the CLI: settings, backend, batch, policy.
+"""The Chat feature's entry points for the GUI and the CLI: connections, kind, batch, policy.
 
-Front ends call these with a ``ZendeskHttp`` (from ``core.auth.session.open_client`` or, in
-tests, built directly) and never touch the backends' details. Settings keys (all JSON, no
-secrets): ``chat.domains``, ``chat.mode`` (auto|standalone|support), ``chat.detected_mode``,
-``chat.support_role``, ``chat.support_nochat_role``, ``chat.smtp``, ``chat.templates``,
-``chat.csv_mapping``, ``chat.inactivity``, ``chat.management_enabled``.
+Every Chat job needs two clients (:class:`ChatClients`): the **Chat** connection's (the only
+one that ever reaches ``/api/v2/chat/*``) and the **Support** connection's (Users API,
+entitlements). :func:`open_clients` opens the Chat one first, so a missing Chat connection
+fails before any request with one line naming the setup (AuthError, CLI exit 4).
+
+Settings keys (all JSON, no secrets): ``chat.domains``, ``chat.kind`` (auto|writable|support),
+``chat.kind_detected``, ``chat.connection``, ``chat.oauth_base``, ``chat.default_role``,
+``chat.upgrade_end_users``, ``chat.smtp``, ``chat.templates``, ``chat.csv_mapping``,
+``chat.inactivity``, ``chat.management_enabled``; ``zendesk.custom_roles_available``.
 """
 
 from __future__ import annotations
@@ -12,24 +16,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from typing import Any
 
-import keyring
-import keyring.errors
-
-from evalsync_gui.core.chat import mailer
-from evalsync_gui.core.chat.agents_api import (STANDALONE, SUPPORT, Agent, ChatBackend, ChatModeMismatch,
-                                               detect_mode, make_backend)
+from evalsync_gui.core.chat import connection, inactivity, kind, mailer
+from evalsync_gui.core.chat.agents_api import Agent, ChatBackend, StandaloneChat, chat_roles
 from evalsync_gui.core.chat.inactivity import Policy, PolicyRow, preview
 from evalsync_gui.core.chat.processor import BatchResult, cache_agents, process_batch
-from evalsync_gui.core.errors import SecretStoreError
+from evalsync_gui.core.chat.support_kind import SupportKindChat
+from evalsync_gui.core.context import AppContext
+from evalsync_gui.core.errors import EvalsyncError
 from evalsync_gui.core.store.db import Database
 from evalsync_gui.core.store.settings import Settings
-from evalsync_gui.core.zendesk.http import BearerAuth, ZendeskHttp
+from evalsync_gui.core.zendesk.http import ZendeskHttp
 
 log = logging.getLogger("evalsync.chat")
-MODES = ("auto", STANDALONE, SUPPORT)
-CHAT_OAUTH_FLAG = "chat.oauth_added"  # True once a Chat OAuth access token was put in the keyring
+MODES = kind.CHOICES  # kept for the settings page: auto | writable | support
+DEFAULT_ROLE_KEY = "chat.default_role"
+UPGRADE_KEY = "chat.upgrade_end_users"
+CUSTOM_ROLES_KEY = "zendesk.custom_roles_available"
+LAST_LOGIN_SOURCE_KEY = "chat.last_login_source"  # what the last inactivity preview measured
 
 
 @dataclass
@@ -39,17 +44,60 @@ class MailOutcome:
     error: str = ""
 
 
+@dataclass
+class ChatClients:
+    """The two connections a Chat job uses; close both with ``with``."""
+
+    chat: ZendeskHttp
+    support: ZendeskHttp
+    user_id: int | None = None  # the Support connection's user (kind detection reads their entitlements)
+
+    def close(self) -> None:
+        self.chat.close()
+        self.support.close()
+
+    def __enter__(self) -> ChatClients:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def is_cancelled(self) -> Callable[[], bool]:
+        return self.chat.is_cancelled
+
+    @is_cancelled.setter
+    def is_cancelled(self, check: Callable[[], bool] | None) -> None:
+        self.chat.is_cancelled = check
+        self.support.is_cancelled = check
+
+
+def open_clients(ctx: AppContext, open_support: Callable[[], ZendeskHttp] | None = None,
+                 **http_kwargs: Any) -> ChatClients:
+    """Open the Chat client, then the Support one (``open_support()`` or the stored sign-in).
+
+    Raises AuthError (exit 4) before any request when either connection is missing.
+    """
+    from evalsync_gui.core.auth.session import connection_info, open_client
+
+    chat = connection.chat_http(ctx, **http_kwargs)
+    try:
+        support = open_support() if open_support is not None else open_client(ctx, **http_kwargs)
+    except BaseException:
+        chat.close()
+        raise
+    info = connection_info(ctx)
+    return ChatClients(chat, support, info.user_id if info else None)
+
+
 # -- settings ----------------------------------------------------------------------------
 def domains(settings: Settings) -> list[str]:
     return list(settings.get("chat.domains", []) or [])
 
 
 def current_mode(settings: Settings) -> str:
-    """The mode to use now: the admin's choice, else what EvalSync detected, else standalone first."""
-    chosen = settings.get("chat.mode", "auto")
-    if chosen in (STANDALONE, SUPPORT):
-        return chosen
-    return settings.get("chat.detected_mode") or STANDALONE
+    """The account kind in force (``writable``, ``support`` or ``unknown``); see :mod:`.kind`."""
+    return kind.current(settings).kind
 
 
 def smtp_config(settings: Settings) -> mailer.SmtpConfig:
@@ -64,86 +112,68 @@ def policy(settings: Settings) -> Policy:
     return Policy.from_settings(settings.get("chat.inactivity"))
 
 
-# -- the optional Chat OAuth token (standalone Chat) -------------------------------------
-def _chat_account(base_url: str) -> str:
-    return f"chat-oauth:{urlsplit(base_url).netloc}"
+def custom_roles_available(settings: Settings) -> bool:
+    """False once Zendesk refused ``/api/v2/custom_roles`` (a plan below Enterprise): the GUI hides
+    custom-role choices with a one-line note. True until a refusal was seen."""
+    return settings.get(CUSTOM_ROLES_KEY, True) is not False
 
 
-def set_chat_oauth(settings: Settings, base_url: str, value: str | None) -> None:
-    """Keep (or forget, with None) a Chat OAuth access token in the keyring."""
-    try:
-        if value:
-            keyring.set_password(mailer.KEYRING_SERVICE, _chat_account(base_url), value)
-        else:
-            try:
-                keyring.delete_password(mailer.KEYRING_SERVICE, _chat_account(base_url))
-            except keyring.errors.PasswordDeleteError:
-                pass
-    except keyring.errors.KeyringError as exc:
-        raise SecretStoreError("The system keyring is not available; the Chat token was not saved.") from exc
-    settings.set(CHAT_OAUTH_FLAG, bool(value))
+def remember_custom_roles(settings: Settings) -> Callable[[bool], None]:
+    """A callback for ``sync.config.fetch_custom_roles(client, on_plan=…)`` that stores the plan flag."""
+    return lambda available: settings.set(CUSTOM_ROLES_KEY, bool(available))
 
 
-def chat_client(http: ZendeskHttp, settings: Settings | None = None) -> ZendeskHttp | None:
-    """A client using the stored Chat OAuth token, when one was added; else None."""
-    if settings is not None and not settings.get(CHAT_OAUTH_FLAG, False):
-        return None  # no keyring round-trip when none was ever added
-    try:
-        value = keyring.get_password(mailer.KEYRING_SERVICE, _chat_account(http.base_url))
-    except keyring.errors.KeyringError:
-        return None
-    if not value:
-        return None
-    return ZendeskHttp(http.base_url, BearerAuth(value), retry=http.retry, is_cancelled=http.is_cancelled)
+def load_custom_roles(settings: Settings, support: ZendeskHttp) -> list[dict]:
+    """The custom roles for the "default role for new agents" picker; [] and the plan flag set
+    to False when the plan has none."""
+    roles = chat_roles(support)
+    settings.set(CUSTOM_ROLES_KEY, roles is not None)
+    return roles or []
 
 
-# -- backends ----------------------------------------------------------------------------
-def backend_for(settings: Settings, http: ZendeskHttp, mode: str | None = None) -> ChatBackend:
-    mode = mode or current_mode(settings)
-    return make_backend(mode, http, settings.get, chat_http=chat_client(http, settings) if mode == STANDALONE else None)
+# -- kind and backends -------------------------------------------------------------------
+def ensure_kind(settings: Settings, clients: ChatClients) -> str:
+    """The kind in force; detected from reads (never a write) when auto and not yet known."""
+    info = kind.current(settings)
+    if info.source is None:  # auto, and never detected: read it now (no write)
+        info = kind.detect(settings, clients.support, clients.chat, clients.user_id)
+    if info.kind == kind.UNKNOWN:
+        return kind.require_known(settings)
+    return info.kind
 
 
-def detect_and_remember(settings: Settings, http: ZendeskHttp) -> str:
-    """Ask the account settings once which mode applies and remember it (auto mode only)."""
-    if settings.get("chat.mode", "auto") != "auto" or settings.get("chat.detected_mode"):
-        return current_mode(settings)
-    # When the account settings do not say, assume standalone; a refused write flips it.
-    settings.set("chat.detected_mode", detect_mode(http) or STANDALONE)
-    return current_mode(settings)
+def detect_kind(settings: Settings, clients: ChatClients) -> kind.KindInfo:
+    """Detect again now (the GUI's "Detect" button, ``chat status --detect``)."""
+    return kind.detect(settings, clients.support, clients.chat, clients.user_id)
 
 
-def switch_to_support(settings: Settings) -> None:
-    log.info("Chat Agents API refused a write: switching to Support mode")
-    settings.set("chat.detected_mode", SUPPORT)
+def backend_for(settings: Settings, clients: ChatClients, account_kind: str | None = None) -> ChatBackend:
+    """The batch's backend for the kind in force (Support credentials never reach the Chat API)."""
+    account_kind = account_kind or kind.require_known(settings)
+    if account_kind == kind.SUPPORT:
+        role = settings.get(DEFAULT_ROLE_KEY)
+        return SupportKindChat(clients.chat, clients.support, default_role_id=int(role) if role else None,
+                               upgrade_end_users=bool(settings.get(UPGRADE_KEY, False)))
+    return StandaloneChat(clients.chat)
 
 
-def refresh_agents(db: Database, settings: Settings, http: ZendeskHttp,
+def refresh_agents(db: Database, settings: Settings, clients: ChatClients,
                    on_page: Callable[[int], None] | None = None) -> list[Agent]:
-    """Fresh extract into the local cache (the tab's agent table, ``chat agents list``)."""
-    agents = backend_for(settings, http).extract(on_page)
+    """Fresh extract from the Chat Agents API into the local cache (a read on either kind)."""
+    agents = StandaloneChat(clients.chat).extract(on_page)
     cache_agents(db, agents)
     return agents
 
 
-def run_process(db: Database, settings: Settings, http: ZendeskHttp, *, dry_run: bool = False,
+def run_process(db: Database, settings: Settings, clients: ChatClients, *, dry_run: bool = False,
                 progress=None, is_cancelled=None, send_mail: bool = True) -> tuple[BatchResult, MailOutcome]:
-    """Process the queue; switches to Support mode once if the Chat Agents API refuses writes,
-    then sends queued confirmations when SMTP is configured."""
+    """Process the queue with the kind in force, then send queued confirmations when SMTP is set."""
     smtp = smtp_config(settings)
     tpls = templates(settings)
     compose = (lambda status, req: mailer.compose(tpls, status, req)) if smtp.configured else None
-    mode = detect_and_remember(settings, http)
-    for attempt in range(2):
-        backend = backend_for(settings, http, mode)
-        try:
-            result = process_batch(db, backend, domains(settings), dry_run=dry_run, compose=compose,
-                                   progress=progress, is_cancelled=is_cancelled)
-            break
-        except ChatModeMismatch:
-            if attempt or settings.get("chat.mode", "auto") != "auto":
-                raise
-            switch_to_support(settings)
-            mode = SUPPORT
+    backend = backend_for(settings, clients, ensure_kind(settings, clients))
+    result = process_batch(db, backend, domains(settings), dry_run=dry_run, compose=compose,
+                           progress=progress, is_cancelled=is_cancelled)
     mail = MailOutcome()
     if send_mail and not dry_run and smtp.configured:
         mail = send_outbox(db, settings)
@@ -164,11 +194,70 @@ def send_outbox(db: Database, settings: Settings) -> MailOutcome:
     return out
 
 
-def policy_preview(db: Database, settings: Settings, http: ZendeskHttp,
+# -- the admin's to-do list (Support kind) -------------------------------------------------
+def admin_steps(db: Database) -> list[dict]:
+    """Requests waiting for a step in Admin Center, oldest first: id, email, names, requester,
+    reason, agent_id, admin_url, updated_at (the GUI's "To do in Zendesk", ``chat todo``)."""
+    rows = db.query("SELECT id, email, first_name, last_name, requester, reason, agent_id, admin_url, updated_at"
+                    " FROM chat_requests WHERE status = 'needs_admin_step' ORDER BY id")
+    return [dict(r) for r in rows]
+
+
+# -- inactivity ----------------------------------------------------------------------------
+def policy_preview(db: Database, settings: Settings, clients: ChatClients,
                    pol: Policy | None = None) -> tuple[list[PolicyRow], dict[int, Agent], ChatBackend]:
     """Fresh extract and the policy's preview over it (changes nothing in Zendesk)."""
-    backend = backend_for(settings, http)
-    agents = backend.extract()
+    account_kind = ensure_kind(settings, clients)
+    backend = backend_for(settings, clients, account_kind)
+    agents = StandaloneChat(clients.chat).extract()
     cache_agents(db, agents)
-    rows = preview(agents, pol or policy(settings), mode=backend.mode)
+    source = inactivity.CHAT_LAST_LOGIN
+    if account_kind == kind.SUPPORT and agents and not any(a.last_login for a in agents):
+        source = _support_last_logins(clients.support, agents)
+    settings.set(LAST_LOGIN_SOURCE_KEY, source)
+    steps_page = f"{clients.support.base_url}/admin/people/team/members"
+    rows = preview(agents, pol or policy(settings), mode=account_kind, source=source, admin_url=steps_page)
     return rows, {a.id: a for a in agents}, backend
+
+
+def _support_last_logins(support: ZendeskHttp, agents: list[Agent]) -> str:
+    """Fill ``last_login`` from the Support users (``last_login_at``) when the Chat API gave none."""
+    by_email = {a.key: a for a in agents}
+    url: str | None = "/api/v2/users"
+    params: Any = [("role[]", "agent"), ("role[]", "admin"), ("page[size]", 100)]
+    while url:
+        body = support.get(url, params=params)
+        users = body.get("users") if isinstance(body, dict) else None
+        if not isinstance(users, list):
+            raise EvalsyncError("The Users API answered without a users list; try again later.")
+        for user in users:
+            agent = by_email.get(str(user.get("email") or "").strip().lower())
+            if agent is not None:
+                agent.last_login = user.get("last_login_at")
+        more = bool((body.get("meta") or {}).get("has_more")) and users
+        nxt = (body.get("links") or {}).get("next")
+        url, params = (support.check_same_origin(nxt), None) if more and nxt else (None, None)
+    return inactivity.SUPPORT_LAST_LOGIN
+
+
+# -- status --------------------------------------------------------------------------------
+def status(ctx: AppContext) -> dict[str, Any]:
+    """The Chat side as ``chat status --json`` prints it; never a secret."""
+    conn = connection.chat_connection(ctx)
+    info = kind.current(ctx.settings)
+    return {
+        "connected": conn is not None,
+        "kind": info.kind,
+        "kind_source": info.source,
+        "kind_how": info.how,
+        "kind_at": info.at,
+        "last_login_source": ctx.settings.get(LAST_LOGIN_SOURCE_KEY) or inactivity.CHAT_LAST_LOGIN,
+        "client_id": conn.client_id if conn else None,
+        "grant": conn.grant if conn else None,
+        "oauth_base": conn.oauth_base if conn else connection.default_oauth_base(ctx),
+        "api_base": conn.api_base if conn else None,
+        "expires_at": conn.expires_at if conn else None,
+        "refreshable": conn.refreshable if conn else False,
+        "custom_roles_available": custom_roles_available(ctx.settings),
+        "admin_steps": len(admin_steps(ctx.db)),
+    }

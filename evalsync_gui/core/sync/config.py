@@ -8,6 +8,7 @@ that re-evaluates everyone against the new rule.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -88,17 +89,24 @@ def describe_scope(cfg: SyncConfig, custom_roles: dict[int, str]) -> str:
     return scope_mod.describe(cfg.scope, custom_roles)
 
 
-def fetch_custom_roles(client) -> list[dict]:
+def fetch_custom_roles(client, on_plan: Callable[[bool], None] | None = None) -> list[dict]:
     """The account's custom roles (id, name, team_member_count, role_type...) from Zendesk.
 
-    Plans without custom roles answer 403/404; that is an empty list, not an error.
+    Custom roles exist on Enterprise plans only; other plans answer 403/404, which is an
+    empty list, not an error. ``on_plan(available)`` learns which it was, so the caller can
+    remember it (``core.chat.service.remember_custom_roles``) and hide custom-role choices.
     """
     from evalsync_gui.core.errors import NotFound, PermissionDenied
 
     try:
-        return list(_all_pages(client, "/api/v2/custom_roles.json", "custom_roles"))
+        roles = list(_all_pages(client, "/api/v2/custom_roles.json", "custom_roles"))
     except (NotFound, PermissionDenied):
+        if on_plan is not None:
+            on_plan(False)
         return []
+    if on_plan is not None:
+        on_plan(True)
+    return roles
 
 
 def fetch_user_fields(client) -> list[dict]:

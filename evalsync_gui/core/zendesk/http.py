@@ -289,11 +289,12 @@ class ZendeskHttp:
         return self.request("GET", path_or_url, params=params, decode=decode)
 
     def request(self, method: str, path_or_url: str, *, params: Params = None, json: Any = None,
-                decode: Decode | None = None) -> Any:
+                decode: Decode | None = None, data: dict[str, str] | None = None) -> Any:
         """Send a request with the retry policy; returns parsed JSON, or None for an empty body.
 
         ``decode`` parses a response body in place of ``json.loads``; a ``ValueError`` from it
-        counts as malformed JSON (retried for GETs)."""
+        counts as malformed JSON (retried for GETs). ``data`` sends a form-encoded body instead
+        of JSON (the Chat OAuth token endpoint takes form fields)."""
         method = method.upper()
         url = self._url(path_or_url)
         path = url.path
@@ -307,7 +308,7 @@ class ZendeskHttp:
             for pacer in pacers:
                 pacer.before_request()
             try:
-                return self._attempt(method, url, path, params, json, idempotent, refreshed, decode)
+                return self._attempt(method, url, path, params, json, idempotent, refreshed, decode, data)
             except _Refreshed:
                 refreshed = True
                 continue
@@ -361,13 +362,13 @@ class ZendeskHttp:
         self.close()
 
     # -- one attempt -------------------------------------------------------------------
-    def _attempt(self, method, url, path, params, body, idempotent, refreshed, decode=None) -> Any:
+    def _attempt(self, method, url, path, params, body, idempotent, refreshed, decode=None, form=None) -> Any:
         headers = self.auth.headers() if self.auth else {}
         started = time.monotonic()
         try:
             with self._lock:
                 self.request_count += 1
-            response = self._client.request(method, url, params=params, json=body, headers=headers)
+            response = self._client.request(method, url, params=params, json=body, data=form, headers=headers)
         except httpx.ConnectError as exc:
             problem = _tls_problem(exc)
             if problem:
@@ -468,6 +469,9 @@ class ZendeskHttp:
     # -- failures ----------------------------------------------------------------------
     def _unauthorized(self, response: httpx.Response) -> AuthError:
         text = _error_text(response)
+        own = getattr(self.auth, "unauthorized_message", None)
+        if isinstance(own, str) and own:
+            return AuthError(own)  # e.g. the Chat connection says to reconnect Chat, not Support
         if "invalid_token" in response.text[:500] or (self.auth is not None and self.auth.method == "oauth"):
             return AuthError("Zendesk no longer accepts EvalSync's access (the token expired or was revoked); "
                              "authenticate again in the Authenticate tab or with `evalsync connect`.")
