@@ -78,3 +78,34 @@ def sim_factory():
 def sim(sim_factory):
     """A running simulator with a small organisation (80 people), stopped after the test."""
     return sim_factory()
+
+
+@pytest.fixture
+def reserve_port():
+    """``reserve_port()`` -> a loopback port held by this test until it ends, for code that must
+    listen on a set port (the OAuth redirect listener).
+
+    Bound to port 0 with SO_REUSEADDR and never listened on: the OS hands the port to nobody
+    else (no choose-close-reuse race), and a listener that also sets SO_REUSEADDR (the OAuth
+    redirect listener does, on POSIX) can still bind and listen on it.
+    """
+    import socket
+
+    held: list[socket.socket] = []
+
+    def reserve() -> int:
+        s = socket.socket()
+        held.append(s)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+    yield reserve
+    for s in held:
+        s.close()
+
+
+@pytest.fixture
+def reserved_port(reserve_port):
+    """One port from :func:`reserve_port`."""
+    return reserve_port()

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from datetime import datetime, timezone
 
+from evalsync_gui.core.emailkey import email_key
 from evalsync_gui.core.errors import UsageError
 from evalsync_gui.core.store.db import Database, translate_sqlite_error
 from evalsync_gui.core.store.settings import Settings
@@ -381,13 +382,14 @@ def _insert(conn: sqlite3.Connection, users: list[NewUser], source: str, at: str
 
 
 def _email_taken(conn: sqlite3.Connection, email: str) -> bool:
-    # One scan (no index on e-mail, see schema_v5): about 10 ms at 100,000 users.
-    return conn.execute("SELECT 1 FROM users WHERE lower(email) = lower(?) LIMIT 1", (email,)).fetchone() is not None
+    # One scan (no index on e-mail, see schema_v5), folded like everywhere else (core/emailkey).
+    return conn.execute("SELECT 1 FROM users WHERE email_key(email) = ? LIMIT 1",
+                        (email_key(email),)).fetchone() is not None
 
 
 def _taken_emails(conn: sqlite3.Connection) -> set[str]:
-    """Every e-mail in the directory, lower-cased: one scan for a whole file, not one per row."""
-    return {email for (email,) in conn.execute("SELECT lower(email) FROM users WHERE email IS NOT NULL")}
+    """Every e-mail in the directory, folded (:func:`email_key`): one scan for a whole file."""
+    return {email_key(email) for (email,) in conn.execute("SELECT email FROM users WHERE email IS NOT NULL")}
 
 
 def add_user(db: Database, settings: Settings, user: NewUser) -> int:
@@ -419,31 +421,31 @@ def import_rows(db: Database, settings: Settings, rows: list[dict[str, str]], so
     if not rows:
         raise UsageError(f"{source_name} has no data rows; nothing was imported.")
     keys = set(rows[0])
-    email_key = next((k for k in ("email", "e-mail", "email address", "e-mail address") if k in keys), None)
-    if "name" not in keys or email_key is None:
+    email_col = next((k for k in ("email", "e-mail", "email address", "e-mail address") if k in keys), None)
+    if "name" not in keys or email_col is None:
         raise UsageError(f"{source_name} needs the columns name and email (and optionally identifier); nothing was imported.")
     clean: list[NewUser] = []
     problems: list[str] = []
     seen: set[str] = set()
     for line, row in enumerate(rows, start=2):
         try:
-            user = _clean(NewUser(name=row.get("name", ""), email=row.get(email_key, ""),
+            user = _clean(NewUser(name=row.get("name", ""), email=row.get(email_col, ""),
                                   identifier=row.get("identifier"), status=row.get("status") or default_status,
                                   role=row.get("role") or None, team=row.get("team")), f"line {line}: ")
         except UsageError as exc:
             problems.append(str(exc))
             continue
-        if user.email.lower() in seen:
+        if email_key(user.email) in seen:
             problems.append(f"line {line}: the e-mail {shown(user.email)} appears twice.")
             continue
-        seen.add(user.email.lower())
+        seen.add(email_key(user.email))
         clean.append(user)
     if problems:
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
         raise UsageError(f"{source_name} {problems[0].rstrip('.')}{more}; fix the file, nothing was imported.")
     with db.transaction() as conn:
         taken = _taken_emails(conn)
-        fresh = [u for u in clean if u.email.lower() not in taken]
+        fresh = [u for u in clean if email_key(u.email) not in taken]
         _check_licences(conn, settings, sum(1 for u in fresh if u.status == "active"))
         _insert(conn, fresh, "csv", now_iso())
     return ImportResult(added=len(fresh), skipped=len(clean) - len(fresh))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import webbrowser
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import Qt, Slot
@@ -26,18 +25,16 @@ from evalsync_gui.core.auth.connection import API_TOKEN_RETIREMENT, ConnectionIn
 from evalsync_gui.core.auth.listener import port_is_free, redirect_uri_for
 from evalsync_gui.core.errors import AuthError, EvalsyncError
 from evalsync_gui.gui import theme
+from evalsync_gui.gui.formats import format_datetime
 from evalsync_gui.gui.services import Services
 from evalsync_gui.gui.workers import Task, TaskController
 
 
-def _local_time(iso_text: str | None) -> str:
+def _expiry_text(iso_text: str | None) -> str:
+    """When the OAuth access token expires, in the window's time format."""
     if not iso_text:
         return "does not expire"
-    try:
-        when = datetime.fromisoformat(iso_text.replace("Z", "+00:00")).astimezone()
-    except ValueError:
-        return iso_text
-    return when.strftime("%Y-%m-%d %H:%M") + " (renewed automatically)"
+    return format_datetime(iso_text) + " (renewed automatically)"
 
 
 # -- worker bodies (run off the GUI thread; no widgets here) -------------------------------
@@ -102,35 +99,52 @@ class AuthTab(QWidget):
 
     # -- layout ---------------------------------------------------------------------------
     def _build(self) -> None:
+        """Title, the Sign in form, the Connection card; then the signals that tie them to the actions."""
         outer = QVBoxLayout(self)
-        title = QLabel("<h2>Authenticate to Zendesk</h2>")
+        outer.addWidget(QLabel("<h2>Authenticate to Zendesk</h2>"))
         intro = QLabel("Type your Zendesk account name, click <b>Authenticate</b> and allow EvalSync in Zendesk. "
                        "You need a Zendesk <b>admin</b> to authorise the integration.")
         intro.setWordWrap(True)
-        outer.addWidget(title)
         outer.addWidget(intro)
+        outer.addWidget(self._build_sign_in())
+        outer.addWidget(self._build_card())
+        outer.addStretch(1)
+        self._connect_signals()
 
-        form_box = QGroupBox("Sign in")
-        form = QFormLayout(form_box)
+    def _build_sign_in(self) -> QGroupBox:
+        """The form: account, method, the rows of the chosen method, and the Authenticate row."""
+        box = QGroupBox("Sign in")
+        form = self._form = QFormLayout(box)
         self.account_edit = QLineEdit()
         self.account_edit.setPlaceholderText("abc-energy")
         self.account_edit.setObjectName("account")
         self.account_hint = QLabel()
         form.addRow("Zendesk account", self.account_edit)
         form.addRow("", self.account_hint)
+        form.addRow("Method", self._build_method_row())
+        self._oauth_rows = self._build_oauth_rows()
+        self._token_rows = self._build_token_rows()
+        for label, widget in self._oauth_rows + self._token_rows:
+            form.addRow(label, widget)
+        port_label = form.labelForField(self.redirect_row)
+        if isinstance(port_label, QLabel):
+            port_label.setBuddy(self.port_spin)  # Tab order and screen readers reach the box from its label
+        form.addRow("", self._build_auth_buttons())
+        return box
 
-        method_row = QHBoxLayout()
+    def _build_method_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
         self.oauth_radio = QRadioButton("OAuth (recommended)")
         self.token_radio = QRadioButton("API token (legacy)")
         self.oauth_radio.setChecked(True)
         self.methods = QButtonGroup(self)
-        self.methods.addButton(self.oauth_radio)
-        self.methods.addButton(self.token_radio)
-        method_row.addWidget(self.oauth_radio)
-        method_row.addWidget(self.token_radio)
-        method_row.addStretch(1)
-        form.addRow("Method", method_row)
+        for radio in (self.oauth_radio, self.token_radio):
+            self.methods.addButton(radio)
+            row.addWidget(radio)
+        row.addStretch(1)
+        return row
 
+    def _build_oauth_rows(self) -> list[tuple[str, QWidget]]:
         self.client_edit = QLineEdit()
         self.client_edit.setPlaceholderText("identifier of the OAuth client created in Admin Center")
         self.redirect_row = self._build_redirect_row()
@@ -138,6 +152,9 @@ class AuthTab(QWidget):
         self.redirect_label = QLabel("Add this exact URL to the OAuth client's Redirect URLs in Zendesk Admin Center.")
         self.redirect_label.setToolTip("Admin Center > Apps and integrations > APIs > OAuth clients > your EvalSync client")
         self.redirect_label.setStyleSheet(theme.colour_css("muted"))
+        return [("Client identifier", self.client_edit), ("Redirect port", self.redirect_row), ("", self.redirect_label)]
+
+    def _build_token_rows(self) -> list[tuple[str, QWidget]]:
         self.email_edit = QLineEdit()
         self.email_edit.setPlaceholderText("admin@abc-energy.com")
         self.token_edit = QLineEdit()
@@ -146,17 +163,10 @@ class AuthTab(QWidget):
         self.retirement_label = QLabel("⚠ " + API_TOKEN_RETIREMENT)
         self.retirement_label.setWordWrap(True)
         self.retirement_label.setStyleSheet(theme.colour_css("warn"))
-        self._oauth_rows = [("Client identifier", self.client_edit), ("Redirect port", self.redirect_row),
-                            ("", self.redirect_label)]
-        self._token_rows = [("E-mail", self.email_edit), ("API token", self.token_edit), ("", self.retirement_label)]
-        self._form = form
-        for label, widget in self._oauth_rows + self._token_rows:
-            form.addRow(label, widget)
-        port_label = form.labelForField(self.redirect_row)
-        if isinstance(port_label, QLabel):
-            port_label.setBuddy(self.port_spin)  # Tab order and screen readers reach the box from its label
+        return [("E-mail", self.email_edit), ("API token", self.token_edit), ("", self.retirement_label)]
 
-        buttons = QHBoxLayout()
+    def _build_auth_buttons(self) -> QHBoxLayout:
+        row = QHBoxLayout()
         self.auth_button = QPushButton("Authenticate")
         self.auth_button.setDefault(True)
         self.cancel_button = QPushButton("Cancel")
@@ -164,14 +174,15 @@ class AuthTab(QWidget):
         self.busy_bar.setRange(0, 0)
         self.busy_bar.setMaximumWidth(160)
         self.busy_label = QLabel()
-        buttons.addWidget(self.auth_button)
-        buttons.addWidget(self.cancel_button)
-        buttons.addWidget(self.busy_bar)
-        buttons.addWidget(self.busy_label, 10)
-        buttons.addStretch(1)
-        form.addRow("", buttons)
-        outer.addWidget(form_box)
+        row.addWidget(self.auth_button)
+        row.addWidget(self.cancel_button)
+        row.addWidget(self.busy_bar)
+        row.addWidget(self.busy_label, 10)
+        row.addStretch(1)
+        return row
 
+    def _build_card(self) -> QGroupBox:
+        """What is stored: status, details, warnings, the last error; Test connection and Sign out."""
         self.card = QGroupBox("Connection")
         card = QVBoxLayout(self.card)
         self.status_label = QLabel()
@@ -186,26 +197,24 @@ class AuthTab(QWidget):
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet(theme.colour_css("error"))
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        card_buttons = QHBoxLayout()
-        self.test_button = QPushButton("Test connection")
-        self.sign_out_button = QPushButton("Sign out")
-        card_buttons.addWidget(self.test_button)
-        card_buttons.addWidget(self.sign_out_button)
-        card_buttons.addStretch(1)
         for w in (self.status_label, self.details_label, self.warning_label, self.error_label):
             w.setTextFormat(Qt.TextFormat.PlainText)  # they show Zendesk names and OAuth error text
             card.addWidget(w)
         bold = self.status_label.font()
         bold.setBold(True)
         self.status_label.setFont(bold)
-        card.addLayout(card_buttons)
-        outer.addWidget(self.card)
-        outer.addStretch(1)
+        buttons = QHBoxLayout()
+        self.test_button = QPushButton("Test connection")
+        self.sign_out_button = QPushButton("Sign out")
+        buttons.addWidget(self.test_button)
+        buttons.addWidget(self.sign_out_button)
+        buttons.addStretch(1)
+        card.addLayout(buttons)
+        return self.card
 
-        self.account_edit.textChanged.connect(self._update_form)
-        self.client_edit.textChanged.connect(self._update_form)
-        self.email_edit.textChanged.connect(self._update_form)
-        self.token_edit.textChanged.connect(self._update_form)
+    def _connect_signals(self) -> None:
+        for edit in (self.account_edit, self.client_edit, self.email_edit, self.token_edit):
+            edit.textChanged.connect(self._update_form)
         self.oauth_radio.toggled.connect(self._update_form)
         self.account_edit.returnPressed.connect(self.authenticate)
         self.auth_button.clicked.connect(self.authenticate)
@@ -351,19 +360,19 @@ class AuthTab(QWidget):
             return
         if self._check_failed:
             self.status_label.setText(f"Connection problem with {info.host} (last signed in as "
-                                      f"{info.user_name or info.user_email}, {info.role})")
+                                      f"{info.user_name or info.user_email or ''}, {info.role or ''})")
             self.status_label.setStyleSheet(theme.colour_css("error"))
         else:
-            self.status_label.setText(info.summary())
+            self.status_label.setText(info.summary())  # plain text: names come from Zendesk
             self.status_label.setStyleSheet(theme.colour_css("ok"))
         rows = [f"Method: {info.method_label}"]
         if info.method == "oauth":
-            rows.append(f"Access token expires: {_local_time(info.token_expires_at)}")
+            rows.append(f"Access token expires: {_expiry_text(info.token_expires_at)}")
             rows.append(f"Scopes: {' '.join(info.scopes) or 'read'}")
         else:
-            rows.append(f"E-mail: {info.email}")
+            rows.append(f"E-mail: {info.email or ''}")
         if info.checked_at:
-            rows.append(f"Last checked: {_local_time(info.checked_at).split(' (')[0]}")
+            rows.append(f"Last checked: {format_datetime(info.checked_at)}")
         self.details_label.setText("\n".join(rows))
         warnings = [w for w in (info.admin_warning(), token_timeline.unused_warning(info),
                                 API_TOKEN_RETIREMENT if info.method == "api_token" else None) if w]

@@ -12,12 +12,20 @@ import threading
 from collections import deque
 
 from PySide6.QtCore import QObject, Qt, QUrl, Signal, Slot
-from PySide6.QtGui import QDesktopServices, QFontDatabase
+from PySide6.QtGui import QDesktopServices, QFontDatabase, QShowEvent, QTextCursor
 from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 from evalsync_gui.core.logsetup import LOG_FORMAT, RedactingFilter
+from evalsync_gui.gui.formats import format_datetime
 
 HISTORY_LINES = 2000
+
+
+class _LocalTimeFormatter(logging.Formatter):
+    """The log file's line format, with the window's one date-time format (local, to the second)."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - logging API
+        return format_datetime(record.created, seconds=True)
 
 
 class _Bridge(QObject):
@@ -34,7 +42,7 @@ class QtLogHandler(logging.Handler):
         self._history: deque[str] = deque(maxlen=history)
         self._history_lock = threading.Lock()
         self.addFilter(RedactingFilter())
-        self.setFormatter(logging.Formatter(LOG_FORMAT))
+        self.setFormatter(_LocalTimeFormatter(LOG_FORMAT))
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -86,11 +94,27 @@ class LogView(QDockWidget):
         self.setWidget(body)
         for line in handler.history():
             self.text.appendPlainText(line)
+        self._cursor_to_last_line_start()
         handler.line.connect(self.append_line, Qt.ConnectionType.QueuedConnection)
+
+    def _cursor_to_last_line_start(self) -> None:
+        """Lines are long and unwrapped; a cursor at the end of the last one would scroll the view right."""
+        cursor = self.text.textCursor()
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.movePosition(QTextCursor.MoveOperation.StartOfBlock)
+        self.text.setTextCursor(cursor)
 
     @Slot(str)
     def append_line(self, line: str) -> None:
+        """Add a line without moving the reader sideways (only the bottom follows new lines)."""
+        across = self.text.horizontalScrollBar()
+        left = across.value()
         self.text.appendPlainText(line)
+        across.setValue(left)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        self.text.horizontalScrollBar().setValue(0)  # opens at the start of the lines, where the time is
 
     @Slot()
     def open_folder(self) -> None:

@@ -36,6 +36,9 @@ if TYPE_CHECKING:  # imported when first used, after the first paint
 log = logging.getLogger(__name__)
 
 DEFAULT_SIZE = (1200, 780)
+# Room left around a first window for the title bar and frame the window manager adds, so
+# the whole window (status bar included) fits the screen's free area, e.g. 1366x768 minus a panel.
+FRAME_ALLOWANCE = (16, 48)
 TAB_TITLES = ("Authenticate", "User sync", "Chat agents")
 TAB_MENU_TEXT = ("&Authenticate", "User &sync", "C&hat agents")
 # Amber with near-black text: readable in light and dark themes because both colours are set.
@@ -233,8 +236,20 @@ class MainWindow(QMainWindow):
 
     def _restore(self) -> None:
         if not self.state.restore_window(self):
-            self.resize(*DEFAULT_SIZE)
+            self._first_size()
         self.tabs.setCurrentIndex(self.state.last_tab(self.tabs.count()))
+
+    def _first_size(self) -> None:
+        """DEFAULT_SIZE, made smaller where the screen's free area is smaller, and centred on it."""
+        screen = self.screen()
+        if screen is None:
+            self.resize(*DEFAULT_SIZE)
+            return
+        free = screen.availableGeometry()
+        width = min(DEFAULT_SIZE[0], free.width() - FRAME_ALLOWANCE[0])
+        height = min(DEFAULT_SIZE[1], free.height() - FRAME_ALLOWANCE[1])
+        self.resize(width, height)
+        self.move(free.x() + (free.width() - width) // 2, free.y() + max((free.height() - height - FRAME_ALLOWANCE[1]) // 2, 0))
 
     # -- tabs: built right after the first paint ----------------------------------------------
     @property

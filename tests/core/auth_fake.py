@@ -26,6 +26,7 @@ class FakeZendesk:
         self.api_tokens = {("admin@abc.test", "tok-123")}
         self.requests: list[tuple[str, str]] = []
         self.down = False
+        self.me_answer: tuple[int, dict] | None = None  # replaces users/me's answer (after a token exchange)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self.transport = httpx.MockTransport(self.handle)
@@ -76,6 +77,8 @@ class FakeZendesk:
             if (email, token) not in self.api_tokens:
                 return httpx.Response(401, json={"error": "Couldn't authenticate you"})
             user = {"id": 7, "name": "Ada Admin", "email": email, "role": self.role}
+        if path == "/api/v2/users/me" and self.me_answer is not None:
+            return httpx.Response(self.me_answer[0], json=self.me_answer[1])
         if path == "/api/v2/users/me":
             return httpx.Response(200, json={"user": user or {"id": None, "name": "Anonymous user", "role": "end-user"}})
         return httpx.Response(404, json={"error": "RecordNotFound", "description": "Not found"})

@@ -1,5 +1,6 @@
 """A tiny in-memory Zendesk for sync unit tests (httpx.MockTransport): cursor listing with
-role[]/permission_set, the cursor incremental export, and a fault hook for partial reads."""
+role[]/permission_set, the cursor incremental export, show_many (ids, include_deleted), and a
+fault hook for partial reads. ``forget(uid)`` is a permanent deletion (gone from every answer)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ class FakeZendesk:
         self.next_id = 1000
         self.requests: list[tuple[str, str]] = []
         self.fail_after: int | None = None  # fail every request after this many
+        self.link_tag: str | None = None  # added to every next link: cursors issued later differ
 
     def add(self, name: str, email: str | None, role: str = "agent", custom_role_id: int | None = None, **kw) -> int:
         self.next_id += 1
@@ -35,6 +37,9 @@ class FakeZendesk:
         self.clock = self.clock + 1 if self.seeding else max(self.clock + 1, int(time.time()))
         self.users[uid].update(fields, updated_at=_iso(self.clock), _t=self.clock)
 
+    def forget(self, uid: int) -> None:
+        del self.users[uid]
+
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
 
@@ -47,6 +52,8 @@ class FakeZendesk:
             return self._listing(q)
         if request.url.path == "/api/v2/incremental/users/cursor.json":
             return self._export(q)
+        if request.url.path == "/api/v2/users/show_many.json":
+            return self._show_many(q)
         return httpx.Response(404, json={"error": "RecordNotFound"})
 
     def _visible(self, u: dict) -> dict:
@@ -62,10 +69,20 @@ class FakeZendesk:
                      and (u["custom_role_id"] == int(perm) if perm else True))
         page = ids[:size]
         more = len(ids) > size
-        keep = [(k, v) for k, v in q if k != "page[after]"]
+        keep = [(k, v) for k, v in q if k not in ("page[after]", "tag")] + ([("tag", self.link_tag)] if self.link_tag else [])
         nxt = f"{BASE}/api/v2/users.json?" + urlencode(sorted(keep + [("page[after]", str(page[-1] if page else 0))]))
         return httpx.Response(200, json={"users": [self._visible(self.users[i]) for i in page],
                                          "meta": {"has_more": more}, "links": {"next": nxt if page else None}})
+
+    def _show_many(self, q) -> httpx.Response:
+        d = dict(q)
+        wanted = sorted(int(x) for x in d["ids"].split(",") if x)
+        if len(wanted) > 100:
+            return httpx.Response(400, json={"error": "TooManyValues"})
+        deleted = d.get("include_deleted") == "true"
+        found = [self._visible(self.users[i]) for i in wanted if i in self.users
+                 and (deleted or self.users[i]["active"])]
+        return httpx.Response(200, json={"users": found, "next_page": None, "previous_page": None, "count": len(found)})
 
     def _export(self, q) -> httpx.Response:
         d = dict(q)
@@ -75,7 +92,7 @@ class FakeZendesk:
         page = rows[:size]
         last = list(page[-1]) if page else list(key)
         after = f"{BASE}/api/v2/incremental/users/cursor.json?" + urlencode(
-            {"cursor": json.dumps(last), "per_page": size})
+            {"cursor": json.dumps(last), "per_page": size, **({"tag": self.link_tag} if self.link_tag else {})})
         return httpx.Response(200, json={"users": [self._visible(self.users[uid]) for _, uid in page],
                                          "after_url": after, "end_of_stream": len(rows) <= size})
 

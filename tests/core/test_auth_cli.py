@@ -68,12 +68,12 @@ def test_wrong_token_is_exit_4(data_dir, sim):
     assert r.returncode == 4 and "API token" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
-def test_oauth_no_browser_prints_address(data_dir, sim):
+def test_oauth_no_browser_prints_address(data_dir, sim, reserved_port):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "evalsync_gui.cli", "--data-dir", str(data_dir), "connect", "--subdomain", "abc-energy",
          "--base-url", sim.base_url, "--oauth", "--client-id", sim.oauth_client_id, "--no-browser",
-         "--redirect-port", str(_free_port()), "--timeout", "20", "--json"],
+         "--redirect-port", str(reserved_port), "--timeout", "20", "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
     url = proc.stdout.readline().strip()
     assert url.startswith(sim.base_url + "/oauth/authorizations/new?")
@@ -86,9 +86,3 @@ def test_oauth_no_browser_prints_address(data_dir, sim):
     r = run(data_dir, "disconnect")
     assert r.returncode == 0 and r.stderr == ""
 
-
-def _free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -137,6 +137,22 @@ def test_oauth_failures_leave_clean_state(ctx, fake, kw, error, match):
 
 
 @pytest.mark.usefixtures("file_keyring")
+@pytest.mark.parametrize("status, body, error", [
+    (500, {"error": "boom"}, ZendeskError),
+    (401, {"error": "invalid_token"}, AuthError),
+    (200, {"user": {"id": None, "name": "Anonymous user", "role": "end-user"}}, AuthError),
+], ids=["server-error", "token-refused", "anonymous"])
+def test_oauth_failing_after_the_token_exchange_stores_nothing(ctx, fake, status, body, error):
+    """The code was exchanged for real tokens, then the check of the user failed: none of it stays."""
+    fake.me_answer = (status, body)
+    with pytest.raises(error):
+        _oauth(ctx, fake)
+    assert ("POST", "/oauth/tokens") in fake.requests  # the tokens did exist
+    assert session.connection_info(ctx) is None and SecretStore().get(session.secret_scope(ctx, BASE), OAUTH) is None
+    assert "secretvalue" not in repr(ctx.settings.all())
+
+
+@pytest.mark.usefixtures("file_keyring")
 def test_oauth_denied_in_zendesk(ctx, fake):
     def deny(url):
         q = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}

@@ -41,19 +41,34 @@ class Inbox(Message):
         self.messages.append(message)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class BoundController(Controller):
+    """aiosmtpd serving a socket the test bound to port 0 itself: no port is chosen, closed and
+    reused (another process could take it in between)."""
+
+    def __init__(self, handler) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        super().__init__(handler, hostname="127.0.0.1", port=self.sock.getsockname()[1])
+
+    def _create_server(self):
+        return self.loop.create_server(self._factory_invoker, sock=self.sock, ssl=self.ssl_context)
 
 
 @pytest.fixture
 def smtp_server():
     inbox = Inbox()
-    ctl = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    ctl = BoundController(inbox)
     ctl.start()
     yield ctl, inbox
     ctl.stop()
+
+
+@pytest.fixture
+def closed_port():
+    """A port bound by this test and never listened on: connecting is refused, and nobody else gets it."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        yield s.getsockname()[1]
 
 
 @pytest.fixture
@@ -100,7 +115,7 @@ def test_templates_render_and_help():
     assert mailer.unknown_placeholders("{first_name} {oops}") == ["oops"]
 
 
-def test_confirmations_received_and_retry(ctx, smtp_server):
+def test_confirmations_received_and_retry(ctx, smtp_server, closed_port):
     ctl, inbox = smtp_server
     cfg = mailer.SmtpConfig("127.0.0.1", ctl.port, "none", "", "evalsync@acme.com")
     tpls = mailer.templates_from_settings(None)
@@ -108,7 +123,7 @@ def test_confirmations_received_and_retry(ctx, smtp_server):
     rq.add_request(ctx.db, requester="boss@acme.com", email="new@acme.com", first_name="Nia", last_name="New")
     processor.process_batch(ctx.db, TinyChat(), ["acme.com"], compose=lambda s, r: mailer.compose(tpls, s, r))
     # First attempt: server down -> kept, error visible, still pending.
-    down = mailer.SmtpConfig("127.0.0.1", free_port(), "none", "", "evalsync@acme.com")
+    down = mailer.SmtpConfig("127.0.0.1", closed_port, "none", "", "evalsync@acme.com")
     with pytest.raises(Exception, match="Cannot reach the mail server"):
         mailer.flush_outbox(ctx.db, down, None)
     rows = mailer.outbox_rows(ctx.db)

@@ -155,8 +155,15 @@ def test_links_to_other_origins_are_refused_before_sending():
 def test_plain_http_only_on_loopback():
     with pytest.raises(UsageError):
         ZendeskHttp("http://abc-energy.zendesk.com", None)
-    ZendeskHttp("http://127.0.0.1:8765", None).close()
-    ZendeskHttp("http://localhost:8765", None).close()
+    for base in ("http://127.0.0.1:8765", "http://localhost:8765"):
+        sent: list[httpx.Request] = []
+        with ZendeskHttp(base, None, transport=httpx.MockTransport(
+                lambda r: sent.append(r) or httpx.Response(200, json={"ok": True}))) as loopback:
+            assert loopback.get("/api/v2/users/me.json") == {"ok": True}
+        assert [str(r.url) for r in sent] == [base + "/api/v2/users/me.json"]
+    for bad in ("http://127.0.0.1.evil.io", "http://localhost.evil.io:8765", "http://10.0.0.1:8765"):
+        with pytest.raises(UsageError):
+            ZendeskHttp(bad, None)
 
 
 def test_cancel_interrupts_a_long_wait():

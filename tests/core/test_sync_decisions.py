@@ -78,10 +78,6 @@ def test_already_deactivated_is_left_alone():
     assert decide(DELETED, R, local(status="deactivated", deactivated_by="sync"), linked=True) is None
 
 
-def test_absent_reason_words():
-    assert "no longer in Zendesk" in ABSENT_REASON
-
-
 def test_states():
     assert zendesk_state(zd(), SCOPE) == IN_SCOPE
     assert zendesk_state(zd(suspended=True), SCOPE) == SUSPENDED
@@ -103,7 +99,7 @@ def test_listings_and_words():
 
 def test_plan_page_same_email_claims_row_once_and_dedupes():
     row = local(id=3, zendesk_id=None, source="manual")
-    lookup = Lookup(unlinked_by_key={"ann@x.test": row})
+    lookup = Lookup(unlinked_by_key={("email", "ann@x.test"): row})
     users = [zd(id=7), zd(id=8), zd(id=7, name="Ann 2")]
     actions, remotes = plan_page(users, lookup, SCOPE)
     kinds = sorted(type(a).__name__ for a in actions)
@@ -112,7 +108,7 @@ def test_plan_page_same_email_claims_row_once_and_dedupes():
 
 def test_identifier_external_id_matching():
     row = local(id=3, zendesk_id=None, email="other@x.test", identifier="EMP-1", source="csv")
-    lookup = Lookup(unlinked_by_key={"EMP-1": row})
+    lookup = Lookup(unlinked_by_key={("identifier", "EMP-1"): row})
     actions, _ = plan_page([zd(external_id="EMP-1")], lookup, SCOPE, "external_id")
     assert isinstance(actions[0], Update) and actions[0].link
 
@@ -122,3 +118,19 @@ def test_identifier_external_id_matching():
     ("5", 6, 1000, True), ("5", 5, 10, False), ("10%", 11, 100, True), ("10%", 10, 100, False)])
 def test_guard(limit, planned, synced, held):
     assert guard.exceeds(limit, planned, synced) is held
+
+
+@pytest.mark.parametrize("limit,planned,synced,held", [
+    ("29%", 29, 100, False), ("29%", 30, 100, True), ("7%", 7, 100, False), ("57%", 57, 100, False),
+    ("0.1%", 1, 1000, False), ("12.5%", 1, 8, False), ("12.5%", 2, 8, True), ("0%", 1, 5, True),
+    ("default", 11, 55, False), ("default", 12, 55, True), ("default", 10, 0, False), ("default", 11, 0, True),
+    ("10", 11, 0, True), ("10", 10, 0, False), ("default", 0, 0, False), ("0", 0, 0, False)])
+def test_guard_is_exact_more_than(limit, planned, synced, held):
+    """Issue 15 defect 8: "more than P%" in integers (29% of 100 is 29, which is not more)."""
+    assert guard.exceeds(limit, planned, synced) is held
+
+
+@pytest.mark.parametrize("limit,words", [("default", "more than 10 users and more than 20% of the synced users"),
+                                         ("5%", "more than 5% of the synced users"), ("3", "more than 3 users")])
+def test_guard_describe(limit, words):
+    assert guard.describe(limit) == words

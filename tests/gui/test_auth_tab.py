@@ -32,9 +32,9 @@ def play_browser(url: str) -> None:
 
 
 @pytest.fixture
-def tab(qtbot, ctx, sim):
+def tab(qtbot, ctx, sim, reserved_port):
     ctx.base_url = sim.base_url
-    ctx.settings.set(session.REDIRECT_PORT_KEY, _free_port())
+    ctx.settings.set(session.REDIRECT_PORT_KEY, reserved_port)
     services = Services(ctx=ctx, signals=AppSignals())
     w = AuthTab(services)
     w.open_browser = play_browser
@@ -45,11 +45,8 @@ def tab(qtbot, ctx, sim):
     w.shutdown()
 
 
-def _free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# A port number that is only stored and shown, never listened on.
+SHOWN_PORT = 50123
 
 
 def test_initial_state(tab):
@@ -180,7 +177,7 @@ def test_redirect_port_change_updates_url_and_setting(tab, qtbot):
 
     assert tab.port_spin.isVisible() and tab.redirect_url.isVisible() and tab.copy_button.isVisible()
     assert (tab.port_spin.minimum(), tab.port_spin.maximum()) == (1024, 65535)
-    port = _free_port()
+    port = SHOWN_PORT
     tab.port_spin.setValue(port)
     assert tab.redirect_url.text() == redirect_uri_for(port) == f"http://127.0.0.1:{port}/callback"
     assert session.redirect_port(tab.ctx) == port and tab.error_label.text() == ""
@@ -213,7 +210,7 @@ def test_cli_and_gui_share_the_port_range(ctx):
     assert code == 2 and session.redirect_port(ctx) == 65535
 
 
-def test_sign_in_uses_the_chosen_port(tab, qtbot, sim):
+def test_sign_in_uses_the_chosen_port(tab, qtbot, sim, reserve_port):
     seen: list[str] = []
 
     def browser(url: str) -> None:
@@ -221,7 +218,7 @@ def test_sign_in_uses_the_chosen_port(tab, qtbot, sim):
         play_browser(url)
 
     tab.open_browser = browser
-    port = _free_port()
+    port = reserve_port()  # another port than the fixture's
     tab.port_spin.setValue(port)
     tab.account_edit.setText("abc-energy")
     tab.client_edit.setText(sim.oauth_client_id)
@@ -261,7 +258,7 @@ def test_a_saved_port_outside_the_range_is_not_used(qtbot, ctx, sim):
     w.client_edit.setText(sim.oauth_client_id)
     w.authenticate()
     assert not w.jobs.is_running() and "1024 to 65535" in w.error_label.text()
-    w.port_spin.setValue(_free_port())
+    w.port_spin.setValue(SHOWN_PORT)
     assert w.error_label.text() == "" and session.redirect_port(ctx) == w.port_spin.value()
     w.shutdown()
 

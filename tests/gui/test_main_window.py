@@ -57,12 +57,19 @@ def test_help_menu_has_folder_actions(window):
     assert window.logs_action.isEnabled() and window.data_action.isEnabled()
 
 
-def test_demo_banner_shows_and_hides(window):
+def test_demo_banner_shows_above_the_tabs_and_hides(window, qtbot):
+    def top(widget) -> int:  # in window coordinates: what the user sees
+        return widget.mapTo(window, widget.rect().topLeft()).y()
+
     assert not window.banner.isVisible()
+    tabs_top = top(window.tabs)
     window.set_banner("Demo: simulated Zendesk at http://127.0.0.1:1234")
-    assert window.banner.isVisible() and "127.0.0.1:1234" in window.banner.text()
+    # The layout makes room for it above the tabs, not just a text property.
+    qtbot.waitUntil(lambda: top(window.tabs) > tabs_top)
+    assert window.banner.isVisible() and top(window.banner) + window.banner.height() <= top(window.tabs)
     window.set_banner("")
     assert not window.banner.isVisible()
+    qtbot.waitUntil(lambda: top(window.tabs) == tabs_top)
 
 
 def test_shortcuts_emit_requests_and_switch_tabs(qtbot, window):

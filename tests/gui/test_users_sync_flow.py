@@ -91,28 +91,3 @@ def test_cancel_stops_a_real_sync_within_a_second(qtbot, ctx, sim_factory, file_
         assert tab.config_panel.sync_btn.isEnabled()
     finally:
         tab.shutdown()
-
-
-def test_runs_page_exports_and_undoes_a_run(qtbot, connected, tmp_path):
-    from evalsync_gui.core.sync.config import SyncConfig, save_config
-
-    ctx = connected
-    save_config(ctx, SyncConfig(roles=["admin"]))
-    tab = UsersTab(Services(ctx=ctx, signals=AppSignals()), start_schedule=False)
-    qtbot.addWidget(tab)
-    try:
-        with qtbot.waitSignal(tab.controller.finished, timeout=30_000):
-            tab.config_panel.sync_now()
-        qtbot.waitUntil(lambda: tab.history.runs.rowCount() == 1, timeout=3000)
-        assert directory.counts(ctx.db)["pending"] > 0
-        out = tmp_path / "runs.csv"
-        with qtbot.waitSignal(tab.history._task.done, timeout=5000):
-            tab.history._start("export_runs_csv", str(out))
-        assert out.read_text(encoding="utf-8-sig").count("\n") > 1
-        run_id = tab.history.runs.key(0)
-        with qtbot.waitSignal(tab.history._task.finished, timeout=5000):
-            tab.history._start("undo_run", run_id)
-        qtbot.waitUntil(lambda: tab.status_buttons["pending"].text() == "Pending (0)", timeout=3000)
-        assert "undone" in tab.history.runs.text(0, 9)
-    finally:
-        tab.shutdown()

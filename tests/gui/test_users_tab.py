@@ -171,8 +171,12 @@ def test_held_deactivations_banner_and_discard(make_tab, ctx, qtbot):
     tab = make_tab(start_schedule=False)
     assert not tab.held_banner.isHidden() and "2 deactivations" in tab.held_banner.text()
     assert tab.history.held.rowCount() == 2
-    with qtbot.waitSignal(tab.history._task.finished, timeout=3000):
+    from tests.gui.modal import ModalAnswerer
+
+    answer = ModalAnswerer("Discard 2")  # Discard asks first, with the count
+    with qtbot.waitSignal(tab.history._task.finished, timeout=3000, check_params_cb=lambda r: r[0] == "held-done"):
         tab.history.discard_btn.click()
+    assert answer.seen
     qtbot.waitUntil(lambda: tab.held_banner.isHidden(), timeout=2000)
     assert directory.counts(ctx.db)["active"] == 10
 

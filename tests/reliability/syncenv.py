@@ -60,8 +60,7 @@ class SyncEnv:
 
 
 def make_env(tmp_path, sim_kwargs: dict | None = None, roles=("agent", "admin")):
-    sim_mod = pytest.importorskip("evalsync_gui.sim")
-    pytest.importorskip("evalsync_gui.core.sync.runner")
+    import evalsync_gui.sim as sim_mod
     from evalsync_gui.core.context import AppContext
     from evalsync_gui.core.sync.config import SyncConfig, save_config
 

@@ -19,8 +19,7 @@ from tests.keyring_backends import file_keyring  # noqa: F401
 
 from .helpers import integrity_ok
 
-sim_mod = pytest.importorskip("evalsync_gui.sim")
-pytest.importorskip("evalsync_gui.core.chat.processor")
+import evalsync_gui.sim as sim_mod  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = "abc-energy.example.com"

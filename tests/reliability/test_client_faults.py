@@ -16,7 +16,7 @@ from evalsync_gui.core.zendesk.http import ApiTokenAuth, RetryPolicy, ZendeskHtt
 
 from .helpers import assert_one_line
 
-sim_mod = pytest.importorskip("evalsync_gui.sim")
+import evalsync_gui.sim as sim_mod  # noqa: E402
 
 USERS = "/api/v2/users.json"
 HEALING = ["500", "502", "503", "504", "malformed", "truncated", "cut", "html200", "drop"]

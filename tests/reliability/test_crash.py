@@ -1,6 +1,9 @@
 """SIGKILL at random moments of a 20,000-user sync (the CLI, a real process, a slow simulator).
 
-After every kill: PRAGMA integrity_check is ok, no Zendesk user appears twice, the lock is
+The moments are chosen by progress, not by the clock, so a loaded machine moves them but
+never makes them meaningless: most kills land a random number of pages after the run stored
+a new cursor (so the next run must resume from it); every fifth lands at a random early
+moment, before or during the first write. After every kill: PRAGMA integrity_check is ok, no Zendesk user appears twice, the lock is
 free, and the next run starts from the stored cursor. At the next start the killed run is
 marked 'interrupted'. After the last kill a run to completion gives exactly the directory a
 clean, uninterrupted sync produces.
@@ -25,8 +28,7 @@ from tests.keyring_backends import file_keyring  # noqa: F401
 
 from .helpers import integrity_ok, no_duplicate_zendesk_users
 
-sim_mod = pytest.importorskip("evalsync_gui.sim")
-pytest.importorskip("evalsync_gui.core.sync.runner")
+import evalsync_gui.sim as sim_mod
 
 ROOT = Path(__file__).resolve().parents[2]
 KILLS = int(os.environ.get("EVALSYNC_CRASH_KILLS", "20"))
@@ -69,6 +71,27 @@ def _saved_cursors(db: Path) -> set[str]:
     return {c["next"] for c in cursors.values() if c.get("next") and not c.get("done")}
 
 
+def _listing_requests(sim, mark: int) -> int:
+    return sum(1 for _, path, _, _ in list(sim.request_log)[mark:] if path == "/api/v2/users.json")
+
+
+def _kill_by_progress(proc, sim, db: Path, before: set[str], extra_pages: int, deadline_s: float = 120.0) -> None:
+    """SIGKILL ``proc`` ``extra_pages`` listing pages after it stored a cursor other than ``before``.
+
+    Also kills when the run has ended on its own (nothing to wait for) or after ``deadline_s``."""
+    deadline = time.monotonic() + deadline_s
+    stored_at: int | None = None
+    while proc.poll() is None and time.monotonic() < deadline:
+        if stored_at is None:
+            cursors = _saved_cursors(db) if db.exists() else set()
+            if cursors and cursors != before:
+                stored_at = len(sim.request_log)
+        if stored_at is not None and _listing_requests(sim, stored_at) >= extra_pages:
+            break
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+
+
 def _first_listing_after(sim, mark: int) -> str | None:
     for method, path, query, status in list(sim.request_log)[mark:]:
         if path == "/api/v2/users.json":
@@ -86,9 +109,7 @@ def test_sigkill_at_random_moments_never_corrupts_and_resumes(tmp_path, file_key
         clean, crashy = tmp_path / "clean", tmp_path / "crashy"
         _setup(clean, sim)
         _setup(crashy, sim)
-        started = time.monotonic()
         r = _cli(clean, "sync", "--json")
-        clean_duration = time.monotonic() - started
         assert r.returncode == 0, r.stderr
         expected = _directory(clean / "evalsync.db")
         assert len(expected) >= USERS
@@ -103,8 +124,11 @@ def test_sigkill_at_random_moments_never_corrupts_and_resumes(tmp_path, file_key
             # which is the incremental export once a full listing has completed.
             mode = [] if i % 4 == 3 else ["--full"]
             proc = _cli(crashy, "sync", "--json", *mode, popen=True)
-            time.sleep(rng.uniform(0.2, max(0.3, clean_duration)))
-            proc.send_signal(signal.SIGKILL)
+            if i % 5 == 4:
+                time.sleep(rng.uniform(0.05, 0.5))  # early: before or around the first commit
+                proc.send_signal(signal.SIGKILL)
+            else:
+                _kill_by_progress(proc, sim, db, cursors_before, extra_pages=rng.randint(0, 25))
             proc.wait(timeout=10)
             # -- after each kill
             if db.exists():

@@ -98,7 +98,6 @@ def _serve(pages_: list):
 def test_engine_survives_any_page_shape():
     """Run the whole sync on generated pages; collect escapes instead of failing fast, so that
     a known engine bug (reported, being fixed) does not hide the other promises."""
-    pytest.importorskip("evalsync_gui.core.sync.runner")
     from evalsync_gui.core.context import AppContext
     from evalsync_gui.core.sync.config import SyncConfig, save_config
     from evalsync_gui.core.sync.runner import run_sync
@@ -165,7 +164,7 @@ def test_users_csv_import_any_file(text):
 @FUZZ
 @given(text=csv_text)
 def test_chat_requests_csv_import_any_file(text):
-    requests_mod = pytest.importorskip("evalsync_gui.core.chat.requests")
+    import evalsync_gui.core.chat.requests as requests_mod
     from evalsync_gui.core.context import AppContext
 
     with tempfile.TemporaryDirectory() as d:
@@ -209,7 +208,7 @@ def test_add_user_any_typed_fields(name, email, identifier, team):
 @FUZZ
 @given(text=typed)
 def test_chat_request_any_typed_fields(text):
-    requests_mod = pytest.importorskip("evalsync_gui.core.chat.requests")
+    import evalsync_gui.core.chat.requests as requests_mod
     from evalsync_gui.core.context import AppContext
 
     with tempfile.TemporaryDirectory() as d:
@@ -257,5 +256,4 @@ def test_cli_any_argument_value(capsys):
             assert "Traceback" not in out.err and "Traceback" not in out.out
 
     one()
-    if escaped:
-        pytest.xfail(f"exceptions escaped the CLI: {sorted(set(escaped))[:3]}")
+    assert not escaped, f"exceptions escaped the CLI: {sorted(set(escaped))[:3]}"

@@ -11,17 +11,15 @@ from pathlib import Path
 
 import pytest
 
+import evalsync_gui.sim as sim_mod
 from tests.keyring_backends import file_keyring  # noqa: F401
 
 from .helpers import integrity_ok, no_duplicate_zendesk_users
 
 ROOT = Path(__file__).resolve().parents[2]
-sim_mod = pytest.importorskip("evalsync_gui.sim")
 
 
 def test_closing_the_window_during_a_sync_stops_it_within_2_seconds(qtbot, tmp_path, file_keyring):  # noqa: F811
-    pytest.importorskip("evalsync_gui.gui.main_window")
-    pytest.importorskip("evalsync_gui.core.sync.runner")
     from evalsync_gui.core.auth import session
     from evalsync_gui.core.context import AppContext
     from evalsync_gui.core.sync.config import SyncConfig, save_config
@@ -86,13 +84,9 @@ print("ok")
 
 
 def test_run_history_with_a_big_guard_hold_does_not_crash(tmp_path):
-    pytest.importorskip("evalsync_gui.gui.run_history")
     r = subprocess.run([sys.executable, "-c", HISTORY_RELOADS, str(tmp_path / "data")], capture_output=True,
                        text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
-    if r.returncode != 0 and "none_dealloc" in r.stderr:
-        pytest.xfail("PySide6 6.12.0: QTableWidget.setItem drops a reference to None per call, so the process "
-                     "aborts after enough items; gui/run_history.py (also preview_dialog.py, chat_dialogs.py) "
-                     "should use a model + QTableView, or pin PySide6-Essentials != 6.12.0")
+    # A none_dealloc abort here means a PySide6 that drops None references (6.12.0; pyproject pins <6.12).
     assert r.returncode == 0 and "ok" in r.stdout, r.stderr[-1500:]
 
 
@@ -119,10 +113,8 @@ def test_qtablewidget_setitem_keeps_none_alive():
     r = subprocess.run([sys.executable, "-c", SETITEM_PROBE], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr[-500:]
     delta = int(r.stdout.strip())
-    if delta < -50:
-        pytest.xfail(f"installed PySide6 leaks None references in QTableWidget.setItem ({delta} per 100 calls): "
-                     "gui/run_history.py, preview_dialog.py and chat_dialogs.py use setItem; switch them to a "
-                     "QAbstractTableModel + QTableView or pin PySide6-Essentials != 6.12.0")
+    assert delta >= -50, (f"installed PySide6 leaks None references in QTableWidget.setItem ({delta} per 100 calls): "
+                          "keep PySide6-Essentials pinned below 6.12 (pyproject.toml)")
 
 
 def test_closing_the_window_during_a_chat_batch_stops_it_within_2_seconds(qtbot, tmp_path, file_keyring):  # noqa: F811

@@ -19,7 +19,9 @@ import pytest
 from .helpers import integrity_ok
 
 ROOT = Path(__file__).resolve().parents[2]
-SLACK = float(os.environ.get("EVALSYNC_LOAD_SLACK", "1"))
+# The targets themselves are measured by bench/ (docs/BENCHMARKS.md); here they are only a tripwire for
+# a pathological regression (loading everything), 10x wide by default so a loaded machine cannot trip it.
+SLACK = float(os.environ.get("EVALSYNC_LOAD_SLACK", "10"))
 N_USERS, N_RUNS, N_CHANGES, N_HELD = 100_000, 1_000, 1_000_000, 2_000
 
 pytestmark = pytest.mark.slow
@@ -70,7 +72,7 @@ def test_runs_list_cli_answers_in_under_a_second(big):
 
 
 def test_history_pages_instead_of_loading_everything(big):
-    runs = pytest.importorskip("evalsync_gui.core.sync.runs")
+    from evalsync_gui.core.sync import runs
     page, took = _timed(lambda: runs.list_runs(big, limit=50))
     assert len(page) == 50 and page[0]["id"] == N_RUNS
     assert took < 0.1 * SLACK
@@ -110,14 +112,10 @@ def _gui_probe(big, what: str) -> dict:
     """Run the GUI in its own process: a Qt abort must fail this test, not kill the test run."""
     import json
 
-    pytest.importorskip("evalsync_gui.gui.main_window")
     big.db.close()
     r = subprocess.run([sys.executable, "-c", GUI_PROBE, str(big.data_dir), what], capture_output=True, text=True,
                        timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
-    if r.returncode == -6 and "none_dealloc" in r.stderr:
-        pytest.xfail("PySide6 6.12.0 QTableWidget.setItem drops a reference to None on every call; after ~5,000 "
-                     "items the process aborts (gui/run_history.py, preview_dialog.py, chat_dialogs.py): "
-                     "use a QAbstractTableModel + QTableView, or pin PySide6-Essentials != 6.12.0")
+    # -6 with none_dealloc: a PySide6 that drops None references (6.12.0; pyproject pins <6.12).
     assert r.returncode == 0, r.stderr[-2000:]
     return json.loads(r.stdout.strip().splitlines()[-1])
 
@@ -125,9 +123,7 @@ def _gui_probe(big, what: str) -> dict:
 def test_run_history_widget_loads_a_bounded_page(big):
     out = _gui_probe(big, "history")
     assert out["runs"] <= out["max_runs"] < N_RUNS
-    if out["held"] >= N_HELD:
-        pytest.xfail(f"gui/run_history.py held_rows loads all {N_HELD:,} held changes at once "
-                     f"(no LIMIT, no index on user_changes.state; {out['reload']:.2f}s on the GUI thread)")
+    assert out["held"] < N_HELD, f"gui/run_history.py loaded all {N_HELD:,} held changes at once"
     assert out["reload"] < 0.3 * SLACK, f"RunHistory.reload took {out['reload']:.2f}s on the GUI thread"
 
 
@@ -137,5 +133,15 @@ def test_main_window_tabs_open_and_respond(big):
     assert not slow, f"tabs slower than 150 ms to show: {slow}"
 
 
-def test_database_is_consistent_after_load(big):
+def test_engine_writes_at_this_size_keep_the_database_consistent(big):
+    """EvalSync's own writes (not the fixture's SQL): undo a run, discard a big guard hold."""
+    from evalsync_gui.core.sync import runs
+
+    held_run = big.db.scalar("SELECT run_id FROM user_changes WHERE state = 'held' ORDER BY id DESC LIMIT 1")
+    assert runs.discard_held(big, held_run) > 0
+    counts = runs.undo_run(big, 1)
+    assert counts["reverted"] + counts["kept"] == N_CHANGES // N_RUNS
+    assert big.db.scalar("SELECT count(*) FROM user_changes WHERE run_id = ? AND state = 'held'", (held_run,)) == 0
+    assert runs.list_runs(big, limit=1, offset=N_RUNS - held_run)[0]["n_held"] == 0
+    big.db.close()
     integrity_ok(big.db.path)

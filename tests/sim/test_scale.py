@@ -21,4 +21,5 @@ def test_large_org_seeds_and_pages_quickly():
     staff = 20_000 + 5 + 10 + sim.config.contributors + sim.config.chat_only_agents
     assert sum(len(p["users"]) for p in pages) == staff - sum(
         1 for u in sim.users.values() if u["role"] != "end-user" and not u["active"])
-    assert seeded < 5 and walked < 10, (seeded, walked)
+    # A tripwire only (the speed itself is bench/'s job): a quadratic slip takes minutes, not 60 s.
+    assert seeded < 60 and walked < 60, (seeded, walked)

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from evalsync_gui.core.emailkey import SQL_NAME as SQL_EMAIL_KEY
+from evalsync_gui.core.emailkey import email_key
 from evalsync_gui.core.errors import StoreError
 from evalsync_gui.core.store import migrations
 
@@ -81,6 +83,7 @@ class Database:
                 conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
                                        check_same_thread=True)
                 conn.row_factory = sqlite3.Row
+                conn.create_function(SQL_EMAIL_KEY, 1, email_key, deterministic=True)
                 conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
                 conn.execute("PRAGMA foreign_keys = ON")
                 if self.path != ":memory:":

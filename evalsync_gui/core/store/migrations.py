@@ -19,9 +19,11 @@ from evalsync_gui.core.store.schema_v2 import STEP as STEP_2
 from evalsync_gui.core.store.schema_v3 import STEP as STEP_3
 from evalsync_gui.core.store.schema_v4 import STEP as STEP_4
 from evalsync_gui.core.store.schema_chat_admin_steps import STEP as STEP_CHAT_ADMIN_STEPS
+from evalsync_gui.core.store.schema_reason_codes import STEP as STEP_REASON_CODES
 from evalsync_gui.core.store.schema_v5 import STEP as STEP_5
 
-MIGRATIONS: list[tuple[str, ...]] = [STEP_1, STEP_2, STEP_3, STEP_4, STEP_5, STEP_CHAT_ADMIN_STEPS]
+# main shipped the chat step as version 6, so the reason codes (issue 15) come after it.
+MIGRATIONS: list[tuple[str, ...]] = [STEP_1, STEP_2, STEP_3, STEP_4, STEP_5, STEP_CHAT_ADMIN_STEPS, STEP_REASON_CODES]
 LATEST = len(MIGRATIONS)
 
 

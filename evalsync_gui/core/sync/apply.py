@@ -17,8 +17,12 @@ from typing import Any
 
 import msgspec
 
+from evalsync_gui.core.emailkey import email_key
 from evalsync_gui.core.sync.decisions import (
     ABSENT_REASON,
+    EMAIL,
+    IDENTIFIER,
+    GONE_CODE,
     REASONS,
     RETURNED_FLAG,
     Action,
@@ -73,65 +77,76 @@ class IdAllocator:
         return first
 
 
-def has_unlinked(conn: sqlite3.Connection) -> bool:
-    """Whether any row could be matched by identifier (hand-made or CSV rows, not yet linked)."""
-    return conn.execute("SELECT EXISTS (SELECT 1 FROM users WHERE zendesk_id IS NULL)").fetchone()[0] == 1
-
-
 def has_linked(conn: sqlite3.Connection) -> bool:
     """Whether any row is linked to Zendesk (False before the first import)."""
     return conn.execute("SELECT EXISTS (SELECT 1 FROM users WHERE zendesk_id IS NOT NULL)").fetchone()[0] == 1
 
 
-def lookup_page(conn: sqlite3.Connection, users: Sequence[ZendeskUser], scope: Scope,
-                identifier_mode: str, *, unlinked: bool = True, linked: Container[int] | None = None) -> Lookup:
-    """Local rows for a page in two queries: by Zendesk id, then unlinked rows by identifier.
+class UnlinkedRows:
+    """Every row not linked to Zendesk, by match key (see :func:`decisions.match_key`).
 
-    ``unlinked=False`` (the caller knows no unlinked row exists) skips the second query.
-    ``linked``: every Zendesk id that may be linked in the directory, when the caller knows
-    them (a first import, see the runner); only those are looked up, so a page of new users
-    costs no query at all."""
+    Read in one query through the Zendesk-id index and keyed in Python, so the e-mail fold is
+    exactly :func:`email_key` (SQLite's ``lower()`` is ASCII-only). Valid while the caller's
+    write transaction lasts; the runner reads it again for each group. The lowest id wins a key.
+    In an identifier mode, only rows without an identifier are found by e-mail."""
+
+    def __init__(self, conn: sqlite3.Connection, identifier_mode: str) -> None:
+        self.by_key: dict[tuple[str, str], sqlite3.Row] = {}
+        for row in conn.execute(f"SELECT {LOCAL_COLUMNS} FROM users WHERE zendesk_id IS NULL ORDER BY id DESC"):
+            if identifier_mode != "default" and row["identifier"]:
+                self.by_key[(IDENTIFIER, row["identifier"])] = row
+            elif (key := email_key(row["email"])) is not None:
+                self.by_key[(EMAIL, key)] = row
+
+    def __bool__(self) -> bool:
+        return bool(self.by_key)
+
+
+def lookup_page(conn: sqlite3.Connection, users: Sequence[ZendeskUser], scope: Scope,
+                identifier_mode: str, *, unlinked: UnlinkedRows | bool = True,
+                linked: Container[int] | None = None) -> Lookup:
+    """Local rows for a page: by Zendesk id in one query, then unlinked rows by match key.
+
+    ``unlinked``: the unlinked rows when the caller has read them (a group reads them once),
+    False when none exist, True to read them now. ``linked``: every Zendesk id that may be
+    linked in the directory, when the caller knows them (a first import, see the runner);
+    only those are looked up, so a page of new users costs no query at all."""
     lookup = Lookup()
     ids = {u.id for u in users}
     if linked is not None:
         ids = {i for i in ids if i in linked}
     for row in _select_in(conn, "zendesk_id IN ({marks})", sorted(ids)):
         lookup.by_zendesk_id[row["zendesk_id"]] = row
+    if unlinked is True:
+        unlinked = UnlinkedRows(conn, identifier_mode)
     if not unlinked:
         return lookup
-    keys = set()
     found = lookup.by_zendesk_id
     for user in users:
         if user.id not in found and zendesk_state(user, scope) == IN_SCOPE:
             key = _match_key(user, identifier_mode)
-            if key:
-                keys.add(key)
-    if keys:
-        # The planner would rather walk the Zendesk-id index over every unlinked row; the
-        # partial index of unlinked rows (schema_v5) finds the few with these keys directly.
-        if identifier_mode == "default":
-            where, source = "zendesk_id IS NULL AND lower(email) IN ({marks})", "users INDEXED BY users_unlinked_email"
-        else:
-            where, source = "zendesk_id IS NULL AND identifier IN ({marks})", "users INDEXED BY users_unlinked_identifier"
-        for row in sorted(_select_in(conn, where, sorted(keys), source), key=lambda r: r["id"], reverse=True):
-            key = row["email"].lower() if identifier_mode == "default" else row["identifier"]
-            lookup.unlinked_by_key[key] = row  # lowest id wins (iterated last)
+            if key is not None and key in unlinked.by_key:
+                lookup.unlinked_by_key[key] = unlinked.by_key[key]
     return lookup
 
 
-def _match_key(user: ZendeskUser, identifier_mode: str) -> str | None:
+def _match_key(user: ZendeskUser, identifier_mode: str) -> tuple[str, str] | None:
     """:func:`decisions.match_key` straight from the checked user (no Remote built twice)."""
-    if identifier_mode == "default":
-        return user.email.lower() if user.email else None
-    return identifier_value(user, identifier_mode)
+    if identifier_mode != "default" and (value := identifier_value(user, identifier_mode)):
+        return (IDENTIFIER, value)
+    key = email_key(user.email)
+    return (EMAIL, key) if key else None
 
 
 def apply_page(conn: sqlite3.Connection, run_id: int, actions: Sequence[Action], lookup: Lookup,
                seen_ids: Sequence[int], now: str, *, identifier_mode: str, mark_seen: bool,
-               ids: IdAllocator | None = None, role_names: Mapping[int, str] | None = None) -> PageCounts:
+               ids: IdAllocator | None = None, role_names: Mapping[int, str] | None = None,
+               expire_held: bool = True) -> PageCounts:
     """Apply creates/updates, replace this run's planned deactivations for the page's users.
 
-    ``role_names`` (custom role id -> name, see :mod:`.roles`) fills ``custom_role_name``."""
+    ``role_names`` (custom role id -> name, see :mod:`.roles`) fills ``custom_role_name``.
+    Held deactivations (of any run) of the page's linked users who are not leaving now expire:
+    this read saw them fine. ``expire_held=False`` (the caller knows none is held) skips that."""
     names = role_names or {}
     counts = PageCounts()
     creates = [a for a in actions if isinstance(a, Create)]
@@ -155,11 +170,16 @@ def apply_page(conn: sqlite3.Connection, run_id: int, actions: Sequence[Action],
     for part in _chunks(linked):
         conn.execute(f"DELETE FROM user_changes WHERE run_id = ? AND state = 'planned' AND user_id IN "
                      f"({','.join('?' * len(part))})", (run_id, *part))
+    if expire_held:
+        leaving = {a.user_id for a in deacts}
+        expire_held_rows(conn, [uid for uid in linked if uid not in leaving])
     for a in deacts:
-        changes.append((run_id, a.user_id, "deactivate", "status", a.old_status, "deactivated", a.reason, "planned", now))
+        changes.append((run_id, a.user_id, "deactivate", "status", a.old_status, "deactivated", a.reason, "planned",
+                        now, a.code))
     counts.planned = len(deacts)
     if changes:
-        conn.execute(_INSERT_CHANGES, {"run": run_id, "now": now, "rows": _dumps([c[1:8] for c in changes])})
+        conn.execute(_INSERT_CHANGES, {"run": run_id, "now": now,
+                                       "rows": _dumps([(*c[1:8], c[9] if len(c) > 9 else None) for c in changes])})
     if mark_seen and seen_ids:
         # Rows created above already carry this run's seen-mark.
         created = {a.remote.zendesk_id for a in creates}
@@ -198,9 +218,9 @@ _INSERT_CREATED = (
     "SELECT :run, id, 'create', NULL, NULL, name || ' <' || coalesce(email, '') || '>', :reason, 'applied', :now "
     "FROM users WHERE id BETWEEN :first AND :last ORDER BY id")
 _INSERT_CHANGES = (
-    "INSERT INTO user_changes (run_id, user_id, action, field, old_value, new_value, reason, state, at) "
-    "SELECT :run, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, :now "
-    "FROM json_each(:rows)")
+    "INSERT INTO user_changes (run_id, user_id, action, field, old_value, new_value, reason, state, at, reason_code) "
+    "SELECT :run, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, :now, "
+    "value ->> 7 FROM json_each(:rows)")
 
 
 def _insert_users(conn: sqlite3.Connection, creates: Sequence[Create], seen_run: int | None, now: str,
@@ -276,17 +296,73 @@ def _text(value: Any) -> str | None:
 
 
 # -- end of run -------------------------------------------------------------------------
-def plan_absent(conn: sqlite3.Connection, run_id: int, now: str) -> int:
-    """After a complete listing: plan deactivation of linked users this run never saw."""
-    cur = conn.execute(
-        "INSERT INTO user_changes (run_id, user_id, action, field, old_value, new_value, reason, state, at) "
-        "SELECT ?, u.id, 'deactivate', 'status', u.status, 'deactivated', ?, 'planned', ? FROM users u "
+@dataclass(frozen=True)
+class Absent:
+    """A linked, not deactivated user a complete listing did not return, with what is stored of them."""
+
+    user_id: int
+    zendesk_id: int
+    status: str
+    zendesk_role: str | None
+    custom_role_id: int | None
+
+
+def absent_users(conn: sqlite3.Connection, run_id: int) -> list[Absent]:
+    """After a complete listing: linked pending/active users this run never saw (nor plans to deactivate)."""
+    rows = conn.execute(
+        "SELECT u.id, u.zendesk_id, u.status, u.zendesk_role, u.custom_role_id FROM users u "
         "WHERE u.zendesk_id IS NOT NULL AND u.status IN ('pending', 'active') "
         "AND (u.last_seen_run IS NULL OR u.last_seen_run != ?) "
         "AND NOT EXISTS (SELECT 1 FROM user_changes c WHERE c.run_id = ? AND c.user_id = u.id AND c.state = 'planned')",
-        (run_id, ABSENT_REASON, now, run_id, run_id),
-    )
-    return cur.rowcount
+        (run_id, run_id)).fetchall()
+    return [Absent(*row) for row in rows]
+
+
+def plan_absent(conn: sqlite3.Connection, run_id: int, now: str,
+                reasons: Iterable[tuple[int, str, str]]) -> int:
+    """Plan deactivations of absent users: (user id, reason, reason code) each, if still pending/active."""
+    n = 0
+    for user_id, reason, code in reasons:
+        n += conn.execute(
+            "INSERT INTO user_changes (run_id, user_id, action, field, old_value, new_value, reason, state, at, "
+            "reason_code) SELECT ?, u.id, 'deactivate', 'status', u.status, 'deactivated', ?, 'planned', ?, ? "
+            "FROM users u WHERE u.id = ? AND u.zendesk_id IS NOT NULL AND u.status IN ('pending', 'active') "
+            "AND NOT EXISTS (SELECT 1 FROM user_changes c WHERE c.run_id = ? AND c.user_id = u.id "
+            "AND c.state = 'planned')", (run_id, reason, now, code, user_id, run_id)).rowcount
+    return n
+
+
+# -- held deactivations ------------------------------------------------------------------
+def has_held(conn: sqlite3.Connection) -> bool:
+    """Whether any deactivation is held (partial index: no walk over applied rows)."""
+    return conn.execute("SELECT EXISTS (SELECT 1 FROM user_changes WHERE state = 'held')").fetchone()[0] == 1
+
+
+def expire_held_rows(conn: sqlite3.Connection, user_ids: Sequence[int]) -> int:
+    """A newer read saw these users fine: their held deactivations (of any run) are discarded."""
+    n = 0
+    for part in _chunks(list(user_ids)):
+        n += conn.execute(f"UPDATE user_changes SET state = 'discarded' WHERE state = 'held' AND user_id IN "
+                          f"({','.join('?' * len(part))})", tuple(part)).rowcount
+    return n
+
+
+def supersede_held(conn: sqlite3.Connection, run_id: int) -> int:
+    """One held row per person: older held rows give way to this run's plan, or to a deactivation."""
+    return conn.execute(
+        "UPDATE user_changes SET state = 'discarded' WHERE state = 'held' AND run_id != ? AND "
+        "(user_id IN (SELECT user_id FROM user_changes WHERE run_id = ? AND state = 'planned') "
+        "OR user_id IN (SELECT id FROM users WHERE status = 'deactivated' OR zendesk_id IS NULL))",
+        (run_id, run_id)).rowcount
+
+
+def refresh_held_runs(conn: sqlite3.Connection, skip_run: int | None = None) -> None:
+    """Each run's held count follows its rows; a held run with none left counts as completed."""
+    conn.execute(
+        "UPDATE sync_runs SET n_held = (SELECT count(*) FROM user_changes c WHERE c.run_id = sync_runs.id "
+        "AND c.state = 'held') WHERE (status = 'held' OR n_held > 0) AND id IS NOT ?", (skip_run,))
+    conn.execute("UPDATE sync_runs SET status = 'completed' WHERE status = 'held' AND n_held = 0 AND id IS NOT ?",
+                 (skip_run,))
 
 
 def absent_rows(conn: sqlite3.Connection, seen: set[int]) -> list[Deactivate]:
@@ -295,7 +371,8 @@ def absent_rows(conn: sqlite3.Connection, seen: set[int]) -> list[Deactivate]:
     for row in conn.execute("SELECT id, zendesk_id, name, email, status FROM users "
                             "WHERE zendesk_id IS NOT NULL AND status IN ('pending', 'active')"):
         if row["zendesk_id"] not in seen:
-            out.append(Deactivate(row["id"], row["zendesk_id"], row["name"], row["email"], row["status"], ABSENT_REASON))
+            out.append(Deactivate(row["id"], row["zendesk_id"], row["name"], row["email"], row["status"], ABSENT_REASON,
+                                  GONE_CODE))
     return out
 
 

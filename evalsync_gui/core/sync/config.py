@@ -138,22 +138,43 @@ def _all_pages(client, path: str, key: str, max_pages: int = 50):
         url = client.check_same_origin(nxt)
 
 
+BACKOFF_FRACTION = 32  # the first retry after a failure waits interval / 32 (11 min at 6 h)
+BACKOFF_MIN = timedelta(minutes=1)
+_UNSUCCESSFUL = ("failed", "interrupted", "cancelled")
+
+
+def backoff(interval_hours: float, failures: int) -> timedelta:
+    """The wait after ``failures`` attempts in a row failed: doubling from a fraction of the
+    interval, never more than the interval (a 6-hour schedule in an outage: 10 tries a day)."""
+    interval = timedelta(hours=float(interval_hours))
+    first = max(interval / BACKOFF_FRACTION, BACKOFF_MIN)
+    return min(first * 2 ** min(max(failures, 1) - 1, 30), interval)
+
+
 def next_due(ctx) -> datetime | None:
     """When the schedule should run next; None when disabled or unconfigured.
 
-    No finished run yet (or a time in the past) means: run now.
+    One interval after the last run that got to the end (completed or held), but never
+    sooner than :func:`backoff` after the last attempt when attempts failed since (a revoked
+    token or an outage must not mean a run a minute). No run yet means: run now.
     """
     cfg = load_config(ctx)
     if not cfg.enabled or not cfg.roles:
         return None
     last = ctx.db.scalar(
-        "SELECT max(started_at) FROM sync_runs WHERE dry_run = 0 AND status IN ('completed', 'held')"
-    )
+        "SELECT max(id) FROM sync_runs WHERE dry_run = 0 AND status IN ('completed', 'held')") or 0
     now = datetime.now(timezone.utc)
-    if not last:
-        return now
-    when = _parse_ts(last) + timedelta(hours=float(cfg.interval_hours))
-    return max(when, now) if when > now else now
+    when = now
+    if last:
+        started = ctx.db.scalar("SELECT started_at FROM sync_runs WHERE id = ?", (last,))
+        when = _parse_ts(started) + timedelta(hours=float(cfg.interval_hours))
+    marks = ",".join("?" * len(_UNSUCCESSFUL))
+    failures, latest = ctx.db.query(
+        f"SELECT count(*), max(started_at) FROM sync_runs WHERE dry_run = 0 AND id > ? AND status IN ({marks})",
+        (last, *_UNSUCCESSFUL))[0]
+    if failures:
+        when = max(when, _parse_ts(latest) + backoff(cfg.interval_hours, failures))
+    return max(when, now)
 
 
 def _parse_ts(text: str) -> datetime:

@@ -16,8 +16,10 @@ Like vdirsyncer's ``_get_actions``, every row of the table is a commented branch
       listing                                                   (see :func:`absent_reason`, in apply)
 
 Matching (:func:`plan_page`): a linked row (same Zendesk id) always wins; otherwise an
-*unlinked* row with the same identifier (default: e-mail, case-insensitive; or external_id
-or a user field) is linked for good, so later renames never create a duplicate.
+*unlinked* row with the same identifier (default: e-mail, folded by :func:`email_key`; or
+external_id or a user field) is linked for good, so later renames never create a duplicate.
+With an identifier configured, a Zendesk user without one is matched by e-mail against
+unlinked rows that have no identifier either (see :func:`match_key`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any, ClassVar
 
 import msgspec
 
+from evalsync_gui.core.emailkey import email_key
 from evalsync_gui.core.sync.scope import DELETED, IN_SCOPE, OUT_OF_SCOPE, SUSPENDED, Scope, zendesk_state
 from evalsync_gui.core.sync.users import ZendeskUser, safe_text
 
@@ -35,9 +38,17 @@ REASONS = {
     IN_SCOPE: "new in Zendesk",
     SUSPENDED: "suspended in Zendesk",
     DELETED: "deleted in Zendesk",
-    OUT_OF_SCOPE: "no longer in scope (role changed or no longer imported)",
+    OUT_OF_SCOPE: "no longer in scope (the sync no longer imports this role)",
 }
 ABSENT_REASON = "no longer in Zendesk (absent from a complete listing)"
+ROLE_CHANGED_REASON = "role changed in Zendesk (the new role is not imported)"
+
+# Machine-readable reasons of a deactivation (user_changes.reason_code, see schema_reason_codes).
+SUSPENDED_CODE, DELETED_CODE, GONE_CODE = "suspended", "deleted", "gone"
+ROLE_CHANGED_CODE, OUT_OF_SCOPE_CODE = "role_changed", "out_of_scope"
+REASON_CODES = {SUSPENDED: SUSPENDED_CODE, DELETED: DELETED_CODE, OUT_OF_SCOPE: OUT_OF_SCOPE_CODE}
+REASON_FOR_CODE = {SUSPENDED_CODE: REASONS[SUSPENDED], DELETED_CODE: REASONS[DELETED], GONE_CODE: ABSENT_REASON,
+                   ROLE_CHANGED_CODE: ROLE_CHANGED_REASON, OUT_OF_SCOPE_CODE: REASONS[OUT_OF_SCOPE]}
 RETURNED_FLAG = "returned"
 RETURNED_REASON = "returned in Zendesk"
 
@@ -128,6 +139,7 @@ class Deactivate:
     email: str | None
     old_status: str
     reason: str
+    code: str = GONE_CODE  # see REASON_CODES
     kind = "deactivate"
 
 
@@ -172,7 +184,17 @@ def decide(state: str, remote: Remote, local: Mapping[str, Any] | None, *, linke
     if local["status"] == "deactivated":
         return None
     # Linked and pending/active, but suspended, deleted or out of scope in Zendesk.
-    return Deactivate(local["id"], remote.zendesk_id, local["name"], local["email"], local["status"], REASONS[state])
+    code = deactivation_code(state, remote, local)
+    return Deactivate(local["id"], remote.zendesk_id, local["name"], local["email"], local["status"],
+                      REASON_FOR_CODE[code], code)
+
+
+def deactivation_code(state: str, remote: Remote, local: Mapping[str, Any]) -> str:
+    """Why a linked user leaves: out of scope splits into "role changed" and "scope changed"."""
+    if state == OUT_OF_SCOPE and (local["zendesk_role"] != remote.zendesk_role
+                                  or local["custom_role_id"] != remote.custom_role_id):
+        return ROLE_CHANGED_CODE
+    return REASON_CODES[state]
 
 
 @dataclass
@@ -180,14 +202,19 @@ class Lookup:
     """Local rows for one page: by Zendesk id, and unlinked rows by identifier key."""
 
     by_zendesk_id: dict[int, Mapping[str, Any]] = field(default_factory=dict)
-    unlinked_by_key: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    unlinked_by_key: dict[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict)
 
 
-def match_key(remote: Remote, identifier_mode: str) -> str | None:
-    """The key an unlinked local row must share: lower-cased e-mail by default."""
-    if identifier_mode == "default":
-        return remote.email.lower() if isinstance(remote.email, str) and remote.email else None
-    return remote.identifier
+EMAIL, IDENTIFIER = "email", "identifier"
+
+
+def match_key(remote: Remote, identifier_mode: str) -> tuple[str, str] | None:
+    """The key an unlinked local row must share: ("identifier", value) when the mode has one
+    and the user carries it, else ("email", folded e-mail), else None."""
+    if identifier_mode != "default" and remote.identifier:
+        return (IDENTIFIER, remote.identifier)
+    key = email_key(remote.email)
+    return (EMAIL, key) if key else None
 
 
 def plan_page(users: Iterable[ZendeskUser], lookup: Lookup, scope: Scope, identifier_mode: str = "default",
@@ -233,4 +260,5 @@ def describe_action(action: Action) -> dict[str, Any]:
                 "email": r.email, "changes": [{"field": f, "old": o, "new": n} for f, o, n in action.changes],
                 "reason": action.reason}
     return {"action": "deactivate", "user_id": action.user_id, "zendesk_id": action.zendesk_id,
-            "name": action.name, "email": action.email, "changes": [], "reason": action.reason}
+            "name": action.name, "email": action.email, "changes": [], "reason": action.reason,
+            "reason_code": action.code}

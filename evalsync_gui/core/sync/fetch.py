@@ -2,29 +2,33 @@
 
 * :func:`iter_listing`: ``GET /api/v2/users.json`` with cursor pagination (``page[size]=100``,
   ``role[]`` or ``permission_set``), never offset pagination. ``links.next`` is followed as
-  given, only to the account's own origin. It stops on ``has_more: false`` or an empty page
-  (a real last page still carries a next link). A next link already followed in the same
-  listing is an error, not a loop.
+  given, only to the account's own origin. It ends only on ``meta.has_more: false`` (a real
+  last page still carries a next link; a trailing empty page says false too).
 * :func:`iter_incremental`: the cursor-based incremental export (1000 per page, admins only),
-  following ``after_url`` until ``end_of_stream``; the last ``after_url`` is kept to resume.
-  A repeated ``after_url`` before the end of the stream is an error, not a loop. Zendesk
-  allows it 10 requests a minute: :func:`incremental_pacer` paces a client to that.
+  following ``after_url`` until ``end_of_stream: true``; the last ``after_url`` is kept to resume.
+  Zendesk allows it 10 requests a minute: :func:`incremental_pacer` paces a client to that.
+
+Both fail closed (docs/ZENDESK.md section 2): a page without a ``users`` list, a flag that is
+not a JSON boolean, an empty page that says more follow, "more" without a next link, or a next
+link already followed raise :class:`ResponseError`, so the run fails and deactivates nobody.
 * :func:`prefetched`: runs a page iterator on a background thread with a small bounded queue,
   so the database work on one page hides behind the download of the next.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from evalsync_gui.core.errors import ResponseError
+from evalsync_gui.core.errors import ResponseError, ZendeskError
 from evalsync_gui.core.sync.users import clean_users, decode_page
 from evalsync_gui.core.zendesk.pacing import EndpointPacer
 
+log = logging.getLogger("evalsync.sync")
 USERS_PATH = "/api/v2/users.json"
 INCREMENTAL_PATH = "/api/v2/incremental/users/cursor.json"
 PAGE_SIZE = 100
@@ -32,6 +36,13 @@ INCREMENTAL_PAGE_SIZE = 1000
 INCREMENTAL_PER_MINUTE = 10  # docs/ZENDESK.md section 4
 REPEATED_PAGE = "Zendesk repeated a page of the user list; the sync stopped without deactivating anyone. Retry later."
 WRONG_SHAPE = "Zendesk sent a page of the wrong shape; retry the sync."
+NOT_A_USERS_PAGE = ("Zendesk sent a page without a list of users; the sync stopped without deactivating "
+                    "anyone. Retry the sync.")
+NO_END_FLAG = ("Zendesk sent a page that does not say whether more users follow; the sync stopped "
+               "without deactivating anyone. Retry the sync.")
+EMPTY_BUT_MORE = ("Zendesk sent an empty page but said more users follow; the sync stopped without "
+                  "deactivating anyone. Retry the sync.")
+NO_NEXT_LINK = "Zendesk said more users follow but sent no next-page link; retry the sync."
 
 
 @dataclass(frozen=True)
@@ -49,21 +60,37 @@ class Page:
 
 
 def iter_listing(client, key: str, params: list[tuple[str, str]], start_url: str | None = None) -> Iterator[Page]:
-    """Cursor-paginated user listing for one filter, from its start or from ``start_url``."""
+    """Cursor-paginated user listing for one filter, from its start or from ``start_url``.
+
+    When Zendesk refuses a cursor (400: a saved one expired, or the account changed), the
+    listing starts again from its start, once; users already read stay read (seen-marks)."""
+    first: list[tuple[str, str]] = [*params, ("page[size]", str(PAGE_SIZE))]
     url: str = start_url or USERS_PATH
-    query: list[tuple[str, str]] | None = None if start_url else [*params, ("page[size]", str(PAGE_SIZE))]
+    query: list[tuple[str, str]] | None = None if start_url else first
     followed: set[str] = {url} if start_url else set()
+    restarted = False
     while True:
-        body = _object(client.get(url, query, decode=decode_page), "users")
-        raw = body.get("users") or []
+        try:
+            answer = client.get(url, query, decode=decode_page)
+        except ZendeskError as exc:
+            if exc.status != 400 or query is not None or restarted:
+                raise
+            log.warning("Zendesk refused a listing cursor (%s); reading the %s listing from its start", exc, key)
+            restarted = True
+            url, query, followed = USERS_PATH, first, set()
+            continue
+        body = _users_page(answer)
+        raw = body["users"]
         users, skipped = clean_users(raw)
-        has_more = (body.get("meta") or {}).get("has_more")
-        nxt = (body.get("links") or {}).get("next")
-        if not raw or has_more is False:
+        if _flag(body.get("meta") or {}, "has_more") is False:
+            # The only end: a real last page says so (and may still carry a next link).
             yield Page(key, users, None, True, skipped)
             return
+        if not raw:
+            raise ResponseError(EMPTY_BUT_MORE)
+        nxt = (body.get("links") or {}).get("next")
         if not nxt:
-            raise ResponseError("Zendesk said more users follow but sent no next-page link; retry the sync.")
+            raise ResponseError(NO_NEXT_LINK)
         if not isinstance(nxt, str):
             raise ResponseError(WRONG_SHAPE)
         nxt = client.check_same_origin(nxt)
@@ -84,9 +111,9 @@ def iter_incremental(client, start_url: str | None = None, start_time: int | Non
         query = [("start_time", str(int(start_time or 0))), ("per_page", str(INCREMENTAL_PAGE_SIZE))]
     followed: set[str] = {url} if start_url else set()
     while True:
-        body = _object(client.get(url, query, decode=decode_page), "users")
-        users, skipped = clean_users(body.get("users") or [])
-        end = body.get("end_of_stream") is True
+        body = _users_page(client.get(url, query, decode=decode_page))
+        users, skipped = clean_users(body["users"])
+        end = _flag(body, "end_of_stream")
         after = body.get("after_url")
         if after and not isinstance(after, str):
             raise ResponseError(WRONG_SHAPE)
@@ -109,13 +136,22 @@ def incremental_pacer(**kwargs) -> EndpointPacer:
                          label="Zendesk's incremental export", **kwargs)
 
 
-def _object(body, key: str) -> dict:
-    if not isinstance(body, dict) or not isinstance(body.get(key, []), list):
-        raise ResponseError(WRONG_SHAPE)
+def _users_page(body) -> dict:
+    """The body when it is a users page: an object with a ``users`` list (``meta``/``links`` objects)."""
+    if not isinstance(body, dict) or not isinstance(body.get("users"), list):
+        raise ResponseError(NOT_A_USERS_PAGE)
     for part in ("meta", "links"):
         if body.get(part) is not None and not isinstance(body[part], dict):
             raise ResponseError(WRONG_SHAPE)
     return body
+
+
+def _flag(part: dict, name: str) -> bool:
+    """A pagination flag that must be a JSON boolean; anything else is no answer at all."""
+    value = part.get(name)
+    if type(value) is not bool:
+        raise ResponseError(NO_END_FLAG)
+    return value
 
 
 _END = object()

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from evalsync_gui.core.errors import AuthError, Cancelled, EvalsyncError, UsageError, ZendeskError
-from evalsync_gui.core.sync import apply, fetch, guard, roles, runs, state
+from evalsync_gui.core.sync import absence, apply, fetch, guard, roles, runs, state
 from evalsync_gui.core.sync.batch import GroupCommit
 from evalsync_gui.core.sync.config import SyncConfig, load_config
 from evalsync_gui.core.sync.decisions import Deactivate, describe_action, plan_page
@@ -107,7 +107,8 @@ class _Run:
         self.group: GroupCommit | None = None
         self._generation = 0
         self._ids: apply.IdAllocator | None = None
-        self._any_unlinked = True
+        self._unlinked: apply.UnlinkedRows | bool = True
+        self._any_held = True
         self._linked: set[int] | None = None  # see _sync: the linked ids, when known in memory
         self._last_page: fetch.Page | None = None
         self._unsaved_seen = 0
@@ -238,10 +239,26 @@ class _Run:
             self.client.add_pacer(pacer)
         try:
             self._read(pages, mark_seen=False)
+        except ZendeskError as exc:
+            if exc.status != 400 or self.dry_run:
+                raise
+            # Zendesk refused the export cursor (expired, or another account state): a full
+            # listing reads everything again and stores a fresh start for the export.
+            log.warning("sync run %s: the export cursor was refused (%s); switching to a full listing", self.run_id, exc)
+            return self._restart_as_full()
         finally:
             if paced:
                 self.client.remove_pacer(pacer)
         return True
+
+    def _restart_as_full(self) -> bool:
+        self.mode = "full"
+        with self.db.transaction() as conn:
+            state.delete(conn, state.INCREMENTAL)
+            conn.execute("UPDATE sync_runs SET mode = 'full' WHERE id = ?", (self.run_id,))
+        self._prepare_resume()
+        self._emit("start", "full sync started (the export cursor was refused)")
+        return self._full_listing()
 
     def _waiting(self, seconds: float, reason: str) -> None:
         """Report a pacing wait (called on the fetch thread, before it sleeps)."""
@@ -285,15 +302,16 @@ class _Run:
                     # only ever adds linked rows.
                     self._generation = self.group.generation
                     self._ids = apply.IdAllocator(conn)
-                    self._any_unlinked = apply.has_unlinked(conn)
-                lookup = apply.lookup_page(conn, users, self.scope, self.cfg.identifier, unlinked=self._any_unlinked,
+                    self._unlinked = apply.UnlinkedRows(conn, self.cfg.identifier)
+                    self._any_held = apply.has_held(conn)
+                lookup = apply.lookup_page(conn, users, self.scope, self.cfg.identifier, unlinked=self._unlinked,
                                            linked=self._linked)
                 actions, remotes = plan_page(users, lookup, self.scope, self.cfg.identifier, self.claimed)
                 if self._linked is not None:
                     self._linked.update(r.zendesk_id for r in remotes)
                 counts = apply.apply_page(conn, self.run_id, actions, lookup, [r.zendesk_id for r in remotes],
                                           runs.now_iso(), identifier_mode=self.cfg.identifier, mark_seen=mark_seen,
-                                          ids=self._ids, role_names=self.role_names)
+                                          ids=self._ids, role_names=self.role_names, expire_held=self._any_held)
                 self.new += counts.new
                 self.updated += counts.updated
                 self._last_page = page
@@ -346,9 +364,13 @@ class _Run:
     # -- finishing -------------------------------------------------------------------------
     def _finish(self, complete: bool, started_iso: str) -> str:
         now = runs.now_iso()
+        absent = []
+        if complete and self.mode == "full":
+            # Outside the write transaction: looking the absent users up costs requests.
+            absent = absence.reasons(self.client, apply.absent_users(self.db.connect(), self.run_id), self.scope)
         with self.db.transaction() as conn:
-            if complete and self.mode == "full":
-                apply.plan_absent(conn, self.run_id, now)
+            apply.plan_absent(conn, self.run_id, now, absent)
+            apply.supersede_held(conn, self.run_id)
             planned = apply.planned_count(conn, self.run_id)
             synced = apply.synced_count(conn)
             held = planned and not self.allow and guard.exceeds(self.cfg.deactivation_limit, planned, synced)
@@ -356,6 +378,8 @@ class _Run:
                 self.held = apply.hold_planned(conn, self.run_id)
             else:
                 self.deactivated = apply.apply_planned(conn, self.run_id, now)
+                apply.supersede_held(conn, self.run_id)
+            apply.refresh_held_runs(conn, skip_run=self.run_id)
             if self.mode == "full":
                 started = self.resume.get("started", time.time())
                 state.put(conn, state.LAST_FULL_AT, time.time())

@@ -68,7 +68,8 @@ def get_run(ctx, run_id: int) -> dict:
         raise UsageError(f"There is no sync run {run_id}; see `evalsync runs list`.")
     run = dict(rows[0])
     run["changes"] = [dict(r) for r in ctx.db.query(
-        "SELECT c.id, c.user_id, u.name, u.email, c.action, c.field, c.old_value, c.new_value, c.reason, c.state, c.at "
+        "SELECT c.id, c.user_id, u.name, u.email, c.action, c.field, c.old_value, c.new_value, c.reason, c.reason_code, "
+        "c.state, c.at "
         "FROM user_changes c LEFT JOIN users u ON u.id = c.user_id WHERE c.run_id = ? ORDER BY c.id", (run_id,))]
     return run
 
@@ -87,8 +88,9 @@ def export_runs_csv(ctx, path) -> None:
 
 # -- held deactivations ------------------------------------------------------------------
 def held_deactivations(ctx, run_id: int | None = None) -> list[dict]:
-    sql = ("SELECT c.id, c.run_id, c.user_id, u.name, u.email, u.zendesk_id, c.old_value AS old_status, c.reason "
-           "FROM user_changes c JOIN users u ON u.id = c.user_id WHERE c.state = 'held'")
+    """Held deactivations, one per person; ``reason_code`` is machine-readable (schema_reason_codes)."""
+    sql = ("SELECT c.id, c.run_id, c.user_id, u.name, u.email, u.zendesk_id, c.old_value AS old_status, c.reason, "
+           "c.reason_code FROM user_changes c JOIN users u ON u.id = c.user_id WHERE c.state = 'held'")
     params: tuple = ()
     if run_id is not None:
         sql += " AND c.run_id = ?"
@@ -97,12 +99,34 @@ def held_deactivations(ctx, run_id: int | None = None) -> list[dict]:
 
 
 def allow_held(ctx, run_id: int) -> int:
-    """Apply the run's held deactivations now; returns how many users were deactivated."""
+    """Apply the run's held deactivations now; returns how many users were deactivated.
+
+    Each held row is checked against the newest complete listing first: a user it returned
+    and did not plan to deactivate is never deactivated (the row is discarded instead).
+    """
     with ctx.db.transaction() as conn:
+        conn.execute(_DISCARD_PRESENT, (run_id,))
         n = apply.apply_planned(conn, run_id, now_iso(), state="held")
-        conn.execute("UPDATE sync_runs SET n_deactivated = n_deactivated + ?, n_held = 0, "
-                     "status = CASE WHEN status = 'held' THEN 'completed' ELSE status END WHERE id = ?", (n, run_id))
+        conn.execute("UPDATE sync_runs SET n_deactivated = n_deactivated + ? WHERE id = ?", (n, run_id))
+        apply.supersede_held(conn, run_id)
+        apply.refresh_held_runs(conn)
     return n
+
+
+# The newest complete listing: a full run that got as far as the guard (completed or held, not
+# a dry run). A user it marked seen and planned no deactivation for was there, fine; that
+# listing outranks a held row of the same or an older run. Unlinked users are not the sync's.
+_DISCARD_PRESENT = """
+    WITH newest AS (SELECT max(id) AS run FROM sync_runs
+                    WHERE mode = 'full' AND dry_run = 0 AND status IN ('completed', 'held'))
+    UPDATE user_changes SET state = 'discarded'
+    WHERE id IN (
+        SELECT c.id FROM user_changes c JOIN users u ON u.id = c.user_id, newest n
+        WHERE c.run_id = ?1 AND c.state = 'held' AND (
+            u.zendesk_id IS NULL OR (
+                n.run >= c.run_id AND u.last_seen_run = n.run AND NOT EXISTS (
+                    SELECT 1 FROM user_changes d
+                    WHERE d.run_id = n.run AND d.user_id = u.id AND d.action = 'deactivate'))))"""
 
 
 def discard_held(ctx, run_id: int) -> int:
@@ -110,8 +134,7 @@ def discard_held(ctx, run_id: int) -> int:
     with ctx.db.transaction() as conn:
         n = conn.execute("UPDATE user_changes SET state = 'discarded' WHERE run_id = ? AND state = 'held'",
                          (run_id,)).rowcount
-        conn.execute("UPDATE sync_runs SET n_held = 0, status = CASE WHEN status = 'held' THEN 'completed' "
-                     "ELSE status END WHERE id = ?", (run_id,))
+        apply.refresh_held_runs(conn)
     return n
 
 
