@@ -53,6 +53,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def connect_oauth(env, sim, data_dir) -> None:
+    """`connect --oauth --no-browser` as a subprocess; the test plays the browser (auto-approve)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evalsync_gui.cli", "--data-dir", str(data_dir), "connect", "--subdomain",
+         "abc-energy", "--base-url", sim.base_url, "--oauth", "--client-id", sim.oauth_client_id, "--no-browser",
+         "--redirect-port", str(free_port()), "--timeout", "60"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
+    url = proc.stdout.readline().strip()
+    assert url.startswith(sim.base_url), proc.stderr.read() if not url else url
+    threading.Thread(target=lambda: httpx.get(url, follow_redirects=True, timeout=30), daemon=True).start()
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+
+
 def assert_not_on_disk(folder: Path, *secrets: str) -> None:
     """No file under ``folder`` holds a secret, plainly or base64-encoded (alone or as basic auth)."""
     needles = []
@@ -90,16 +104,7 @@ def test_api_token_connect_and_sync_without_dbus(server, sim, data_dir):
 
 def test_oauth_rotation_in_the_encrypted_file(server, sim_factory, data_dir):
     sim = sim_factory(access_token_ttl=600)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "evalsync_gui.cli", "--data-dir", str(data_dir), "connect", "--subdomain",
-         "abc-energy", "--base-url", sim.base_url, "--oauth", "--client-id", sim.oauth_client_id, "--no-browser",
-         "--redirect-port", str(free_port()), "--timeout", "60"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=server, cwd=REPO)
-    url = proc.stdout.readline().strip()
-    assert url.startswith(sim.base_url), proc.stderr.read() if not url else url
-    threading.Thread(target=lambda: httpx.get(url, follow_redirects=True, timeout=30), daemon=True).start()
-    _out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
+    connect_oauth(server, sim, data_dir)
     assert cli(server, data_dir, "configure", "--roles", "agent,admin").returncode == 0
     first = cli(server, data_dir, "sync", "--json")
     assert first.returncode == 0, first.stderr
@@ -121,14 +126,7 @@ def test_concurrent_refresh_rotates_once_in_the_encrypted_file(server, sim_facto
     """Three processes find the access token expired at once: the cross-process lock lets one
     refresh; the others read the rotated pair back from the encrypted file."""
     sim = sim_factory(access_token_ttl=600)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "evalsync_gui.cli", "--data-dir", str(data_dir), "connect", "--subdomain",
-         "abc-energy", "--base-url", sim.base_url, "--oauth", "--client-id", sim.oauth_client_id, "--no-browser",
-         "--redirect-port", str(free_port()), "--timeout", "60"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=server, cwd=REPO)
-    url = proc.stdout.readline().strip()
-    threading.Thread(target=lambda: httpx.get(url, follow_redirects=True, timeout=30), daemon=True).start()
-    assert proc.wait(timeout=120) == 0, proc.stderr.read()
+    connect_oauth(server, sim, data_dir)
     sim.advance(700)
     posts = sum(1 for m, p, _q, _s in sim.request_log if m == "POST" and p.startswith("/oauth/tokens"))
     runs = [subprocess.Popen([sys.executable, "-m", "evalsync_gui.cli", "--data-dir", str(data_dir), "status",
