@@ -17,7 +17,8 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.harness import REPO, BenchContext, NotAvailable, Row, format_markdown, format_table, write_markdown
+from bench.harness import (REPO, BenchContext, NotAvailable, Row, format_markdown, format_table, merge_markdown,
+                           write_markdown)
 
 FAMILIES: list[tuple[set[int], str, str]] = [
     # (scenarios, module, function); each function takes (ctx, only) or (ctx)
@@ -27,9 +28,11 @@ FAMILIES: list[tuple[set[int], str, str]] = [
     ({6}, "bench.responsiveness", "run"),
     ({7}, "bench.cold_start", "run"),
     ({8}, "bench.chat_scenario", "run"),
+    ({9}, "bench.selection_scenario", "run"),
 ]
 TITLES = {1: "1. Initial sync", 2: "2. Scheduled sync", 3: "3. Sync with nothing changed", 4: "4. Rate-limited",
-          5: "5. Users table", 6: "6. GUI responsiveness", 7: "7. Cold start", 8: "8. Chat batch"}
+          5: "5. Users table", 6: "6. GUI responsiveness", 7: "7. Cold start", 8: "8. Chat batch",
+          9: "9. Big selections"}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -37,17 +40,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="small sizes, 1 round (CI proves the suite works)")
     p.add_argument("--no-write", action="store_true", help="do not write docs/BENCHMARKS.md")
     p.add_argument("--write", action="store_true", help="write docs/BENCHMARKS.md even with --quick")
-    p.add_argument("--only", metavar="N,...", help="run only these scenarios (1-8)")
+    p.add_argument("--only", metavar="N,...", help="run only these scenarios (1-9)")
     p.add_argument("--rounds", type=int, metavar="R", help="rounds per scenario (default 3; 1 with --quick)")
     p.add_argument("--output", metavar="FILE", default=str(REPO / "docs" / "BENCHMARKS.md"))
     p.add_argument("--keep", action="store_true", help="keep the scratch folder (data folders, databases)")
+    p.add_argument("--merge", action="store_true",
+                   help="keep the rows of the scenarios not run (with --only) from the existing output file")
     args = p.parse_args(argv)
     try:
         args.only_set = {int(x) for x in args.only.split(",")} if args.only else set(TITLES)
     except ValueError:
         p.error("--only takes scenario numbers, e.g. --only 1,3")
     if not args.only_set <= set(TITLES):
-        p.error("scenarios are numbered 1 to 8")
+        p.error(f"scenarios are numbered 1 to {max(TITLES)}")
     args.rounds = args.rounds or (1 if args.quick else 3)
     return args
 
@@ -105,8 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(rows)} rows in {elapsed:.0f} s; request-count assertions: "
           f"{'FAILED' if ctx.count_failures else 'all passed'}")
     if not args.no_write and (args.write or not args.quick):
-        write_markdown(Path(args.output), format_markdown(rows, quick=args.quick, rounds=args.rounds, elapsed=elapsed,
-                                                           count_failures=ctx.count_failures))
+        text = format_markdown(rows, quick=args.quick, rounds=args.rounds, elapsed=elapsed,
+                               count_failures=ctx.count_failures)
+        if args.merge and Path(args.output).exists():
+            text = merge_markdown(Path(args.output).read_text(encoding="utf-8"), text, set(TITLES) - args.only_set)
+        write_markdown(Path(args.output), text)
         print(f"wrote {args.output}")
     if ctx.count_failures:
         return 1

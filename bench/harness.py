@@ -331,9 +331,52 @@ METHODS = """\
 8. **Chat batch**: 1,500 access requests (already enabled, disabled, missing, bad domain) against
    1,500 chat agents with 20 ms simulator latency; `evalsync chat requests process --json` is timed and
    its requests counted: the agent extract pages plus one write per changed agent.
+9. **Big selections**: scenario 5's 100,000 users in the whole window (offscreen, `bench/selection_probe.py`),
+   a 10 ms heartbeat recording the GUI thread's longest block during each step: Ctrl+A in the users
+   table (until "All … selected" plus 500 ms); the Log action shown then hidden with all selected;
+   Activate… → the dialog's Activate button → every pending user activated on the worker and the
+   table re-read (plus 500 ms). The licence limit is raised first so the activation is not refused.
 
 Profiles (pyinstrument) of the targets not met, and how to re-take them: `bench/profiles/`.
 """
+
+
+def _scenario_of(line: str) -> int | None:
+    """The scenario number of a results row ("| 5. Users …") or a note ("- **5. Users …")."""
+    head = line.removeprefix("| ").removeprefix("- **")
+    number = head.split(".", 1)[0]
+    return int(number) if number.isdigit() and head != line else None
+
+
+def merge_markdown(old: str, new: str, kept: set[int]) -> str:
+    """``new`` plus the result rows and notes of the ``kept`` scenarios from ``old`` (``--merge``):
+    a run of some scenarios adds its rows without dropping the others' last measurements."""
+    def carried(section: str, prefix: str) -> list[str]:
+        body = old.split(section, 1)[1].split("\n## ", 1)[0] if section in old else ""
+        return [ln for ln in body.splitlines() if ln.startswith(prefix) and _scenario_of(ln) in kept]
+
+    out = new
+    for section, prefix in (("## Results", "| "), ("## Notes", "- **")):
+        lines = carried(section, prefix)
+        if not lines or section not in out:
+            continue
+        head, rest = out.split(section, 1)
+        body, sep, tail = rest.partition("\n## ")
+        body_lines = body.splitlines()
+        own = [ln for ln in body_lines if ln.startswith(prefix) and _scenario_of(ln) is not None]
+        merged = sorted(own + lines, key=lambda ln: _scenario_of(ln) or 0)
+        first = next((i for i, ln in enumerate(body_lines) if ln in own), len(body_lines))
+        others = [ln for ln in body_lines if ln not in own]
+        body_lines = others[:first] + merged + others[first:]
+        out = head + section + "\n".join(body_lines) + ("\n" if body.endswith("\n") else "") + sep + tail
+    scenarios = ", ".join(str(n) for n in sorted({_scenario_of(ln) for ln in carried("## Results", "| ")} - {None}))
+    if scenarios:
+        commit = old.split("- Commit: ", 1)[1].split("\n", 1)[0] if "- Commit: " in old else "an earlier commit"
+        cpu = old.split("- CPU: ", 1)[1].split("\n", 1)[0] if "- CPU: " in old else ""
+        then = f" (CPU then: {cpu})" if cpu and f"- CPU: {cpu}\n" not in out else ""
+        out = out.replace("\n## Machine", f"- Scenarios {scenarios}: carried over from the run on {commit}{then}\n\n"
+                          "## Machine", 1)
+    return out
 
 
 def write_markdown(path: Path, text: str) -> None:

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from evalsync_gui import __version__
-from evalsync_gui.commands import auth, chat, roles, simulator, sync, users
+from evalsync_gui.commands import auth, chat, licences, roles, simulator, sync, users
 from evalsync_gui.core.context import AppContext
 from evalsync_gui.core.errors import EvalsyncError
 from evalsync_gui.core.logsetup import console_logging
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to standard error")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for module in (auth, sync, roles, users, chat, simulator):
+    for module in (auth, sync, roles, users, licences, chat, simulator):
         module.register(sub)
     return parser
 

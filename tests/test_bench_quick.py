@@ -61,7 +61,7 @@ def test_missing_piece_is_a_row_not_a_crash(tmp_path, monkeypatch):
 
 def test_only_rejects_unknown_scenarios():
     with pytest.raises(SystemExit):
-        bench_main.parse_args(["--only", "9"])
+        bench_main.parse_args(["--only", "10"])
     assert bench_main.parse_args(["--quick"]).rounds == 1
     assert bench_main.parse_args([]).rounds == 3
 
@@ -72,3 +72,28 @@ def test_quick_nothing_changed_scenario_runs_end_to_end():
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "request-count assertions: all passed" in proc.stdout
+
+
+def test_merge_keeps_the_rows_of_scenarios_not_run():
+    from bench.harness import merge_markdown
+
+    old = format_markdown([Row("1. Initial sync", "requests", "1001", target="≤ 1005", met=True, note="per round"),
+                           Row("9. Big selections", "select all", "99 ms", target="≤ 50 ms", met=False)],
+                          quick=False, rounds=3, elapsed=60.0, count_failures=[])
+    new = format_markdown([Row("9. Big selections", "select all", "12 ms", target="≤ 50 ms", met=True, note="fresh")],
+                          quick=False, rounds=3, elapsed=30.0, count_failures=[])
+    merged = merge_markdown(old, new, {1, 2, 3, 4, 5, 6, 7, 8})
+    table = [ln for ln in merged.split("## Results", 1)[1].split("\n## ", 1)[0].splitlines() if ln.startswith("| ")]
+    assert table[1:] == ["| 1. Initial sync | requests | 1001 | — | — | ≤ 1005 | met |",
+                         "| 9. Big selections | select all | 12 ms | — | — | ≤ 50 ms | met |"]
+    assert "- **1. Initial sync — requests**: per round" in merged and "fresh" in merged and "99 ms" not in merged
+    assert "- Scenarios 1: carried over from the run on" in merged
+
+
+def test_selection_scenario_runs_at_quick_size(tmp_path):
+    ctx = BenchContext(quick=True, rounds=1, workdir=tmp_path)
+    rows, crashed = bench_main.run_family(ctx, {9}, "bench.selection_scenario", "run")
+    assert not crashed and [r.scenario.split(" (")[0] for r in rows] == ["9. Big selections"] * 4
+    shown = rows[1].scenario.split(", ")[1].split(" pending")[0]  # the pending users the table showed
+    assert rows[1].note.startswith(f"label per round: All {shown} selected; 1-minute load average")
+    assert rows[2].note.startswith("click → dialog → Activate")

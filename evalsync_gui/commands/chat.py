@@ -31,6 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--grant", choices=("code", "client_credentials"), default="code",
                    help="'code' (browser sign-in, the default) or 'client_credentials' (a confidential client)")
     p.add_argument("--no-browser", action="store_true", help="print the sign-in address instead of opening it")
+    p.add_argument("--redirect-port", type=int, metavar="N",
+                   help="loopback port of the redirect URL registered on the Chat client (default: the Support "
+                        "redirect port, 47123)")
     p.add_argument("--base-url", dest="chat_oauth_base", metavar="URL",
                    help="Chat OAuth server: https://www.zopim.com (default, as Zendesk documents) or "
                         "https://SUBDOMAIN.zendesk.com (its /oauth2/chat endpoints)")
@@ -137,14 +140,27 @@ def _dump(value) -> None:
 def cmd_connect(ctx, args) -> int:
     from evalsync_gui.core.chat import connection
 
-    secret = sys.stdin.readline().strip() if args.client_secret_stdin else ""
+    if sys.stdin.isatty():  # typed by hand: never echo the secret
+        import getpass
+
+        secret = getpass.getpass("Chat API client secret: ")
+    else:
+        secret = sys.stdin.readline().strip()
 
     def show(url: str) -> None:
         print(f"Open this address to let EvalSync use the Chat API:\n{url}", file=sys.stderr, flush=True)
 
     opener = show if args.no_browser else _browser_or_print(show)
+    port = None
+    if args.redirect_port is not None:
+        from evalsync_gui.core.auth.session import check_redirect_port
+
+        port = check_redirect_port(args.redirect_port)
+    if args.grant == "code":
+        print(f"Waiting for the browser sign-in (redirect URL {connection.redirect_uri(ctx, port)} must be "
+              "registered on the Chat client)…", file=sys.stderr, flush=True)
     conn = connection.connect(ctx, args.client_id, secret, grant=args.grant, oauth_base=args.chat_oauth_base,
-                              open_browser=opener)
+                              open_browser=opener, port=port)
     print(f"Chat API connected for {conn.account} ({conn.grant}, OAuth server {conn.oauth_base}); the secret and "
           "token are in the system keyring.")
     return 0

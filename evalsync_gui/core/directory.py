@@ -10,6 +10,7 @@ Listing is built for 100,000 users: :func:`query_ids` returns only the ordered i
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from array import array
@@ -29,6 +30,9 @@ STATUSES = ("pending", "active", "deactivated")
 ROLES = {"agent": "Agent", "team_leader": "Team leader", "evaluator": "Evaluator", "admin": "Admin"}
 LICENCE_KEY = "licences.limit"
 DEFAULT_LICENCES = 150
+MAX_LICENCES = 10_000_000
+#: Where an admin raises the limit, named in every refusal (GUI button and CLI command).
+RAISE_LIMIT_HINT = "raise the limit with Change limit… (User sync tab) or `evalsync licences set N`"
 
 #: Sortable columns: key -> SQL ordering expression. None has an index (see schema_v5): SQLite
 #: sorts the ids of 100,000 users by any of them in under 100 ms.
@@ -40,6 +44,8 @@ SORT_SQL = {
     "status": "status",
     "imported": "imported_at",
     "updated": "updated_at",
+    "evalsync_role": "evalsync_role",
+    "team": "team COLLATE NOCASE",
 }
 
 #: Columns of the listing (CLI JSON, CSV export, GUI rows).
@@ -158,6 +164,22 @@ def query_ids(db: Database, view: View) -> array:
         raise translate_sqlite_error(exc, db.path) from exc
 
 
+def ids_after(db: Database, view: View, after: int) -> array:
+    """The ids above ``after`` that ``view`` shows, in its order: the users a running sync added
+    since the list was read. The id range is an index walk over the new rows only, so this costs
+    a few milliseconds where re-reading 100,000 ordered ids costs ~100 (and the GIL)."""
+    conn = db.connect()
+    where, params = view.where()
+    where = f"{where} AND id > ?" if where else "WHERE id > ?"
+    cur = conn.cursor()
+    cur.row_factory = _first_column
+    try:
+        cur.execute(f"SELECT id FROM users {where} {view.order_by()}", [*params, after])
+        return array("q", cur.fetchall())
+    except sqlite3.Error as exc:
+        raise translate_sqlite_error(exc, db.path) from exc
+
+
 def narrow_ids(db: Database, view: View, shown: Sequence[int]) -> array:
     """The ordered ids of ``view`` taken from ``shown``, the ids of a wider view it narrows
     (see :meth:`View.narrows`): one scan finds the rows that no longer match, and no sort is
@@ -216,12 +238,28 @@ def counts(db: Database) -> dict[str, int]:
     return out
 
 
+def count_view(db: Database, view: View) -> int:
+    """How many users ``view`` shows (one COUNT in SQL)."""
+    where, params = view.where()
+    return int(db.connect().execute(f"SELECT count(*) FROM {view.source()} {where}", params).fetchone()[0])
+
+
 def get_user(db: Database, user_id: int) -> dict:
     """One user as a dict; UsageError if there is no such id."""
     rows = db.query(f"SELECT {_SELECT} FROM users WHERE id = ?", (user_id,))
     if not rows:
         raise UsageError(f"There is no user with id {user_id}; see `evalsync users list`.")
     return dict(rows[0])
+
+
+def user_history(db: Database, user_id: int, limit: int = 200) -> list[dict]:
+    """The newest ``limit`` changes of one user (sync runs and admins), newest first, with the
+    trigger of the run that made each (None for an admin's change)."""
+    rows = db.query(
+        "SELECT c.at, c.run_id, r.trigger, c.action, c.field, c.old_value, c.new_value, c.reason, c.state "
+        "FROM user_changes c LEFT JOIN sync_runs r ON r.id = c.run_id WHERE c.user_id = ? "
+        "ORDER BY c.id DESC LIMIT ?", (user_id, limit))
+    return [dict(r) for r in rows]
 
 
 # -- licences ------------------------------------------------------------------------------
@@ -252,7 +290,8 @@ def licences(db: Database, settings: Settings) -> Licences:
     return Licences(used, licence_limit(settings))
 
 
-def _check_licences(conn: sqlite3.Connection, settings: Settings, adding: int) -> None:
+def check_licences(conn: sqlite3.Connection, settings: Settings, adding: int) -> None:
+    """UsageError when ``adding`` more active users would pass the licence limit."""
     if adding <= 0:
         return
     used = conn.execute("SELECT count(*) FROM users WHERE status = 'active'").fetchone()[0]
@@ -260,12 +299,13 @@ def _check_licences(conn: sqlite3.Connection, settings: Settings, adding: int) -
     if used + adding > limit:
         raise UsageError(
             f"Activating {adding:,} user{'s' if adding != 1 else ''} would need {used + adding:,} licences but the "
-            f"limit is {limit:,} ({used:,} in use); deactivate users or raise the licence limit in Settings."
+            f"limit is {limit:,} ({used:,} in use); deactivate users or {RAISE_LIMIT_HINT}."
         )
 
 
 # -- changes -------------------------------------------------------------------------------
-def _validate_role(role: str | None) -> str | None:
+def validate_role(role: str | None) -> str | None:
+    """The role key for ``role`` (a key or label, any case), None for None; UsageError otherwise."""
     if role is None:
         return None
     key = role.strip().lower().replace(" ", "_").replace("-", "_")
@@ -302,7 +342,7 @@ def activate(db: Database, settings: Settings, ids: Iterable[int] | None = None,
     Refused as a whole, with a UsageError, when the newly active users would exceed the
     licence limit; already-active users only get the role/team and use no new licence.
     """
-    role_key = _validate_role(role)
+    role_key = validate_role(role)
     team = team.strip() if team else None
     at = now_iso()
     with db.transaction() as conn:
@@ -313,14 +353,32 @@ def activate(db: Database, settings: Settings, ids: Iterable[int] | None = None,
         if not targets:
             return 0
         newly = [i for i, r in targets.items() if r["status"] != "active"]
-        _check_licences(conn, settings, len(newly))
-        params = [(role_key, team, at, i) for i in targets]
-        conn.executemany(
-            "UPDATE users SET status = 'active', evalsync_role = coalesce(?, evalsync_role), "
-            "team = coalesce(?, team), deactivated_by = NULL, deactivation_reason = NULL, flag = NULL, updated_at = ? "
-            "WHERE id = ?", params)
-        _log(conn, [(i, "activate", "status", targets[i]["status"], "active", "activated by an admin", at) for i in newly])
+        check_licences(conn, settings, len(newly))
+        activate_rows(conn, "json", [json.dumps(list(targets))], role_key, team, at)
         return len(targets)
+
+
+#: Where :func:`activate_rows` and :func:`deactivate_rows` take their ids from, by ``source``:
+#: a JSON array (one parameter), or a range of positions in user_selection's staged temp table.
+IDS_FROM = {"json": "SELECT value FROM json_each(?)",
+            "staged": "SELECT id FROM temp.selected_users WHERE pos BETWEEN ? AND ?"}
+
+
+def activate_rows(conn: sqlite3.Connection, source: str, params: Sequence[Any], role_key: str | None,
+                  team: str | None, at: str) -> None:
+    """Set the users that ``IDS_FROM[source]`` selects active with the role and team, and log the
+    status changes, inside the caller's transaction (the licence check is the caller's).
+
+    Two set-based statements and no per-row Python: SQLite runs with the GIL released, so the
+    window keeps painting while 100,000 users change."""
+    conn.execute(
+        "INSERT INTO user_changes (run_id, user_id, action, field, old_value, new_value, reason, state, at) "
+        "SELECT NULL, id, 'activate', 'status', status, 'active', 'activated by an admin', 'applied', ? "
+        f"FROM users WHERE id IN ({IDS_FROM[source]}) AND status != 'active'", (at, *params))
+    conn.execute(
+        "UPDATE users SET status = 'active', evalsync_role = coalesce(?, evalsync_role), "
+        "team = coalesce(?, team), deactivated_by = NULL, deactivation_reason = NULL, flag = NULL, updated_at = ? "
+        f"WHERE id IN ({IDS_FROM[source]})", (role_key, team, at, *params))
 
 
 def deactivate(db: Database, ids: Iterable[int], reason: str = "deactivated by an admin") -> int:
@@ -329,11 +387,20 @@ def deactivate(db: Database, ids: Iterable[int], reason: str = "deactivated by a
     with db.transaction() as conn:
         targets = _existing_ids(conn, ids)
         changing = [i for i, r in targets.items() if r["status"] != "deactivated"]
-        conn.executemany(
-            "UPDATE users SET status = 'deactivated', deactivated_by = 'admin', deactivation_reason = ?, "
-            "updated_at = ? WHERE id = ?", [(reason, at, i) for i in changing])
-        _log(conn, [(i, "deactivate", "status", targets[i]["status"], "deactivated", reason, at) for i in changing])
+        deactivate_rows(conn, "json", [json.dumps(changing)], reason, at)
         return len(changing)
+
+
+def deactivate_rows(conn: sqlite3.Connection, source: str, params: Sequence[Any], reason: str, at: str) -> None:
+    """Deactivate the users that ``IDS_FROM[source]`` selects, by an admin, and log it, inside the caller's
+    transaction (set-based, as :func:`activate_rows`); users already deactivated are left alone."""
+    conn.execute(
+        "INSERT INTO user_changes (run_id, user_id, action, field, old_value, new_value, reason, state, at) "
+        "SELECT NULL, id, 'deactivate', 'status', status, 'deactivated', ?, 'applied', ? "
+        f"FROM users WHERE id IN ({IDS_FROM[source]}) AND status != 'deactivated'", (reason, at, *params))
+    conn.execute(
+        "UPDATE users SET status = 'deactivated', deactivated_by = 'admin', deactivation_reason = ?, updated_at = ? "
+        f"WHERE id IN ({IDS_FROM[source]}) AND status != 'deactivated'", (reason, at, *params))
 
 
 def validate_email(email: str, where: str = "") -> str:
@@ -365,7 +432,7 @@ def _clean(user: NewUser, where: str = "") -> NewUser:
     if status not in ("pending", "active"):
         raise UsageError(f"{where}status must be pending or active, not {shown(user.status)}.")
     return NewUser(name=name, email=validate_email(user.email, where), identifier=(user.identifier or "").strip() or None,
-                   status=status, role=_validate_role(user.role) if user.role else None,
+                   status=status, role=validate_role(user.role) if user.role else None,
                    team=(user.team or "").strip() or None)
 
 
@@ -398,7 +465,7 @@ def add_user(db: Database, settings: Settings, user: NewUser) -> int:
     with db.transaction() as conn:
         if _email_taken(conn, clean.email):
             raise UsageError(f"A user with the e-mail {shown(clean.email)} already exists; activate or edit that one.")
-        _check_licences(conn, settings, 1 if clean.status == "active" else 0)
+        check_licences(conn, settings, 1 if clean.status == "active" else 0)
         return _insert(conn, [clean], "manual", now_iso())[0]
 
 
@@ -446,7 +513,7 @@ def import_rows(db: Database, settings: Settings, rows: list[dict[str, str]], so
     with db.transaction() as conn:
         taken = _taken_emails(conn)
         fresh = [u for u in clean if email_key(u.email) not in taken]
-        _check_licences(conn, settings, sum(1 for u in fresh if u.status == "active"))
+        check_licences(conn, settings, sum(1 for u in fresh if u.status == "active"))
         _insert(conn, fresh, "csv", now_iso())
     return ImportResult(added=len(fresh), skipped=len(clean) - len(fresh))
 
@@ -464,12 +531,20 @@ EXPORT_HEADER = ("id", "zendesk_id", "name", "email", "identifier", "status", "z
                  "evalsync_role", "team", "source", "imported_at", "updated_at")
 
 
-def export_csv(db: Database, path, view: View | None = None) -> int:
-    """Write ``view`` (default: all users by name) to ``path`` as formula-safe CSV; returns rows."""
+def export_rows(db: Database, view: View) -> Iterator[tuple]:
+    """The CSV rows (see :data:`EXPORT_HEADER`) of ``view``, streamed in its order."""
+    for r in iter_view(db, view):
+        yield (r["id"], r["zendesk_id"], r["name"], r["email"], r["identifier"], r["status"], r["zendesk_role"],
+               r["custom_role_name"], r["evalsync_role"], r["team"], r["source"], r["imported_at"], r["updated_at"])
+
+
+def write_export(path, rows: Iterable[Sequence[Any]]) -> int:
+    """Write export ``rows`` to ``path`` as formula-safe CSV (all or nothing); returns the row count."""
     from evalsync_gui.core.csvsafe import write_csv
 
-    view = view or View(status=None)
-    rows = ((r["id"], r["zendesk_id"], r["name"], r["email"], r["identifier"], r["status"], r["zendesk_role"],
-             r["custom_role_name"], r["evalsync_role"], r["team"], r["source"], r["imported_at"], r["updated_at"])
-            for r in iter_view(db, view))
     return write_csv(path, EXPORT_HEADER, rows)
+
+
+def export_csv(db: Database, path, view: View | None = None) -> int:
+    """Write ``view`` (default: all users by name) to ``path`` as formula-safe CSV; returns rows."""
+    return write_export(path, export_rows(db, view or View(status=None)))

@@ -9,7 +9,7 @@ instead and paints the :class:`Snapshot` it gets back.
 from __future__ import annotations
 
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from evalsync_gui.core import directory
 from evalsync_gui.core.store.db import Database
@@ -27,6 +27,9 @@ class Snapshot:
     held: int = 0
     view: directory.View | None = None
     ids: array | None = None
+    #: Fresh rows for the ids on screen (a live refresh during a sync), so the repaint that
+    #: follows reads nothing on the GUI thread.
+    rows: dict | None = None
 
 
 def read_snapshot(db: Database, settings: Settings, view: directory.View | None = None, *,
@@ -48,10 +51,24 @@ def read_snapshot(db: Database, settings: Settings, view: directory.View | None 
 
 
 def load_snapshot(task: Task, db: Database, settings: Settings, view: directory.View | None,
-                  counts: bool = True, shown: tuple[directory.View, array] | None = None) -> Snapshot:
-    """Worker body: :func:`read_snapshot`, then close this thread's connection (the thread ends)."""
+                  counts: bool = True, shown: tuple[directory.View, array] | None = None,
+                  visible: list[int] | None = None) -> Snapshot:
+    """Worker body: :func:`read_snapshot` (plus the rows of the ``visible`` ids), then close this
+    thread's connection (the thread ends)."""
     try:
         task.raise_if_cancelled()
-        return read_snapshot(db, settings, view, counts=counts, shown=shown)
+        snap = read_snapshot(db, settings, view, counts=counts, shown=shown)
+        if visible:
+            snap = replace(snap, rows=directory.fetch_rows(db, visible))
+        return snap
+    finally:
+        db.close()
+
+
+def load_new_ids(task: Task, db: Database, view: directory.View, after: int) -> tuple[directory.View, int, array]:
+    """Worker body: the ids above ``after`` in ``view`` (see :func:`directory.ids_after`)."""
+    try:
+        task.raise_if_cancelled()
+        return view, after, directory.ids_after(db, view, after)
     finally:
         db.close()

@@ -1,11 +1,14 @@
 """The User sync tab: configure and run the sync (left), review and activate users (right).
 
-What a sync or a write changes is re-read on a worker thread (counts, licences and the
-ordered id list: :mod:`evalsync_gui.gui.users_loader`), and the live refresh during a sync is
-throttled to one every 500 ms, so a 100,000-user sync never makes the window stutter. Only
-small reads stay on the GUI thread: blocks of 200 rows for the visible cells, and the id list
-when the admin switches status, searches or sorts (one indexed query). Every write (activate,
-deactivate, add, import, export) and every sync runs on a worker thread.
+The tab only composes and wires its pieces:
+
+* :mod:`~evalsync_gui.gui.users_counts` - the status filter with counts, the licence counter;
+* :mod:`~evalsync_gui.gui.users_table` - the table (hideable columns, Tab leaves it, cheap Ctrl+A);
+* :mod:`~evalsync_gui.gui.users_actions` - the buttons below it, every write on a worker with progress;
+* :mod:`~evalsync_gui.gui.users_details` - the details pane with the user's sync history;
+* :mod:`~evalsync_gui.gui.users_waits` - why a running sync waits, and for how long;
+* :mod:`~evalsync_gui.gui.users_refresh` - counts and id lists read off the GUI thread, also
+  while a sync runs, so the rows already imported show without a click.
 """
 
 from __future__ import annotations
@@ -13,81 +16,28 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
-                               QFormLayout, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QMenu, QPushButton, QScrollArea,
-                               QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton, QScrollArea, QSplitter,
+                               QTabWidget, QVBoxLayout, QWidget)
 
 from evalsync_gui.core import directory
-from evalsync_gui.gui import theme, window_state
+from evalsync_gui.core.user_selection import Selection
 from evalsync_gui.gui.preview_dialog import PreviewDialog
 from evalsync_gui.gui.run_history import RunHistory
 from evalsync_gui.gui.services import Services
 from evalsync_gui.gui.sync_config_panel import SyncConfigPanel
 from evalsync_gui.gui.sync_controller import SyncController
-from evalsync_gui.gui.users_loader import Snapshot, load_snapshot, read_snapshot
-from evalsync_gui.gui.users_model import COLUMNS, UsersModel
-from evalsync_gui.gui.workers import Task, TaskController
+from evalsync_gui.gui.users_actions import UserActions
+from evalsync_gui.gui.users_counts import LicenceCorner, StatusFilter
+from evalsync_gui.gui.users_details import DetailsPane
+from evalsync_gui.gui.users_loader import Snapshot, read_snapshot
+from evalsync_gui.gui.users_model import ID_ROLE, UsersModel
+from evalsync_gui.gui.users_refresh import ViewRefresher
+from evalsync_gui.gui.users_table import UsersTable
+from evalsync_gui.gui.users_waits import WaitNote
 
-ROW_HEIGHT = 22
 # 0 ms: the single-shot timer still coalesces keystrokes queued in one event-loop turn, and
-# the FTS5 search answers in 6-55 ms at 100k users, so a longer wait only adds latency.
+# a search answers in 6-55 ms at 100k users, so a longer wait only adds latency.
 SEARCH_DEBOUNCE_MS = 0
-STATUS_BUTTONS = (("pending", "Pending"), ("active", "Active"), ("deactivated", "Deactivated"), (None, "All"))
-
-
-def _write(task: Task, fn, *args, **kwargs) -> Any:
-    """Worker body for directory writes: ``fn(*args, **kwargs)``."""
-    return fn(*args, **kwargs)
-
-
-class ActivateDialog(QDialog):
-    """Choose the EvalSync role and team for a batch of users."""
-
-    def __init__(self, count: int, licences: directory.Licences, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Activate users")
-        form = QFormLayout(self)
-        form.addRow(QLabel(f"Activate <b>{count:,}</b> user{'s' if count != 1 else ''}. "
-                           f"{licences}; {licences.free:,} free."))
-        self.role = QComboBox()
-        for key, label in directory.ROLES.items():
-            self.role.addItem(label, key)
-        self.team = QLineEdit()
-        self.team.setPlaceholderText("optional")
-        form.addRow("EvalSync role", self.role)
-        form.addRow("Team", self.team)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Activate")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
-
-
-class AddUserDialog(QDialog):
-    """Add one user by hand."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Add a user")
-        form = QFormLayout(self)
-        self.name, self.email, self.identifier, self.team = QLineEdit(), QLineEdit(), QLineEdit(), QLineEdit()
-        self.status = QComboBox()
-        self.status.addItem("Pending", "pending")
-        self.status.addItem("Active (uses a licence)", "active")
-        self.role = QComboBox()
-        for key, label in directory.ROLES.items():
-            self.role.addItem(label, key)
-        for label, w in (("Name", self.name), ("E-mail", self.email), ("Identifier", self.identifier),
-                         ("Status", self.status), ("EvalSync role", self.role), ("Team", self.team)):
-            form.addRow(label, w)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
-
-    def new_user(self) -> directory.NewUser:
-        return directory.NewUser(name=self.name.text(), email=self.email.text(), identifier=self.identifier.text(),
-                                 status=self.status.currentData(), role=self.role.currentData(), team=self.team.text())
 
 
 class UsersTab(QWidget):
@@ -98,23 +48,16 @@ class UsersTab(QWidget):
         self.services = services
         self.ctx = services.ctx
         self.controller = SyncController(services, self)
-        self.writer = TaskController(self, name="users.write")
-        self.writer.finished.connect(self._write_done)
-        self.writer.failed.connect(self._write_failed)
-        # Counts and id lists after a sync page or a write are read here, off the GUI thread.
-        self.loader = TaskController(self, name="users.load")
-        self.loader.finished.connect(self._show_snapshot)
-        self.loader.failed.connect(self._write_failed)
-        self.loader.done.connect(self._load_next)
-        self._wanted: str | None = None  # None, "counts", "view" or "ids": the next load to run
-        # The shown ids are current while no change arrived since the load that read them
-        # began; only then may a search typed further filter them (see users_loader).
-        self._data_gen = self._loading_gen = self._shown_gen = 0
-        self._closing = False
+        self._counts: dict[str, int] = {}
         self.model = UsersModel(self.ctx.db, self)
         # A header click, like a search or a status switch, reads the ids on the loader thread.
-        self.model.view_requested = lambda _view: self._request_load("view")
+        self.model.view_requested = lambda _view: self.refresher.request("view")
+        self.actions = UserActions(services, self.current_selection, lambda: self.model.view, self)
+        self.writer = self.actions.writer
         self._build()
+        # Counts and id lists after a sync page or a write are read off the GUI thread.
+        self.refresher = ViewRefresher(services, self.model, self.table, self.wanted_view, self._show_counts, self)
+        self.loader = self.refresher.loader
         self._connect()
         # The first counts and ids are read off the GUI thread too: at 100,000 users SQLite
         # takes ~100 ms for them, and the tab is built right after the window's first paint.
@@ -132,6 +75,8 @@ class UsersTab(QWidget):
         except Exception:  # not connected, or the auth module is unavailable: keep the saved choices
             connected = False
         if connected:
+            # Says why "Reload roles and fields" is grey meanwhile (Zendesk may be rate-limiting).
+            self._message("Reading custom roles and user fields from Zendesk…")
             self.config_panel.load_lists()
 
     # -- layout --------------------------------------------------------------------------
@@ -144,7 +89,6 @@ class UsersTab(QWidget):
         scroll.setMinimumWidth(250)
         scroll.setMaximumWidth(420)
         split.addWidget(scroll)
-
         self.pages = QTabWidget()
         self.pages.setCornerWidget(self._licence_corner(), Qt.Corner.TopRightCorner)  # visible on every page
         self.pages.addTab(self._users_page(), "Users")
@@ -158,90 +102,58 @@ class UsersTab(QWidget):
         outer.addWidget(split)
 
     def _licence_corner(self) -> QWidget:
-        corner = QWidget()
-        row = QHBoxLayout(corner)
-        row.setContentsMargins(0, 0, 4, 2)
-        self.licence_label = QLabel()
-        self.licence_label.setStyleSheet("font-weight: bold;")
-        row.addWidget(self.licence_label)
-        self.limit_btn = QPushButton("Change limit…")
-        self.limit_btn.setFlat(True)
-        self.limit_btn.setToolTip("Set how many active users your EvalSync plan allows")
-        self.limit_btn.clicked.connect(self.change_limit)
-        row.addWidget(self.limit_btn)
-        return corner
+        self.licence = LicenceCorner()
+        self.licence_label, self.limit_btn = self.licence.label, self.licence.limit_btn
+        self.limit_btn.clicked.connect(lambda: self.actions.change_limit(self.licence.licences))
+        return self.licence
 
     def _users_page(self) -> QWidget:
         page = QWidget()
         layout = QVBoxLayout(page)
-        top = QHBoxLayout()
-        self.status_group = QButtonGroup(self)
-        self.status_group.setExclusive(True)
-        self.status_buttons: dict[str | None, QPushButton] = {}
-        for i, (key, label) in enumerate(STATUS_BUTTONS):
-            b = QPushButton(label)
-            b.setCheckable(True)
-            b.setChecked(key == "pending")
-            self.status_group.addButton(b, i)
-            self.status_buttons[key] = b
-            top.addWidget(b)
-        top.addStretch(1)
-        layout.addLayout(top)
-
+        self.status_filter = StatusFilter()
+        self.status_buttons = self.status_filter.buttons
+        layout.addWidget(self.status_filter)
         self.held_banner = QPushButton()
         self.held_banner.setAccessibleName("Held deactivations: open the Runs page to review them")
         self.held_banner.setStyleSheet("background: #fff3cd; color: #664d03; text-align: left; padding: 4px;")
         self.held_banner.clicked.connect(lambda: self.pages.setCurrentWidget(self.history))
         self.held_banner.hide()
         layout.addWidget(self.held_banner)
-
+        self.wait_note = WaitNote(self.services)
+        layout.addWidget(self.wait_note)
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search name, e-mail, identifier, custom role or team (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
         self.search.setAccessibleName("Search users")
         layout.addWidget(self.search)
-
-        self.table = QTableView()
-        self.table.setAccessibleName("Users")
-        self.table.setModel(self.model)
-        self.table.setSortingEnabled(True)
-        self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
+        self.table = UsersTable(self.services, self.model)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
-        vh = self.table.verticalHeader()
-        vh.setVisible(False)
-        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vh.setDefaultSectionSize(ROW_HEIGHT)
-        hh = self.table.horizontalHeader()
-        hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        hh.setStretchLastSection(True)
-        for col, width in enumerate((150, 195, 95, 95, 85, 115, 115)[:len(COLUMNS)]):
-            self.table.setColumnWidth(col, width)
-        window_state.track_header(self.services, "users.table", hh)
-        layout.addWidget(self.table, 1)
-
-        bottom = QHBoxLayout()
-        self.activate_btn = QPushButton("Activate…")
-        self.activate_btn.setToolTip("Activate the selected users with an EvalSync role and team (uses licences)")
-        self.deactivate_btn = QPushButton("Deactivate")
-        self.deactivate_btn.setToolTip("Deactivate the selected users (frees their licences)")
-        self.add_btn = QPushButton("Add user…")
-        self.import_btn = QPushButton("Import CSV…")
-        self.import_btn.setToolTip("Import existing EvalSync users: columns name, email, identifier")
-        self.export_btn = QPushButton("Export CSV…")
-        self.export_btn.setToolTip("Export the users shown (this status, search and order) as CSV")
-        for b in (self.activate_btn, self.deactivate_btn, self.add_btn, self.import_btn, self.export_btn):
-            bottom.addWidget(b)
-        bottom.addStretch(1)
-        self.selection_label = QLabel()
-        bottom.addWidget(self.selection_label)
-        layout.addLayout(bottom)
+        self.details = DetailsPane(self.services)
+        body = QSplitter(Qt.Orientation.Vertical)
+        body.addWidget(self.table)
+        body.addWidget(self.details)
+        body.setStretchFactor(0, 1)  # the table takes the growth; the pane opens at its own height
+        body.setStretchFactor(1, 0)
+        body.setChildrenCollapsible(False)
+        layout.addWidget(body, 1)
+        layout.addLayout(self._button_row())
         return page
+
+    def _button_row(self) -> QHBoxLayout:
+        bottom = QHBoxLayout()
+        for b in self.actions.buttons:
+            bottom.addWidget(b)
+        self.activate_btn, self.deactivate_btn = self.actions.activate_btn, self.actions.deactivate_btn
+        self.add_btn, self.import_btn, self.export_btn = self.actions.add_btn, self.actions.import_btn, self.actions.export_btn
+        bottom.addStretch(1)
+        # Progress takes the selection label's place in the same row: showing it shifts no row
+        # above, so the 100,000-row table is not resized and repainted when a bulk action starts.
+        self.selection_label = QLabel()
+        bottom.addWidget(self.actions.busy)
+        bottom.addWidget(self.selection_label)
+        self.actions.busy.visibility_changed.connect(lambda shown: self.selection_label.setVisible(not shown))
+        return bottom
 
     def _connect(self) -> None:
         self._search_timer = QTimer(self)
@@ -249,30 +161,27 @@ class UsersTab(QWidget):
         self._search_timer.setInterval(SEARCH_DEBOUNCE_MS)
         self._search_timer.timeout.connect(self.apply_view)
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
-        self.status_group.idClicked.connect(lambda _i: self.apply_view())
+        self.status_filter.changed.connect(self.apply_view)
         self.table.selectionModel().selectionChanged.connect(self._update_selection)
+        self.table.selectionModel().currentRowChanged.connect(
+            lambda current, _prev: self.details.follow(current.data(ID_ROLE) if current.isValid() else None))
+        self.table.open_requested.connect(self.details.open_user)
         self.model.modelReset.connect(self._update_selection)
-        self.activate_btn.clicked.connect(self.activate_selected)
-        self.deactivate_btn.clicked.connect(self.deactivate_selected)
-        self.add_btn.clicked.connect(self.add_user)
-        self.import_btn.clicked.connect(self.import_csv)
-        self.export_btn.clicked.connect(self.export_csv)
+        self.model.rowsInserted.connect(self._update_selection)
         # Many change notices (one per sync page) collapse into one reload.
         self._reload_timer = QTimer(self)
         self._reload_timer.setSingleShot(True)
         self._reload_timer.setInterval(250)
         self._reload_timer.timeout.connect(self.reload_in_background)
         signals = self.services.signals
-        signals.users_changed.connect(self._directory_changed)
+        signals.users_changed.connect(self.refresher.directory_changed)
         signals.users_changed.connect(self._reload_timer.start)
         signals.connection_changed.connect(self._load_lists_if_connected)
-        # During a sync: fresh counts and cell values per page, but no reset (it would drop the
-        # admin's selection and scroll position); the id list is re-read once when it finishes.
-        self._stale_timer = QTimer(self)
-        self._stale_timer.setSingleShot(True)
-        self._stale_timer.setInterval(500)
-        self._stale_timer.timeout.connect(self.refresh_live)
-        self.controller.progress.connect(lambda _p: None if self._stale_timer.isActive() else self._stale_timer.start())
+        # During a sync: counts and cells per page, the id list every few seconds (see users_refresh).
+        self.controller.progress.connect(self.wait_note.on_progress)
+        self.controller.progress.connect(lambda _p: self.refresher.sync_progress())
+        self.controller.running_changed.connect(self.refresher.sync_running)
+        self.controller.running_changed.connect(lambda running: None if running else self.wait_note.stop())
         self.controller.finished.connect(self._show_preview)
         # The window owns the Ctrl+F and F5 shortcuts (a second QShortcut on the same key would
         # make both ambiguous and Qt would fire neither); the tab only answers the requests.
@@ -281,21 +190,15 @@ class UsersTab(QWidget):
 
     # -- view ----------------------------------------------------------------------------
     def current_status(self) -> str | None:
-        for key, b in self.status_buttons.items():
-            if b.isChecked():
-                return key
-        return "pending"
+        return self.status_filter.current()
 
     def set_status(self, status: str | None) -> None:
-        self.status_buttons[status].setChecked(True)
+        self.status_filter.set_current(status)
         self.apply_view()
 
     def apply_view(self) -> None:
-        """Show the view the controls ask for; its ids are read on the loader thread.
-
-        Sorting or searching 100,000 rows takes SQLite up to ~100 ms: the window keeps
-        painting meanwhile, and a newer request supersedes an older one (see _show_snapshot)."""
-        self._request_load("view")
+        """Show the view the controls ask for; its ids are read on the loader thread."""
+        self.refresher.request("view")
 
     def wanted_view(self) -> directory.View:
         """The view the controls ask for: status buttons, search text, and the header's order."""
@@ -310,7 +213,7 @@ class UsersTab(QWidget):
         """
         self.refresh_counts()
         self.model.set_view(self.wanted_view())
-        self._shown_gen = self._data_gen
+        self.refresher.shown_now()
         self.history.reload()
 
     @property
@@ -320,60 +223,25 @@ class UsersTab(QWidget):
 
     def reload_in_background(self) -> None:
         """After a sync or a write: counts and the id list are read on the loader thread."""
-        self._request_load("ids")
+        self.refresher.request("ids")
         self.history.reload()
 
     def refresh_live(self) -> None:
         """While a sync runs: counts (read off-thread) and visible cells only, no reset."""
-        self._directory_changed()
-        self._request_load("counts")
-        self.model.mark_stale()
+        self.refresher.refresh_live()
 
     def refresh_counts(self) -> None:
         """Re-read counts, licences and the held banner now (on this thread)."""
         self._show_counts(read_snapshot(self.ctx.db, self.ctx.settings))
 
-    def _request_load(self, what: str) -> None:
-        """Queue a read: "counts" (a sync page), "view" (the controls changed: ids only) or
-        "ids" (the directory changed: ids and counts). Pending requests merge into one."""
-        wanted = {what, self._wanted} - {None}
-        if "ids" in wanted or wanted == {"counts", "view"}:
-            self._wanted = "ids"
-        else:
-            self._wanted = what
-        if not self.loader.is_running():
-            self._load_next()
-
-    def _directory_changed(self) -> None:
-        self._data_gen += 1
-
-    def _load_next(self) -> None:
-        what, self._wanted = self._wanted, None
-        if what is None or self._closing:
-            return
-        view = self.wanted_view() if what in ("ids", "view") else None
-        current = what == "view" and self._shown_gen == self._data_gen
-        shown = (self.model.view, self.model.shown_ids) if current else None
-        self._loading_gen = self._data_gen
-        self.loader.start(load_snapshot, self.ctx.db, self.ctx.settings, view, what != "view", shown)
-
-    def _show_snapshot(self, snap: Snapshot) -> None:
-        if snap.counts is not None:
-            self._show_counts(snap)
-        # The admin may have switched status or searched meanwhile (that re-read at once).
-        if snap.ids is not None and snap.view == self.wanted_view():
-            self.model.show_ids(snap.view, snap.ids)
-            self._shown_gen = self._loading_gen
-
     def _show_counts(self, snap: Snapshot) -> None:
         counts, lic, held = snap.counts, snap.licences, snap.held
-        for key, label in STATUS_BUTTONS:
-            n = counts[key] if key else sum(counts.values())
-            self.status_buttons[key].setText(f"{label} ({n:,})")
-        self.licence_label.setText(str(lic))
-        self.licence_label.setStyleSheet("font-weight: bold;" + (theme.colour_css("error") if lic.used >= lic.limit else ""))
+        self._counts = dict(counts)
+        self.status_filter.show_counts(counts)
+        self.licence.show_licences(lic)
         self.held_banner.setVisible(held > 0)
         self.held_banner.setText(f"⚠ {held:,} deactivations are held by the deactivation guard — review them on the Runs page.")
+        self._update_selection()
 
     def focus_search(self) -> None:
         """Ctrl+F: only the visible tab answers the window-wide request."""
@@ -383,112 +251,83 @@ class UsersTab(QWidget):
         self.search.setFocus()
         self.search.selectAll()
 
+    # -- selection -----------------------------------------------------------------------
     def selected_rows(self) -> list[int]:
-        """Selected row numbers from the selection ranges (selectedRows() is O(rows x columns))."""
-        model = self.table.selectionModel()
-        if model is None:
-            return []
-        rows: set[int] = set()
-        for rng in model.selection():
-            rows.update(range(rng.top(), rng.bottom() + 1))
-        return sorted(rows)
+        """Selected row numbers from the selection ranges (for small, explicit selections)."""
+        return self.table.selected_rows()
 
     def selected_ids(self) -> list[int]:
         return self.model.ids_for_rows(self.selected_rows())
 
+    def current_selection(self) -> Selection | None:
+        """What the actions act on: every user of the view after Ctrl+A (resolved in SQL on the
+        worker), else the selected ids; None when nothing is selected."""
+        if self.table.all_selected():
+            return Selection(self.model.view, shown=self.model.rowCount())
+        ids = self.selected_ids()
+        return Selection(self.model.view, tuple(ids), shown=len(ids)) if ids else None
+
     def _update_selection(self, *_: Any) -> None:
-        n = len(self.selected_rows())
-        self.selection_label.setText(f"{n:,} selected of {self.model.rowCount():,}" if n else f"{self.model.rowCount():,} shown")
-        self.activate_btn.setEnabled(n > 0)
-        self.deactivate_btn.setEnabled(n > 0)
+        n, rows = self.table.selection_size(), self.model.rowCount()
+        self.selection_label.setText(self._selection_text(n, rows))
+        self.actions.set_selection_size(n)
+
+    def _selection_text(self, n: int, rows: int) -> str:
+        if n and n >= rows:
+            return f"All {rows:,} selected"
+        if n:
+            return f"{n:,} selected of {rows:,}"
+        view = self.model.view
+        expected = self._counts.get(view.status, 0) if view.status else sum(self._counts.values())
+        if not self.model.loaded or (rows == 0 and expected and not view.search):
+            return "Reading the rows…"  # never "0 shown" under "Pending (69,498)"
+        return f"{rows:,} shown"
 
     def _context_menu(self, pos) -> None:
-        if not self.selected_rows():
-            return
         menu = QMenu(self)
-        menu.addAction("Activate selected…", self.activate_selected)
-        menu.addAction("Deactivate selected", self.deactivate_selected)
+        has = self.table.selection_size() > 0
+        menu.addAction("Activate selected…", self.actions.activate_selected).setEnabled(has)
+        menu.addAction("Deactivate selected…", self.actions.deactivate_selected).setEnabled(has)
+        index = self.table.indexAt(pos)
+        if index.isValid():
+            menu.addAction("Show details", lambda: self.details.open_user(int(index.data(ID_ROLE))))
+        menu.addSeparator()
+        menu.addAction("Select all", self.table.selectAll)
         menu.exec(self.table.viewport().mapToGlobal(pos))
 
-    # -- writes (off the GUI thread) ----------------------------------------------------
-    def _write(self, fn, *args, **kwargs) -> bool:
-        if self.writer.is_running():
-            self.services.signals.status_message.emit("Still saving the previous change; try again in a moment.")
-            return False
-        self.writer.start(_write, fn, *args, **kwargs)
-        return True
-
+    # -- actions (kept for scripts and tests; the buttons call self.actions) -------------------
     def activate(self, ids: list[int], role: str | None, team: str | None) -> bool:
         """Activate ``ids`` with a role and team (worker); refused over the licence limit."""
-        self._pending_message = "Activated {n:,} users."
-        return self._write(directory.activate, self.ctx.db, self.ctx.settings, ids, role=role, team=team or None)
-
-    def activate_selected(self) -> None:
-        ids = self.selected_ids()
-        if not ids:
-            return
-        dialog = ActivateDialog(len(ids), directory.licences(self.ctx.db, self.ctx.settings), self)
-        if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.activate(ids, dialog.role.currentData(), dialog.team.text().strip())
-
-    def deactivate_selected(self) -> None:
-        ids = self.selected_ids()
-        if ids:
-            self._pending_message = "Deactivated {n:,} users."
-            self._write(directory.deactivate, self.ctx.db, ids)
-
-    def add_user(self) -> None:
-        dialog = AddUserDialog(self)
-        if dialog.exec() == QDialog.DialogCode.Accepted:
-            self._pending_message = "Added user {n}."
-            self._write(directory.add_user, self.ctx.db, self.ctx.settings, dialog.new_user())
-
-    def import_csv(self, path: str | None = None) -> None:
-        if not path:
-            path, _ = QFileDialog.getOpenFileName(self, "Import EvalSync users", "", "CSV files (*.csv *.txt)")
-        if path:
-            self._pending_message = "{n}"
-            self._write(directory.import_csv, self.ctx.db, self.ctx.settings, path)
+        return self.actions.activate(Selection(self.model.view, tuple(ids)), role, team)
 
     def export_csv(self, path: str | None = None) -> None:
-        if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Export users", "evalsync-users.csv", "CSV files (*.csv)")
-        if path:
-            self._pending_message = "Exported {n:,} users to " + str(path).replace("{", "{{").replace("}", "}}") + "."
-            self._write(directory.export_csv, self.ctx.db, path, self.model.view)
+        self.actions.export_csv(path)
+
+    def import_csv(self, path: str | None = None) -> None:
+        self.actions.import_csv(path)
 
     def change_limit(self) -> None:
-        """Edit the licence limit setting (active users allowed)."""
-        current = directory.licence_limit(self.ctx.settings)
-        value, ok = QInputDialog.getInt(self, "Licence limit", "Active users your plan allows:", current, 1, 10_000_000)
-        if ok and value != current:
-            self._pending_message = f"Licence limit set to {value:,}."
-            self._write(self.ctx.settings.set, directory.LICENCE_KEY, value)
+        self.actions.change_limit(self.licence.licences)
 
     def _show_preview(self, result: Any) -> None:
         if getattr(result, "dry_run", False) and self.isVisible():
             PreviewDialog(result, self).open()
 
-    def _write_done(self, result: Any) -> None:
-        message = getattr(self, "_pending_message", "{n}")
-        self.services.signals.status_message.emit(message.format(n=result) if "{" in message else message)
-        self.services.signals.users_changed.emit()
-
-    def _write_failed(self, message: str) -> None:
+    def _message(self, message: str) -> None:
         self.services.signals.status_message.emit(message)
 
     # -- lifecycle -----------------------------------------------------------------------
     def shutdown(self) -> None:
         """Stop this tab's workers; called from the main window's closeEvent (must return within 2 s)."""
-        self._closing = True
         self._search_timer.stop()
         self._reload_timer.stop()
-        self._stale_timer.stop()
         self.controller.cancel()
         self.writer.cancel()
         self.loader.cancel()
+        self.details.loader.cancel()
         self.controller.shutdown(1000)
-        self.writer.shutdown(300)
-        self.loader.shutdown(300)
+        self.actions.shutdown()
+        self.refresher.shutdown()
+        self.details.shutdown()
         self.config_panel.shutdown()
         self.history.shutdown()

@@ -21,6 +21,9 @@ Choices where the documentation is silent (clients must not depend on more than 
 - ``/api/v2/chat/*`` takes only tokens of the Chat OAuth client (``sim.chat_client_id`` /
   ``sim.chat_client_secret``; ``sim.chat_token()`` mints one); Support Basic or Bearer get 401.
 - ``plan`` below ``enterprise``: ``/api/v2/custom_roles`` answers 403 (no documented body).
+- OAuth redirect URLs: the Chat client accepts only its registered ``chat_redirect_uris``
+  (``sim.register_chat_redirect``); the Support client does too once ``support_redirect_uris``
+  is set, else any loopback address (the tests' convenience).
 - ``POST /oauth/tokens`` answers 200 (the OAS says 201; accept both); codes live 120 s and
   are single use even when the exchange fails; public clients must use PKCE S256.
 - ``GET /api/v2/users/me`` without any Authorization header answers 200 with an anonymous

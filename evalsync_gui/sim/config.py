@@ -37,6 +37,9 @@ class SimConfig:
     chat_client_kind: str = "confidential"
     chat_redirect_uris: tuple[str, ...] = ("http://127.0.0.1:47123/callback",)
     new_agents_get_chat: bool = False  # Support kind: does a new agent start with Chat on?
+    # The Support OAuth client's registered redirect URLs; None keeps the tests' convenience of
+    # any loopback address, a tuple makes it strict like Zendesk (and like the Chat client).
+    support_redirect_uris: tuple[str, ...] | None = None
     seed: int = 1
     subdomain: str = "abc-energy"
     rate_limit_per_minute: int | None = 700

@@ -124,7 +124,7 @@ class OAuthState:
 
     def _client(self, client_id: str, secret: str | None) -> OAuthClient:
         client = self.clients.get(client_id)
-        needs_secret = client is not None and (client.kind == "confidential" or client.strict)
+        needs_secret = client is not None and (client.kind == "confidential" or client.secret is not None)
         if client is None or (needs_secret and secret != client.secret):
             raise OAuthError("invalid_client", INVALID_CLIENT, 401)
         return client

@@ -107,7 +107,8 @@ class Simulator:
                                    cfg.chat_per_minute)
         self.faults = FaultPlan()
         self.oauth = OAuthState(self.clock.now, cfg.access_token_ttl, cfg.refresh_token_ttl)
-        self.oauth.register(OAuthClient(CLIENT_ID))
+        strict = cfg.support_redirect_uris is not None
+        self.oauth.register(OAuthClient(CLIENT_ID, redirect_uris=tuple(cfg.support_redirect_uris or ()), strict=strict))
         self.oauth_client_id = CLIENT_ID
         # The Chat API's own OAuth server and client (Chat dashboard > Settings > Account > API).
         self.chat_oauth = OAuthState(self.clock.now, cfg.access_token_ttl, cfg.refresh_token_ttl)

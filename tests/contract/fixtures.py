@@ -58,3 +58,12 @@ STAFF_PAGE = {"users": [{"id": 1, "email": "ana@acme.com", "role": "agent", "las
                         {"id": 2, "email": "ben@acme.com", "role": "agent", "last_login_at": None}],
               "meta": {"has_more": False, "after_cursor": None, "before_cursor": None},
               "links": {"next": None, "prev": None}}
+
+# [OAS] 422 RecordInvalid for a taken address (details.email[].error DuplicateValue), as in the
+# reference's section 1 and zenpy's 422 handling.
+EMAIL_TAKEN = {"error": "RecordInvalid", "description": "Record validation errors",
+               "details": {"email": [{"description": "Email: kim@acme.com is already being used by another user",
+                                      "error": "DuplicateValue"}]}}
+SEARCH_AGENT = {"users": [{"id": 35436, "email": "kim@acme.com", "role": "agent", "active": True,
+                           "suspended": False, "custom_role_id": None}],
+                "next_page": None, "previous_page": None, "count": 1}

@@ -157,3 +157,28 @@ def test_inactivity_names_the_support_sign_in_when_the_chat_api_has_no_last_logi
     assert by_email["ana@acme.com"].action == "admin_step" and by_email["ana@acme.com"].admin_url
     assert service.status(ctx)["last_login_source"] == SUPPORT_LAST_LOGIN
     assert set(zd.methods()) == {"GET"}
+
+
+def test_a_create_refused_as_taken_is_settled_from_a_second_lookup():
+    searches = iter([(200, fx.SEARCH_EMPTY), (200, fx.SEARCH_AGENT)])
+    zd = Zendesk({("GET", "/api/v2/users/search"): lambda r: next(searches),
+                  ("POST", "/api/v2/users"): (422, fx.EMAIL_TAKEN),
+                  ("GET", "/api/v2/users/35436/entitlements/full"): (200, fx.ENTITLEMENTS_WITH_CHAT_ON)})
+    got = SupportKindChat(None, client(zd, "support")).grant("kim@acme.com", "Kim", "Lee")
+    assert got.status == "already_enabled"
+    assert zd.methods().count("POST") == 1 and "PUT" not in zd.methods()
+
+
+def test_an_undecided_kind_is_read_again_on_the_next_job_never_guessed(ctx):
+    from evalsync_gui.core.chat import service
+    from evalsync_gui.core.errors import UsageError
+
+    answers = iter([(503, {"error": "Service unavailable"}), (200, fx.ENTITLEMENTS_WITH_CHAT_OFF)])
+    zd = Zendesk({("GET", "/api/v2/chat/agents"): (200, fx.CHAT_AGENTS_PAGE[:1]),
+                  ("GET", "/api/v2/users/7/entitlements/full"): lambda r: next(answers)})
+    clients = service.ChatClients(client(zd), client(zd, "support"), user_id=7)
+    with pytest.raises(UsageError, match="could not tell"):
+        service.ensure_kind(ctx.settings, clients)
+    assert service.status(ctx)["kind"] == "unknown"
+    assert service.ensure_kind(ctx.settings, clients) == kind.SUPPORT
+    assert set(zd.methods()) == {"GET"}

@@ -199,3 +199,9 @@ def test_support_kind_todo_lists_admin_steps(data_dir, sim_factory, capsys, monk
     code, out, _ = cli(data_dir, capsys, "requests", "process", "--json")
     assert json.loads(out)["counts"] == {"completed_after_admin_step": 1}
     assert json.loads(cli(data_dir, capsys, "todo", "--json")[1]) == []
+
+
+def test_connect_refuses_a_privileged_redirect_port_before_any_request(connected, sim, capsys, monkeypatch):
+    sim.clear_log()
+    code, _, err = chat_connect(connected, sim, capsys, monkeypatch, "--redirect-port", "80")
+    assert code == 2 and "redirect port" in err and sim.request_log == []

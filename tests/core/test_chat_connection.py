@@ -89,3 +89,48 @@ def test_setup_names_the_exact_redirect_url_to_register(ctx):
     set_redirect_port(ctx, 50123)
     assert connection.redirect_uri(ctx) == "http://127.0.0.1:50123/callback"
     assert any("http://127.0.0.1:50123/callback" in step for step in connection.setup_steps(ctx))
+
+
+def test_an_expired_code_grant_token_is_refreshed_with_its_refresh_token(ctx, sim):
+    connect_support(ctx, sim)
+    open_url, _ = browser(sim)
+    connection.connect(ctx, sim.chat_client_id, sim.chat_client_secret, oauth_base=sim.base_url, port=0,
+                       open_browser=open_url, timeout=20)
+    before = SecretStore().get_json(secret_scope(ctx, sim.base_url), connection.TOKEN_KIND)
+    sim.advance(sim.config.access_token_ttl + 1)  # the access token expires; its refresh token lives on
+    sim.clear_log()
+    with service.open_clients(ctx) as clients:
+        assert clients.chat.get("/api/v2/chat/agents", params={"limit": 1})
+    posts = [(p, s) for m, p, _, s in sim.request_log if m == "POST"]
+    assert posts == [("/oauth2/chat/token", 200)]
+    after = SecretStore().get_json(secret_scope(ctx, sim.base_url), connection.TOKEN_KIND)
+    assert after["refresh_token"] != before["refresh_token"]  # the rotated pair was stored before use
+    assert connection.chat_connection(ctx).expires_at is not None
+
+
+def test_a_chat_connection_of_another_account_is_never_used(ctx, sim_factory):
+    first, second = sim_factory(subdomain="first-co"), sim_factory(subdomain="second-co")
+    connect_support(ctx, first)
+    connection.connect(ctx, first.chat_client_id, first.chat_client_secret, grant="client_credentials",
+                       oauth_base=first.base_url)
+    connect_support(ctx, second)  # the admin switched the Support account
+    second.clear_log()
+    with pytest.raises(AuthError, match="belongs to first-co"):
+        service.open_clients(ctx)
+    assert second.request_log == []
+
+
+def test_concurrent_401s_renew_the_chat_token_once(ctx, sim):
+    from concurrent.futures import ThreadPoolExecutor
+
+    connect_support(ctx, sim)
+    connection.connect(ctx, sim.chat_client_id, sim.chat_client_secret, grant="client_credentials",
+                       oauth_base=sim.base_url)
+    with service.open_clients(ctx) as clients:
+        clients.chat.get("/api/v2/chat/agents", params={"limit": 1})
+        sim.chat_oauth.revoke_all()
+        sim.clear_log()
+        with ThreadPoolExecutor(4) as pool:
+            pages = list(pool.map(lambda _: clients.chat.get("/api/v2/chat/agents", params={"limit": 1}), range(4)))
+    assert all(len(p) == 1 for p in pages)
+    assert sum(1 for m, p, _, _ in sim.request_log if m == "POST") == 1

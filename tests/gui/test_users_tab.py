@@ -194,7 +194,7 @@ def test_import_csv_from_the_tab(make_tab, ctx, qtbot, tmp_path):
 def test_dialogs_activate_selected_and_add_user(make_tab, ctx, qtbot, monkeypatch):
     from PySide6.QtWidgets import QDialog
 
-    from evalsync_gui.gui import users_tab
+    from evalsync_gui.gui import users_dialogs
 
     seed_users(ctx.db, 20, status_mix=(1.0, 0, 0))
     tab = make_tab(start_schedule=False)
@@ -204,11 +204,11 @@ def test_dialogs_activate_selected_and_add_user(make_tab, ctx, qtbot, monkeypatc
         dialog.team.setText("QA")
         return QDialog.DialogCode.Accepted
 
-    monkeypatch.setattr(users_tab.ActivateDialog, "exec", accept_activate)
+    monkeypatch.setattr(users_dialogs.ActivateDialog, "exec", accept_activate)
     tab.table.selectRow(0)
-    with qtbot.waitSignal(tab.writer.finished, timeout=3000):
-        tab.activate_btn.click()
-    assert directory.counts(ctx.db)["active"] == 1
+    qtbot.mouseClick(tab.activate_btn, Qt.MouseButton.LeftButton)  # counts on a worker, then the dialog
+    qtbot.waitUntil(lambda: directory.counts(ctx.db)["active"] == 1, timeout=3000)
+    qtbot.waitUntil(lambda: not tab.writer.is_running(), timeout=3000)
     active = directory.list_users(ctx.db, "active")[0]
     assert (active["evalsync_role"], active["team"]) == ("evaluator", "QA")
 
@@ -217,7 +217,7 @@ def test_dialogs_activate_selected_and_add_user(make_tab, ctx, qtbot, monkeypatc
         dialog.email.setText("hand@x.org")
         return QDialog.DialogCode.Accepted
 
-    monkeypatch.setattr(users_tab.AddUserDialog, "exec", accept_add)
+    monkeypatch.setattr(users_dialogs.AddUserDialog, "exec", accept_add)
     with qtbot.waitSignal(tab.writer.finished, timeout=3000):
         tab.add_btn.click()
     assert any(u["email"] == "hand@x.org" and u["source"] == "manual" for u in directory.list_users(ctx.db, "pending"))
@@ -255,6 +255,8 @@ def test_live_refresh_during_a_sync_keeps_rows_and_reads_counts_off_thread(make_
     with qtbot.waitSignal(tab.loader.finished, timeout=3000) as done:
         tab.refresh_live()
     assert done.args[0].ids is None  # counts only: the id list waits for the end of the sync
+    # ...and the rows on screen, read on the loader thread too, so the repaint reads nothing here
+    assert set(tab.model.ids_for_rows(list(range(10)))) <= set(done.args[0].rows)
     assert tab.status_buttons["pending"].text() == "Pending (31)"
     assert tab.model.rowCount() == 30
 

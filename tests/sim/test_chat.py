@@ -122,3 +122,15 @@ def test_custom_roles_only_on_enterprise(sim_factory, plan, status):
         assert c.get("/api/v2/custom_roles").status_code == status
         if plan != "enterprise":
             assert not any(u["custom_role_id"] and u["role_type"] == 0 for u in sim.users.values())
+
+
+def test_support_oauth_can_be_as_strict_about_redirects(sim_factory):
+    sim = sim_factory(support_redirect_uris=("http://127.0.0.1:47123/callback",))
+    q = {"response_type": "code", "client_id": sim.oauth_client_id, "scope": "read", "state": "s",
+         "code_challenge": "x" * 43, "code_challenge_method": "S256"}
+    bad = httpx.get(f"{sim.base_url}/oauth/authorizations/new", params={**q, "redirect_uri":
+                                                                         "http://127.0.0.1:9/callback"})
+    assert bad.status_code == 400
+    ok = httpx.get(f"{sim.base_url}/oauth/authorizations/new", params={**q, "redirect_uri":
+                                                                        "http://127.0.0.1:47123/callback"})
+    assert ok.status_code == 302 and "code=" in ok.headers["Location"]

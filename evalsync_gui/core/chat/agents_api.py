@@ -40,19 +40,6 @@ class ChatModeMismatch(ZendeskError):
                          "`evalsync chat config --kind support`).", status=403)
 
 
-class EmailTaken(ZendeskError):
-    """Zendesk refused a create with 422 because the address already belongs to a user.
-
-    Raised when the 422 names ``DuplicateValue``, or names no code at all (an error body of
-    another shape); the caller looks the address up (:mod:`evalsync_gui.core.chat.existing_users`)
-    to be sure. A 422 for another reason (an invalid name, say) stays a plain ZendeskError.
-    """
-
-    def __init__(self, email: str, cause: ZendeskError) -> None:
-        super().__init__(str(cause), status=cause.status, codes=cause.codes)
-        self.email = email
-
-
 @dataclass
 class Agent:
     """A chat agent as both modes see it; ``key`` is the lower-cased e-mail used for matching."""

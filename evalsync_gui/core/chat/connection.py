@@ -36,6 +36,7 @@ import httpx
 
 from evalsync_gui.core.auth import pkce
 from evalsync_gui.core.auth.connection import iso, now_iso
+from evalsync_gui.core.auth.listener import RedirectListener
 from evalsync_gui.core.auth.oauth import TokenSet
 from evalsync_gui.core.auth.secrets import SecretScope, SecretStore, ensure_secure_backend
 from evalsync_gui.core.context import AppContext
@@ -133,12 +134,12 @@ def _refusal(form: dict[str, str]) -> str:
             "secret or redirect URL does not match); connect Chat again.")
 
 
-def redirect_uri(ctx: AppContext) -> str:
-    """The exact redirect URL to register on the Chat API client (the Support redirect port's)."""
+def redirect_uri(ctx: AppContext, port: int | None = None) -> str:
+    """The exact redirect URL to register on the Chat API client (``port``, else the Support redirect port's)."""
     from evalsync_gui.core.auth.listener import redirect_uri_for
     from evalsync_gui.core.auth.session import redirect_port
 
-    return redirect_uri_for(redirect_port(ctx))
+    return redirect_uri_for(redirect_port(ctx) if port is None else port)
 
 
 def setup_steps(ctx: AppContext) -> list[str]:
@@ -193,6 +194,7 @@ class ChatAuth:
         self.origin = self.token_scope.origin
         self._transport, self._clock, self._on_rotate = transport, clock, on_rotate
         self._lock = threading.Lock()
+        self._sent = threading.local()  # the token each thread last sent: one renewal serves all
         data = SecretStore().get_json(self.token_scope, TOKEN_KIND)
         if not data or not data.get("access_token"):
             raise AuthError(NOT_CONNECTED)
@@ -200,11 +202,19 @@ class ChatAuth:
         self._tokens = TokenSet.from_dict(data)
 
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._tokens.access_token}"}
+        token = self._tokens.access_token
+        self._sent.token = token
+        return {"Authorization": f"Bearer {token}"}
 
     def refresh(self) -> bool:
-        """New token by the refresh token Zendesk gave, else by client credentials; False if neither."""
+        """New token by the refresh token Zendesk gave, else by client credentials; False if neither.
+
+        Writes run on several threads: when another thread already renewed the token this
+        thread's request was sent with, the request is simply resent with the new one.
+        """
         with self._lock:
+            if getattr(self._sent, "token", None) not in (None, self._tokens.access_token):
+                return True
             form = self._refresh_form()
             if form is None:
                 return False
@@ -271,7 +281,7 @@ def connect(ctx: AppContext, client_id: str, client_secret: str, *, grant: str =
 
     A failed attempt stores nothing and leaves an earlier Chat connection as it was.
     """
-    from evalsync_gui.core.auth.session import _listen, redirect_port
+    from evalsync_gui.core.auth.session import redirect_port
 
     client_id, client_secret = (client_id or "").strip(), (client_secret or "").strip()
     if not client_id:
@@ -289,7 +299,7 @@ def connect(ctx: AppContext, client_id: str, client_secret: str, *, grant: str =
                 "scope": " ".join(SCOPES)}
     else:
         state = pkce.make_state()
-        with _listen(redirect_port(ctx) if port is None else port, state) as listener:
+        with _listen(redirect_port(ctx) if port is None else port, state) as listener:  # state checked, no PKCE
             if open_browser is not None:
                 open_browser(authorize_url(base, client_id, listener.redirect_uri, state, account))
             code = listener.wait(timeout, is_cancelled)
@@ -320,6 +330,16 @@ def connect(ctx: AppContext, client_id: str, client_secret: str, *, grant: str =
 def _pair(tokens: TokenSet, oauth_scope: SecretScope) -> dict[str, Any]:
     """The stored pair, with the OAuth server origin its refresh token may be sent to."""
     return {**tokens.to_dict(), "oauth_origin": oauth_scope.origin}
+
+
+def _listen(port: int, state: str) -> RedirectListener:
+    """The loopback listener; a busy port becomes ``RedirectPortBusy`` (names the port to change)."""
+    from evalsync_gui.core.auth.session import RedirectPortBusy
+
+    try:
+        return RedirectListener(port, state)
+    except AuthError as exc:  # the constructor raises AuthError only when it cannot bind
+        raise RedirectPortBusy(port, str(exc)) from None
 
 
 def _restore(store: SecretStore, scopes: tuple[SecretScope, SecretScope], tokens: str | None,

@@ -452,7 +452,7 @@ def process_batch(db: Database, backend: ChatBackend, domains: list[str], *, dry
     as ``ZendeskHttp`` is); all database work stays on the calling thread.
 
     Raises UsageError when no domain is allowed, ChatModeMismatch when the Chat Agents API
-    refuses writes (the caller switches to the Support backend and calls again).
+    refuses writes (the admin chooses the Support kind; EvalSync never switches by itself).
     """
     if not domains:
         raise UsageError("No allowed domain is set; add your company's domain in Chat settings "

@@ -24,7 +24,7 @@ from evalsync_gui.core.chat.inactivity import Policy, PolicyRow, preview
 from evalsync_gui.core.chat.processor import BatchResult, cache_agents, process_batch
 from evalsync_gui.core.chat.support_kind import SupportKindChat
 from evalsync_gui.core.context import AppContext
-from evalsync_gui.core.errors import EvalsyncError
+from evalsync_gui.core.errors import AuthError, EvalsyncError
 from evalsync_gui.core.store.db import Database
 from evalsync_gui.core.store.settings import Settings
 from evalsync_gui.core.zendesk.http import ZendeskHttp
@@ -82,11 +82,15 @@ def open_clients(ctx: AppContext, open_support: Callable[[], ZendeskHttp] | None
 
     chat = connection.chat_http(ctx, **http_kwargs)
     try:
+        info = connection_info(ctx)
+        conn = connection.chat_connection(ctx)
+        if info is not None and conn is not None and info.subdomain != conn.account:
+            raise AuthError(f"The Chat API connection belongs to {conn.account}, but Support is connected to "
+                            f"{info.subdomain}; connect Chat again for {info.subdomain} (`evalsync chat connect`).")
         support = open_support() if open_support is not None else open_client(ctx, **http_kwargs)
     except BaseException:
         chat.close()
         raise
-    info = connection_info(ctx)
     return ChatClients(chat, support, info.user_id if info else None)
 
 
@@ -135,7 +139,8 @@ def load_custom_roles(settings: Settings, support: ZendeskHttp) -> list[dict]:
 def ensure_kind(settings: Settings, clients: ChatClients) -> str:
     """The kind in force; detected from reads (never a write) when auto and not yet known."""
     info = kind.current(settings)
-    if info.source is None:  # auto, and never detected: read it now (no write)
+    if info.source is None or (info.source == "detected" and info.kind == kind.UNKNOWN):
+        # auto, and never decided: read it now (reads only; a transient refusal is retried next job)
         info = kind.detect(settings, clients.support, clients.chat, clients.user_id)
     if info.kind == kind.UNKNOWN:
         return kind.require_known(settings)

@@ -31,6 +31,8 @@ from evalsync_gui.core.sync.lock import SyncLock
 log = logging.getLogger("evalsync.sync")
 FULL_EVERY_SECONDS = 24 * 3600
 START_MARGIN_SECONDS = 300  # incremental start before the listing began: covers clock skew
+#: HTTP client events that make a run wait, and the words the window shows for them.
+WAIT_REASONS = {"rate_limited": "Zendesk's limit", "paced": "Zendesk's limit", "retry": "Zendesk is not answering"}
 INTERNAL_ERROR = ("Internal error during sync (see the log); nothing was deactivated. "
                   "Retry, and report it if it repeats.")
 
@@ -125,6 +127,8 @@ class _Run:
         try:
             if self.client is None:
                 self.client = self._open_client()
+            elif getattr(self.client, "on_event", False) is None:
+                self.client.on_event = self._on_http_event
             self.req0 = getattr(self.client, "request_count", 0)
             self.mode = self._choose_mode()
             self.run_id = runs.start_run(self.db, self.trigger, self.mode, self.dry_run)
@@ -157,7 +161,13 @@ class _Run:
     def _open_client(self):
         from evalsync_gui.core.auth.session import open_client  # lazy: auth is another package
 
-        return open_client(self.ctx, is_cancelled=self.is_cancelled)
+        return open_client(self.ctx, is_cancelled=self.is_cancelled, on_event=self._on_http_event)
+
+    def _on_http_event(self, event) -> None:
+        """The HTTP client is about to wait (rate limit, pacing, a retry): say so, with how long."""
+        if event.kind not in WAIT_REASONS or event.wait <= 0 or self.progress_cb is None:
+            return
+        self._waiting(event.wait, WAIT_REASONS[event.kind])
 
     def _choose_mode(self) -> str:
         resume = state.get(self.db, state.RESUME)
@@ -210,6 +220,7 @@ class _Run:
                 apply.adopt(conn, resume["run_id"], self.run_id)
                 resume["run_id"] = self.run_id
                 self.resume = resume
+                self._emit("resume", "resuming the listing where the last sync stopped; the users it read are kept")
             else:
                 self.resume = {"run_id": self.run_id, "mode": self.mode, "signature": self.cfg.signature,
                                "cursors": {}, "started": time.time()}
