@@ -4,6 +4,7 @@
 #   make run          launch the app on the built-in simulated Zendesk (--demo)
 #   make test         the whole test suite headless (the import-linter contracts are one of its tests)
 #   make bench        the benchmarks (python -m bench; BENCH_ARGS=--quick for a short run)
+#   make mutate       mutation testing of the safety modules (MODULES="sync.guard sync.fetch" for some)
 #   make package      PyInstaller one-folder build in dist/EvalSync, then its --self-test
 #   make screenshots  docs/screenshots/*.png of each tab, taken offscreen from --demo
 #   make icons        re-render resources/icons/* from resources/evalsync.svg
@@ -11,7 +12,7 @@
 PY := .venv/bin/python
 BOOTSTRAP := packaging/bootstrap.sh
 
-.PHONY: run test bench package screenshots icons clean
+.PHONY: run test bench mutate package screenshots icons clean
 
 run:
 	@$(BOOTSTRAP) run
@@ -24,6 +25,11 @@ test:
 bench:
 	@$(BOOTSTRAP) test
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench $(BENCH_ARGS)
+
+mutate:
+	@$(BOOTSTRAP) test
+	@$(PY) -m pip install -q -e '.[mutate]'
+	@MODULES="$(MODULES)" packaging/mutate.sh
 
 package:
 	@$(BOOTSTRAP) package

@@ -118,6 +118,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, default=200)
     p.set_defaults(func=cmd_log)
 
+    from evalsync_gui.commands import chat_sources  # sources, run, runs, schedule, guards, requests retry
+
+    chat_sources.register(csub, rsub)
+
 
 def _clients(ctx):
     """Chat connection first: without one, exit 4 before any request (Support never reaches Chat)."""
@@ -307,14 +311,19 @@ def parse_map(items: list[str]) -> dict[str, str]:
     """``["Email of agent=email"]`` -> ``{"email": "email of agent"}`` (field -> column)."""
     from evalsync_gui.core.chat.requests import FIELDS
 
+    return parse_map_fields(items, FIELDS)
+
+
+def parse_map_fields(items: list[str], fields: tuple[str, ...]) -> dict[str, str]:
+    """``--map COLUMN=FIELD`` items as field -> column, for the given field names."""
     out: dict[str, str] = {}
     for item in items:
         column, sep, fld = item.rpartition("=")
         fld = fld.strip().lower()
         if not sep or not column.strip():
             raise UsageError(f"--map needs COLUMN=FIELD, not {item!r}.")
-        if fld not in FIELDS:
-            raise UsageError(f"Unknown field {fld!r} in --map; use one of {', '.join(FIELDS)}.")
+        if fld not in fields:
+            raise UsageError(f"Unknown field {fld!r} in --map; use one of {', '.join(fields)}.")
         out[fld] = column.strip().lower()
     return out
 
@@ -353,10 +362,11 @@ def cmd_requests_list(ctx, args) -> int:
 
 def cmd_requests_process(ctx, args) -> int:
     from evalsync_gui.core.chat import service
+    from evalsync_gui.core.chat.schedule import ChatLock
 
     if not args.dry_run:
         _need_management(ctx)
-    with _clients(ctx) as clients:
+    with ChatLock(ctx.data_dir), _clients(ctx) as clients:  # never beside a scheduled chat run
         result, mail = service.run_process(ctx.db, ctx.settings, clients, dry_run=args.dry_run)
     if args.json:
         _dump({**result.to_json(), "mail": asdict(mail)})
@@ -370,7 +380,8 @@ def cmd_requests_process(ctx, args) -> int:
             print(f"Confirmations: {mail.sent} sent, {mail.failed} failed {mail.error}".rstrip())
     failed = result.counts().get("failed", 0)
     if failed and not args.json:
-        print(f"evalsync: {failed} requests failed; run `evalsync chat requests process` again to retry them.",
+        print(f"evalsync: {failed} requests failed; each is tried again by a later process or chat run after a "
+              "short wait, up to 5 attempts (then `evalsync chat requests retry`).",
               file=sys.stderr)
     return 5 if failed or result.stopped.startswith("Zendesk") else 0
 

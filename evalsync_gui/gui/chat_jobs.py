@@ -36,8 +36,15 @@ def load_snapshot(task, ctx: AppContext) -> dict:
         "todo": service.admin_steps(db),
         "log": human_rows(audit.recent_actions(db, 5000)),
         "outbox": mailer.outbox_rows(db),
+        "intake": _intake(ctx),
         **connection_state(ctx),
     }
+
+
+def _intake(ctx: AppContext) -> dict:
+    from evalsync_gui.gui.chat.intake_jobs import intake_snapshot  # the Sources page's part
+
+    return intake_snapshot(ctx)
 
 
 def connection_state(ctx: AppContext) -> dict:
@@ -87,7 +94,9 @@ def import_csv(task, ctx: AppContext, path: str, mapping: dict) -> rq.ImportRepo
 
 
 def process(task, ctx: AppContext, open_support: OpenSupport, dry_run: bool) -> str:
-    with service.open_clients(ctx, open_support) as clients:
+    from evalsync_gui.core.chat.schedule import ChatLock
+
+    with ChatLock(ctx.data_dir), service.open_clients(ctx, open_support) as clients:  # never beside a cron run
         clients.is_cancelled = task.is_cancelled
         result, mail = service.run_process(ctx.db, ctx.settings, clients, dry_run=dry_run,
                                            progress=_progress(task), is_cancelled=task.is_cancelled)

@@ -18,6 +18,7 @@ from evalsync_gui.gui.chat.log_page import LogPage
 from evalsync_gui.gui.chat.requests_page import RequestsPage
 from evalsync_gui.gui.chat.runner import ChatRunner
 from evalsync_gui.gui.chat.settings_page import SettingsPage
+from evalsync_gui.gui.chat.sources_page import SourcesPage
 from evalsync_gui.gui.chat.todo_page import TodoPage
 from evalsync_gui.gui.chat.widgets import plain_label
 from evalsync_gui.gui.services import Services
@@ -48,8 +49,10 @@ class ChatTab(QWidget):
         self.inactivity = InactivityPage(self.runner, management_on)
         self.log = LogPage(self.runner)
         self.settings = SettingsPage(self.runner)
+        self.sources = SourcesPage(self.runner, check_ms=services.extras.get("chat_check_ms", 60_000))
         self.pages = QTabWidget()
         for page, title in ((self.agents, "Agents"), (self.requests, "Requests"), (self.todo, "To do in Zendesk"),
+                            (self.sources, "Sources"),
                             (self.inactivity, "Inactivity"), (self.log, "Action log"), (self.settings, "Settings")):
             self.pages.addTab(page, title)
         layout.addWidget(self.pages)
@@ -160,4 +163,5 @@ class ChatTab(QWidget):
 
     def shutdown(self) -> None:
         """Stop this tab's workers; called from the main window's closeEvent (must return within 2 s)."""
+        self.sources.timer.stop()  # no scheduled chat run may start after this
         self.runner.shutdown()

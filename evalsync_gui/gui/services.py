@@ -22,6 +22,7 @@ class AppSignals(QObject):
     status_message = Signal(str)           # one line for the status bar
     users_changed = Signal()               # directory rows changed (reload tables/counters)
     sync_now_requested = Signal()          # F5 / tray "Sync now": the User sync tab starts a sync
+    chat_review_changed = Signal(int)      # chat requests held for review by a chat run (0 = none)
     find_requested = Signal()              # Ctrl+F: the visible tab (check self.isVisible()) focuses its search box
 
 

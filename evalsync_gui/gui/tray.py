@@ -1,5 +1,7 @@
 """The system tray icon: sync state at a glance, a notification when a sync ends.
 
+Also shows chat requests a chat run held for review (``AppSignals.chat_review_changed``).
+
 Listens to ``AppSignals.sync_state_changed`` ('idle' | 'running' | 'completed' | 'failed' |
 'held') and ``sync_finished`` (a core SyncResult, read duck-typed so this module does not
 depend on its exact shape). Not created where the platform has no tray (e.g. offscreen).
@@ -62,6 +64,7 @@ class TrayIcon(QObject):
         self._base_icon = icon
         self._signals = signals
         self.state = "idle"
+        self.chat_review = 0  # chat requests held for review by a chat run
         self.tray = QSystemTrayIcon(icon, self)
         self.tray.setToolTip(f"{APP_NAME}: idle")
         menu = QMenu()
@@ -79,6 +82,7 @@ class TrayIcon(QObject):
         self.tray.activated.connect(self._on_activated)
         signals.sync_state_changed.connect(self.set_state)
         signals.sync_finished.connect(self.notify_finished)
+        signals.chat_review_changed.connect(self.set_chat_review)
 
     @staticmethod
     def available() -> bool:
@@ -93,11 +97,27 @@ class TrayIcon(QObject):
     @Slot(str)
     def set_state(self, state: str) -> None:
         self.state = state
-        self.tray.setIcon(state_icon(self._base_icon, state))
-        self.tray.setToolTip(f"{APP_NAME}: {_STATE_TEXT.get(state, state)}")
+        self._draw()
         if state == "held":
             self.tray.showMessage(APP_NAME, "Deactivations are held by the guard; review them in User sync.",
                                   QSystemTrayIcon.MessageIcon.Warning)
+
+    @Slot(int)
+    def set_chat_review(self, waiting: int) -> None:
+        """Show (and announce once) chat requests a chat run held for review."""
+        before, self.chat_review = self.chat_review, max(0, int(waiting))
+        self._draw()
+        if self.chat_review and not before:
+            self.tray.showMessage(APP_NAME, f"A chat run held {self.chat_review} new agents for review; Allow or "
+                                  "Discard them in Chat agents → Sources.", QSystemTrayIcon.MessageIcon.Warning)
+
+    def _draw(self) -> None:
+        shown = "held" if self.chat_review and self.state in ("idle", "completed") else self.state
+        self.tray.setIcon(state_icon(self._base_icon, shown))
+        tip = f"{APP_NAME}: {_STATE_TEXT.get(self.state, self.state)}"
+        if self.chat_review:
+            tip += f"; {self.chat_review} chat requests need review"
+        self.tray.setToolTip(tip)
 
     @Slot(object)
     def notify_finished(self, result: Any) -> None:

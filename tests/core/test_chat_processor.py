@@ -94,7 +94,17 @@ def test_dry_run_changes_nothing(ctx, backend):
     assert backend.writes == [] and rq.status_counts(ctx.db) == {"queued": 2}
 
 
-def test_failure_then_resume_never_acts_twice(ctx, backend):
+def later(monkeypatch, minutes: int) -> None:
+    """Move the retry clock forward."""
+    from datetime import timedelta
+
+    from evalsync_gui.core.chat import retries
+
+    now = retries.utcnow() + timedelta(minutes=minutes)
+    monkeypatch.setattr(retries, "utcnow", lambda: now)
+
+
+def test_failure_then_resume_never_acts_twice(ctx, backend, monkeypatch):
     for e in ("a@acme.com", "b@acme.com", "c@acme.com", "off@acme.com"):
         add(ctx, e)
     cut = ZendeskError("connection lost", retryable=True)
@@ -104,6 +114,9 @@ def test_failure_then_resume_never_acts_twice(ctx, backend):
     assert [o.status for o in first.outcomes] == ["created", "failed", "failed", "enabled"]
     assert "Bad Request" in first.outcomes[2].reason
     backend.writes.clear()
+    # Failed writes wait for their backoff: a batch right away leaves them alone.
+    assert processor.process_batch(ctx.db, backend, ["acme.com"]).outcomes == []
+    later(monkeypatch, 2)
     second = processor.process_batch(ctx.db, backend, ["acme.com"])
     # b was created by the lost write: confirmed without a second POST; c is retried.
     assert [(o.email, o.status) for o in second.outcomes] == [("b@acme.com", "created"), ("c@acme.com", "created")]
@@ -142,4 +155,27 @@ def test_outbox_rows_queued_with_outcome(ctx, backend):
     processor.process_batch(ctx.db, backend, ["acme.com"],
                             compose=lambda status, req: (req["requester"], f"s {status}", "b"))
     rows = ctx.db.query("SELECT to_addr, subject, status FROM email_outbox")
-    assert [tuple(r) for r in rows] == [("lead@acme.com", "s enabled", "pending")]
+    # Issue 15.11: the recipe e-mails on every path, an agent that was already enabled included.
+    assert [tuple(r) for r in rows] == [("lead@acme.com", "s enabled", "pending"),
+                                        ("lead@acme.com", "s already_enabled", "pending")]
+
+
+def test_failed_requests_are_not_retried_forever(ctx, backend, monkeypatch):
+    """Issue 15.12: bounded attempts with backoff, then `failed` with the reason, retried only on request."""
+    from evalsync_gui.core.chat import retries
+
+    rid = rq.add_request(ctx.db, requester="lead@acme.com", email="new@acme.com", first_name="F", last_name="L")[0]
+    for attempt in range(1, retries.MAX_ATTEMPTS + 1):
+        backend.fail_on = {"new@acme.com": ZendeskError("Bad Request", status=400)}
+        result = processor.process_batch(ctx.db, backend, ["acme.com"])
+        assert [o.status for o in result.outcomes] == ["failed"]
+        later(monkeypatch, 24 * 60 * attempt)
+    row = ctx.db.query("SELECT status, reason, attempts FROM chat_requests WHERE id = ?", (rid,))[0]
+    assert row["status"] == "failed" and row["attempts"] == retries.MAX_ATTEMPTS
+    assert "Bad Request" in row["reason"] and "gave up" in row["reason"]
+    writes = len(backend.writes)
+    assert processor.process_batch(ctx.db, backend, ["acme.com"]).outcomes == []  # not tried again
+    assert len(backend.writes) == writes and rq.status_counts(ctx.db) == {"failed": 1}
+    assert retries.retry(ctx.db) == 1  # the admin's explicit retry
+    again = processor.process_batch(ctx.db, backend, ["acme.com"])
+    assert [o.status for o in again.outcomes] == ["created"]

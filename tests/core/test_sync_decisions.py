@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from evalsync_gui.core.sync import guard
-from evalsync_gui.core.sync.decisions import (ABSENT_REASON, Create, Deactivate, Lookup, Remote, Update, decide,
+from evalsync_gui.core.sync.decisions import (Create, Deactivate, Lookup, Remote, Update, decide,
                                               plan_page)
 from evalsync_gui.core.sync.scope import DELETED, IN_SCOPE, OUT_OF_SCOPE, SUSPENDED, Scope, describe, zendesk_state
 from evalsync_gui.core.sync.users import clean_user
@@ -124,13 +124,120 @@ def test_guard(limit, planned, synced, held):
     ("29%", 29, 100, False), ("29%", 30, 100, True), ("7%", 7, 100, False), ("57%", 57, 100, False),
     ("0.1%", 1, 1000, False), ("12.5%", 1, 8, False), ("12.5%", 2, 8, True), ("0%", 1, 5, True),
     ("default", 11, 55, False), ("default", 12, 55, True), ("default", 10, 0, False), ("default", 11, 0, True),
-    ("10", 11, 0, True), ("10", 10, 0, False), ("default", 0, 0, False), ("0", 0, 0, False)])
+    ("10", 11, 0, True), ("10", 10, 0, False), ("default", 0, 0, False), ("0", 0, 0, False), ("0%", 0, 0, False),
+    ("200%", 1, 0, True), ("200%", 2, 1, False), (None, 11, 54, True), ("", 11, 55, False), (" 5 ", 6, 0, True)])
 def test_guard_is_exact_more_than(limit, planned, synced, held):
     """Issue 15 defect 8: "more than P%" in integers (29% of 100 is 29, which is not more)."""
     assert guard.exceeds(limit, planned, synced) is held
 
 
 @pytest.mark.parametrize("limit,words", [("default", "more than 10 users and more than 20% of the synced users"),
+                                         (None, "more than 10 users and more than 20% of the synced users"),
+                                         (" 5% ", "more than 5% of the synced users"),
                                          ("5%", "more than 5% of the synced users"), ("3", "more than 3 users")])
 def test_guard_describe(limit, words):
     assert guard.describe(limit) == words
+
+
+@pytest.mark.parametrize("fields,value", [({"emp": "E-7"}, "E-7"), ({"emp": 42}, "42"), ({"emp": ""}, None),
+                                          ({"emp": None}, None), ({"emp": {"x": 1}}, None), ({"emp": [1]}, None),
+                                          ({"emp": True}, None), ({}, None), ({"other": "E-7"}, None)])
+def test_identifier_from_a_user_field(fields, value):
+    from evalsync_gui.core.sync.decisions import identifier_value
+
+    assert identifier_value(zd(user_fields=fields), "user_fields.emp") == value
+    assert Remote.from_api(zd(user_fields=fields), "user_fields.emp").identifier == value
+    assert identifier_value(zd(user_fields=fields, external_id="X-1"), "default") is None
+
+
+def test_default_mode_never_records_an_identifier_change():
+    remote = Remote.from_api(zd(external_id="EMP-9"))
+    assert decide(IN_SCOPE, remote, local(identifier="EMP-1"), linked=True) is None
+    # "default" as the configuration spells it (SyncConfig.identifier), not only the parameter default.
+    assert decide(IN_SCOPE, Remote.from_api(zd(external_id="EMP-9"), "default"), local(identifier="EMP-1"),
+                  linked=True, identifier_mode="default") is None
+    changed = decide(IN_SCOPE, Remote.from_api(zd(external_id="EMP-9"), "external_id"), local(identifier="EMP-1"),
+                     linked=True, identifier_mode="external_id")
+    assert isinstance(changed, Update) and changed.changes == (("identifier", "EMP-1", "EMP-9"),)
+
+
+def test_describe_action_for_each_kind():
+    from evalsync_gui.core.sync.decisions import describe_action
+
+    create = decide(IN_SCOPE, R, None, linked=False)
+    assert describe_action(create) == {"action": "create", "user_id": None, "zendesk_id": 7, "name": "Ann",
+                                       "email": "ann@x.test", "changes": [], "reason": "new in Zendesk"}
+    renamed = decide(IN_SCOPE, Remote.from_api(zd(name="Anna")), local(), linked=True)
+    assert describe_action(renamed) == {"action": "update", "user_id": 1, "zendesk_id": 7, "name": "Anna",
+                                        "email": "ann@x.test", "reason": "changed in Zendesk",
+                                        "changes": [{"field": "name", "old": "Ann", "new": "Anna"}]}
+    linked = decide(IN_SCOPE, R, local(zendesk_id=None, source="csv"), linked=False)
+    assert describe_action(linked)["action"] == "link" and describe_action(linked)["reason"] == "matched by identifier"
+    back = decide(IN_SCOPE, R, local(status="deactivated", deactivated_by="sync"), linked=True)
+    assert describe_action(back)["action"] == "return" and describe_action(back)["reason"] == "returned in Zendesk"
+    gone = decide(SUSPENDED, R, local(status="active", name="Ann L", email="al@x.test"), linked=True)
+    assert describe_action(gone) == {"action": "deactivate", "user_id": 1, "zendesk_id": 7, "name": "Ann L",
+                                     "email": "al@x.test", "changes": [], "reason": "suspended in Zendesk",
+                                     "reason_code": "suspended"}
+
+
+def test_a_row_deactivated_by_sync_comes_back_linked_with_its_changes():
+    back = decide(IN_SCOPE, Remote.from_api(zd(name="Anna")), local(zendesk_id=None, status="deactivated",
+                                                                     deactivated_by="sync"), linked=False)
+    assert isinstance(back, Update) and back.returned and back.link
+    assert back.changes == (("name", "Ann", "Anna"),) and back.reason == "returned in Zendesk"
+    again = decide(IN_SCOPE, R, local(status="deactivated", deactivated_by="sync"), linked=True)
+    assert again.returned and not again.link
+
+
+def test_update_reasons():
+    meta_only = decide(IN_SCOPE, Remote.from_api(zd(updated_at="2025-05-05T00:00:00Z")), local(), linked=True)
+    assert meta_only.reason == "changed in Zendesk" and not meta_only.recorded
+    matched_and_renamed = decide(IN_SCOPE, Remote.from_api(zd(name="Anna")), local(zendesk_id=None), linked=False)
+    assert matched_and_renamed.reason == "changed in Zendesk" and matched_and_renamed.link
+    matched = decide(IN_SCOPE, R, local(zendesk_id=None), linked=False)
+    assert matched.reason == "matched by identifier"
+
+
+def test_defaults_are_the_default_identifier_mode():
+    user = zd(external_id="EMP-1", email="ann@x.test")
+    assert Remote.from_api(user).identifier is None
+    row = local(id=3, zendesk_id=None, identifier="EMP-1", source="csv")
+    actions, _ = plan_page([user], Lookup(unlinked_by_key={("email", "ann@x.test"): row}), SCOPE)
+    assert isinstance(actions[0], Update) and actions[0].link and actions[0].changes == ()
+
+
+def test_plan_page_passes_the_identifier_mode_to_the_decision():
+    row = local(identifier="EMP-1")
+    actions, _ = plan_page([zd(external_id="EMP-2")], Lookup(by_zendesk_id={7: row}), SCOPE, "external_id")
+    assert actions[0].changes == (("identifier", "EMP-1", "EMP-2"),)
+
+
+def test_claimed_rows_stay_claimed_across_pages():
+    row = local(id=3, zendesk_id=None, source="manual")
+    claimed: set[int] = set()
+    first, _ = plan_page([zd(id=7)], Lookup(unlinked_by_key={("email", "ann@x.test"): row}), SCOPE, claimed=claimed)
+    second, _ = plan_page([zd(id=8)], Lookup(unlinked_by_key={("email", "ann@x.test"): row}), SCOPE, claimed=claimed)
+    assert first[0].link and claimed == {3}
+    assert isinstance(second[0], Create)
+
+
+def test_a_user_without_email_or_identifier_matches_nobody():
+    row = local(id=3, zendesk_id=None, email=None, source="manual")
+    actions, _ = plan_page([zd(email=None)], Lookup(unlinked_by_key={("email", None): row}), SCOPE)
+    assert isinstance(actions[0], Create)
+
+
+def test_remote_carries_the_zendesk_fields_as_stored():
+    r = Remote.from_api(zd(id=9, name="Bo", email="bo@x.test", role="admin", custom_role_id=5,
+                           updated_at="2025-01-02T03:04:05Z"))
+    assert (r.zendesk_id, r.name, r.email, r.zendesk_role, r.custom_role_id, r.zendesk_active, r.zendesk_suspended,
+            r.zendesk_updated_at, r.identifier) == (9, "Bo", "bo@x.test", "admin", 5, 1, 0, "2025-01-02T03:04:05Z", None)
+    gone = Remote.from_api(zd(active=False, suspended=True))
+    assert (gone.zendesk_active, gone.zendesk_suspended) == (0, 1)
+
+
+def test_every_recorded_field_is_compared_in_default_mode():
+    remote = Remote.from_api(zd(name="N", email="n@x.test", role="admin", custom_role_id=5))
+    changed = decide(IN_SCOPE, remote, local(), linked=True)
+    assert [name for name, _, _ in changed.changes] == ["name", "email", "zendesk_role", "custom_role_id"]

@@ -68,6 +68,8 @@ def test_100k_users_stay_fast(ctx):
         "search": best_of(3, lambda: model.set_view(directory.View(status="pending", search="garcia 9"))),
     }
     assert model.rowCount() > 0
-    # Budgets: first rows 150 ms, sort 300 ms, jump 100 ms, search 150 ms (CI headroom on the slow ones).
-    budgets = {"first_rows": 0.2, "sort": 0.4, "jump": 0.1, "search": 0.25}
-    assert all(timings[k] < budgets[k] for k in budgets), timings
+    # Targets: first rows 150 ms, sort 300 ms, jump 100 ms, search 150 ms, measured by bench/
+    # (table scenario). Here only a 10x tripwire, so a machine shared by many processes cannot
+    # trip it while loading all 100,000 rows (seconds) still does.
+    budgets = {"first_rows": 0.15, "sort": 0.3, "jump": 0.1, "search": 0.15}
+    assert all(timings[k] < 10 * budgets[k] for k in budgets), timings

@@ -18,6 +18,7 @@ from evalsync_gui.core.chat.inactivity import Policy
 from evalsync_gui.core.chat import inactivity
 from evalsync_gui.core.zendesk.http import ApiTokenAuth, RetryPolicy, ZendeskHttp
 from tests.chat_helpers import clients
+from tests.core.test_chat_processor import later
 
 DOMAIN = "abc-energy.example.com"
 LATENCY = 0.02
@@ -169,7 +170,7 @@ def test_auto_kind_is_detected_from_reads_without_a_write(ctx, sim_factory):
 
 
 @pytest.mark.parametrize("mode", ["standalone", "support"])
-def test_failure_mid_batch_then_resume_does_nothing_twice(ctx, sim_factory, mode):
+def test_failure_mid_batch_then_resume_does_nothing_twice(ctx, sim_factory, mode, monkeypatch):
     sim = sim_factory(agents=60, chat_agents=60, chat_mode=mode, new_agents_get_chat=True)
     ctx.settings.set("chat.domains", [DOMAIN])
     ctx.settings.set("chat.mode", mode)
@@ -187,6 +188,7 @@ def test_failure_mid_batch_then_resume_does_nothing_twice(ctx, sim_factory, mode
     if mode == "support":
         clients(ctx, sim).close()  # already connected: nothing to clear
     sim.clear_log()
+    later(monkeypatch, 2)  # failed writes wait for their retry time (issue 15.12)
     with clients(ctx, sim) as http:
         second, _ = service.run_process(ctx.db, ctx.settings, http)
     assert second.counts() == {"created": 2}
@@ -278,7 +280,7 @@ def test_end_user_upgrade_only_when_allowed(ctx, sim_factory):
     assert (sim.users[jane["id"]]["role"], sim.users[jane["id"]]["custom_role_id"]) == ("agent", None)
 
 
-def test_faults_with_writes_in_flight_then_resume_sends_each_write_once(ctx, sim_factory):
+def test_faults_with_writes_in_flight_then_resume_sends_each_write_once(ctx, sim_factory, monkeypatch):
     """Four creates on the wire at a time; two break; the resume re-sends only the lost one."""
     sim = sim_factory(agents=60, chat_agents=60, chat_mode="standalone", latency=LATENCY, chat_per_minute=None)
     ctx.settings.set("chat.domains", [DOMAIN])
@@ -301,8 +303,9 @@ def test_faults_with_writes_in_flight_then_resume_sends_each_write_once(ctx, sim
     assert writes(sim, "GET", post) == 1  # 60 agents: one extract page
     assert len(sim.request_log) == n + 1
     assert elapsed < n * LATENCY  # overlapping writes: well under one latency per write
-    assert rq.status_counts(ctx.db) == {"created": n - 2, "failed": 2}
+    assert rq.status_counts(ctx.db) == {"created": n - 2, "queued": 2}  # each waits for its retry time
     sim.clear_log()
+    later(monkeypatch, 2)  # failed writes wait for their retry time (issue 15.12)
     with clients(ctx, sim) as http:
         second, _ = service.run_process(ctx.db, ctx.settings, http)
     assert second.counts() == {"created": 2}

@@ -6,6 +6,12 @@ or forgets to send. :func:`flush_outbox` then sends what is pending over one SMT
 connection; a failed send keeps its error and is retried next time, up to ``MAX_ATTEMPTS``,
 after which it shows as *failed* until the admin retries it.
 
+Request text (names, addresses) is cleaned before it reaches a message: control and format
+characters become spaces, so no CR/LF can start a new header, and each value is cut to
+``MAX_FIELD`` characters. Messages are plain text (never HTML), so there is no markup to
+escape. A confirmation goes only to a requester whose address is usable; the processor
+has already checked that the requester is allowed to ask (``guards.requester_problem``).
+
 The SMTP password lives in the OS keyring (service ``EvalSync``, user ``smtp:<host>:<user>``),
 never in settings.
 """
@@ -15,6 +21,7 @@ from __future__ import annotations
 import re
 import smtplib
 import ssl
+import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from email.message import EmailMessage
@@ -24,12 +31,14 @@ from typing import Any
 import keyring
 import keyring.errors
 
+from evalsync_gui.core.chat.domains import address_problem
 from evalsync_gui.core.errors import SecretStoreError, UsageError
 from evalsync_gui.core.redact import register_secret
 from evalsync_gui.core.store.db import Database
 
 KEYRING_SERVICE = "EvalSync"
 MAX_ATTEMPTS = 5
+MAX_FIELD = 120  # characters of one request value in a message
 SECURITIES = ("starttls", "ssl", "none")
 PLACEHOLDERS = {
     "first_name": "first name of the new agent",
@@ -57,6 +66,11 @@ DEFAULT_TEMPLATES: dict[str, dict[str, str]] = {
         "body": ("Hello,\n\nThe Zendesk Chat account for {first_name} {last_name} ({email}) has been enabled "
                  "again as you asked on {date}. Their previous password still works.\n\n"
                  "Please note: check the chat limit and the support address by hand in Zendesk Chat.\n\nEvalSync"),
+    },
+    "already_enabled": {
+        "subject": "Chat account for {first_name} {last_name} is already enabled",
+        "body": ("Hello,\n\nThe Zendesk Chat account for {first_name} {last_name} ({email}) that you asked for on "
+                 "{date} was already enabled; nothing needed to change. Their password is unchanged.\n\nEvalSync"),
     },
 }
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -152,20 +166,29 @@ def render(text: str, values: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), text)
 
 
+def clean_text(value: object, limit: int = MAX_FIELD) -> str:
+    """Request text fit for a message: no control/format characters, one line, at most ``limit`` characters."""
+    text = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in str(value or ""))
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def values_for(status: str, request: dict) -> dict[str, str]:
-    return {"first_name": request.get("first_name", ""), "last_name": request.get("last_name", ""),
-            "email": request.get("email", ""), "requester": request.get("requester", ""), "action": status,
-            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d")}
+    return {"first_name": clean_text(request.get("first_name", "")),
+            "last_name": clean_text(request.get("last_name", "")),
+            "email": clean_text(request.get("email", "")), "requester": clean_text(request.get("requester", "")),
+            "action": status.replace("_", " "), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d")}
 
 
 def compose(templates: dict[str, dict[str, str]], status: str, request: dict) -> tuple[str, str, str] | None:
     """(to, subject, body) for a finished request, or None when it has no template or requester."""
     tpl = templates.get(status)
-    if not tpl or not request.get("requester"):
+    to = (request.get("requester") or "").strip()
+    if not tpl or not to or address_problem(to):
         return None
     vals = values_for(status, request)
-    subject = " ".join(render(tpl["subject"], vals).split())  # no header injection via a name
-    return request["requester"], subject, render(tpl["body"], vals)
+    subject = clean_text(render(tpl["subject"], vals), 200)  # no header injection via a name
+    return to, subject, render(tpl["body"], vals)
 
 
 SAMPLE_REQUEST = {"first_name": "Zoë", "last_name": "O'Brien", "email": "zoe.obrien@acme.com",
@@ -242,9 +265,10 @@ def send_test(cfg: SmtpConfig, password: str | None, to: str) -> None:
             raise UsageError(f"The test message was not sent: {describe(exc)}") from exc
 
 
-def flush_outbox(db: Database, cfg: SmtpConfig, password: str | None) -> tuple[int, int]:
-    """Send pending messages; returns (sent, failed). A broken connection leaves the rest pending."""
-    rows = db.query("SELECT id, to_addr, subject, body FROM email_outbox WHERE status = 'pending' ORDER BY id")
+def flush_outbox(db: Database, cfg: SmtpConfig, password: str | None, limit: int | None = None) -> tuple[int, int]:
+    """Send pending messages (at most ``limit``); returns (sent, failed). A broken connection leaves the rest pending."""
+    rows = db.query("SELECT id, to_addr, subject, body FROM email_outbox WHERE status = 'pending' ORDER BY id"
+                    " LIMIT ?", (-1 if limit is None else max(0, limit),))
     if not rows:
         return 0, 0
     sent = failed = 0

@@ -9,7 +9,9 @@ a single full extract, then walks the queue with this decision table::
     found, enabled                          -> Already enabled            no write
     found, disabled                         -> Enabled                    one PUT
     not found                               -> Created                    one POST
-    the write failed                        -> Failed (Zendesk's error; retried next batch)
+    the write failed                        -> Failed (Zendesk's error; retried with backoff, see retries)
+    requester not allowed (guards)          -> Rejected (reason)          no write, no e-mail
+    a creation burst (guards, unattended)   -> Held for review            no write
 
 On a Support-kind account (:mod:`.support_kind`) every request not already an enabled Chat
 agent is settled by the backend's ``grant`` (one lookup, at most one create or upgrade, an
@@ -43,7 +45,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from evalsync_gui.core.chat import audit, existing_users
+from evalsync_gui.core.chat import audit, existing_users, guards, retries
 from evalsync_gui.core.chat.agents_api import Agent, ChatBackend, ChatModeMismatch
 from evalsync_gui.core.chat.domains import domain_problem, normalize_email
 from evalsync_gui.core.errors import AuthError, Cancelled, UsageError, ZendeskError
@@ -54,7 +56,12 @@ log = logging.getLogger("evalsync.chat")
 PENDING = ("queued", "processing", "failed", "needs_admin_step")
 NEEDS_ADMIN_STEP = "needs_admin_step"
 COMPLETED = "completed_after_admin_step"
-_MAIL_TEMPLATE = {"created": "created", "enabled": "enabled", COMPLETED: "enabled"}
+# Outcomes that send the requester a confirmation, and the template each uses (the recipe
+# e-mails on every path, an agent that was already enabled included).
+_MAIL_TEMPLATE = {"created": "created", "enabled": "enabled", "already_enabled": "already_enabled",
+                  COMPLETED: "enabled"}
+# Once the agents are known, a guard may hold requests: (requests, agent index) -> (to process, held + reason).
+Guard = Callable[[list[dict], dict[str, Agent]], tuple[list[dict], list[tuple[dict, str]]]]
 FLUSH_EVERY = 200
 MAX_CONSECUTIVE_NETWORK_FAILURES = 3
 MAX_IN_FLIGHT = 4  # writes sent at once: hides Zendesk's latency, far below any rate limit's burst
@@ -96,7 +103,8 @@ class BatchResult:
             ("created", "created"), ("enabled", "enabled"), ("already_enabled", "already enabled"),
             ("rejected", "rejected"), ("failed", "failed"))]
         parts += [f"{c[k]} {label}" for k, label in ((NEEDS_ADMIN_STEP, "need a step in Admin Center"),
-                                                      (COMPLETED, "completed after the admin step")) if c.get(k)]
+                                                      (COMPLETED, "completed after the admin step"),
+                                                      ("held", "held for review")) if c.get(k)]
         head = "Dry run: would give " if self.dry_run else ""
         tail = f" ({self.stopped})" if self.stopped else ""
         return head + ", ".join(parts) + tail
@@ -107,18 +115,28 @@ class BatchResult:
 
 
 def pending_requests(db: Database, ids: Iterable[int] | None = None) -> list[dict]:
-    """Requests still to do, oldest first: queued, interrupted (processing) and failed."""
+    """Requests still to do, oldest first: queued, interrupted (processing) and waiting for an
+    admin step, when their retry time has come, never those held for review. Failed ones (out
+    of attempts) and not-yet-due retries are taken only when the admin names them in ``ids``."""
+    held = guards.undecided_holds(db)
+    if ids is None:
+        due = retries.not_due(db)
+        rows = db.query("SELECT * FROM chat_requests WHERE status IN ('queued','processing','needs_admin_step')"
+                        " ORDER BY id")
+        return [dict(r) for r in rows if r["id"] not in held and r["id"] not in due]
+    wanted = set(ids)
     rows = db.query("SELECT * FROM chat_requests WHERE status IN"
                     " ('queued','processing','failed','needs_admin_step') ORDER BY id")
-    wanted = set(ids) if ids is not None else None
-    return [dict(r) for r in rows if wanted is None or r["id"] in wanted]
+    return [dict(r) for r in rows if r["id"] in wanted and r["id"] not in held]
 
 
 def in_doubt_intents(db: Database) -> dict[int, str]:
-    """For interrupted or failed requests: the last write we started ('create' or 'enable')."""
+    """For requests not finished: the last write we started ('create' or 'enable'), if any.
+
+    A failed write's request is queued again (see retries), so queued ones count too."""
     rows = db.query(
         "SELECT request_id, action FROM chat_actions WHERE action IN (?, ?) AND request_id IN"
-        " (SELECT id FROM chat_requests WHERE status IN ('processing', 'failed')) ORDER BY id",
+        " (SELECT id FROM chat_requests WHERE status IN ('queued', 'processing', 'failed')) ORDER BY id",
         (audit.CREATING, audit.ENABLING))
     return {r["request_id"]: ("create" if r["action"] == audit.CREATING else "enable") for r in rows}
 
@@ -150,8 +168,10 @@ class _Batch:
 
     def __init__(self, db: Database, backend: ChatBackend, domains: list[str], *, dry_run: bool,
                  compose: Composer | None, progress: Progress | None, is_cancelled: Callable[[], bool],
-                 max_in_flight: int = MAX_IN_FLIGHT) -> None:
+                 max_in_flight: int = MAX_IN_FLIGHT, requesters: Iterable[str] = (),
+                 guard: Guard | None = None) -> None:
         self.db, self.backend, self.domains = db, backend, domains
+        self.requesters, self.guard = list(requesters), guard
         self.max_in_flight = max(1, max_in_flight)
         self.dry_run, self.compose = dry_run, compose
         self.progress = progress or (lambda done, total, msg: None)
@@ -202,7 +222,8 @@ class _Batch:
         total = len(requests)
         todo: list[dict] = []
         for req in requests:
-            problem = domain_problem(req["email"], self.domains)
+            problem = (domain_problem(req["email"], self.domains)
+                       or guards.requester_problem(req["requester"], self.domains, self.requesters))
             if problem:
                 self._defer(req, "rejected", problem, None)
             else:
@@ -216,9 +237,14 @@ class _Batch:
         self.result.extracted = len(agents)
         if not self.dry_run:
             cache_agents(self.db, agents)
+        index = {a.key: a for a in agents if a.key}
+        if self.guard is not None and not self.dry_run:
+            todo, held = self.guard(todo, index)
+            for req, reason in held:
+                self._record(req, "held", reason)
         first_walked = len(self.result.outcomes)
         try:
-            _Walk(self, {a.key: a for a in agents if a.key}, intents, total - len(todo), total).run(todo)
+            _Walk(self, index, intents, total - len(todo), total).run(todo)
         finally:
             self.flush()
             # Writes finish out of order; report outcomes in queue order all the same.
@@ -325,15 +351,17 @@ class _Batch:
             conn.execute("UPDATE chat_requests SET status = 'queued' WHERE id = ?", (req["id"],))
 
     def fail(self, req: dict, kind: str, exc: ZendeskError) -> None:
+        """Record a failed write: queued again after a backoff, or ``failed`` once out of attempts."""
         if kind == "recheck":  # a failed re-read changes nothing: the request keeps waiting
             self._record(req, NEEDS_ADMIN_STEP, f"could not re-read Chat access: {exc}", req.get("agent_id"),
                          req.get("admin_url"))
             return
         what = {"grant": "create or check the Support agent"}.get(kind, kind)
-        reason = f"could not {what}: {exc}"
         with self.db.transaction() as conn:
-            conn.execute("UPDATE chat_requests SET status = 'failed', reason = ?,"
-                         " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?", (reason, req["id"]))
+            status, reason = retries.after_failure(conn, req["id"], f"could not {what}: {exc}")
+            conn.execute("UPDATE chat_requests SET status = ?, reason = ?,"
+                         " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
+                         (status, reason, req["id"]))
             audit.log_action(conn, audit.FAILED, email=req["email"], actor=req["requester"], request_id=req["id"],
                              detail=reason, zendesk_status=exc.status)
         self._record(req, "failed", reason)
@@ -445,11 +473,15 @@ class _Walk:
 def process_batch(db: Database, backend: ChatBackend, domains: list[str], *, dry_run: bool = False,
                   ids: Iterable[int] | None = None, compose: Composer | None = None,
                   progress: Progress | None = None, is_cancelled: Callable[[], bool] | None = None,
-                  max_in_flight: int = MAX_IN_FLIGHT) -> BatchResult:
+                  max_in_flight: int = MAX_IN_FLIGHT, requesters: Iterable[str] = (),
+                  guard: Guard | None = None) -> BatchResult:
     """Process every pending request (or just ``ids``) with one extract; see the module docstring.
 
     Up to ``max_in_flight`` writes are sent at once (the backend's client must be thread-safe,
     as ``ZendeskHttp`` is); all database work stays on the calling thread.
+
+    ``requesters`` (when not empty) is the only people who may ask; ``guard`` may hold requests
+    for review once the agents are known (the unattended creation-burst guard).
 
     Raises UsageError when no domain is allowed, ChatModeMismatch when the Chat Agents API
     refuses writes (the admin chooses the Support kind; EvalSync never switches by itself).
@@ -459,7 +491,8 @@ def process_batch(db: Database, backend: ChatBackend, domains: list[str], *, dry
                          "(or `evalsync chat domains set acme.com`) before processing requests.")
     requests = pending_requests(db, ids)
     batch = _Batch(db, backend, domains, dry_run=dry_run, compose=compose, progress=progress,
-                   is_cancelled=is_cancelled or (lambda: False), max_in_flight=max_in_flight)
+                   is_cancelled=is_cancelled or (lambda: False), max_in_flight=max_in_flight,
+                   requesters=requesters, guard=guard)
     if not requests:
         return batch.result
     intents = in_doubt_intents(db)

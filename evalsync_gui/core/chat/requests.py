@@ -147,11 +147,12 @@ def _insert(conn, requester: str, email: str, first: str, last: str, requested_a
 
 def add_request(db: Database, *, requester: str, email: str, first_name: str, last_name: str = "",
                 domains: Iterable[str] = (), source: str = "form", requested_at: str | None = None,
-                actor: str = "") -> tuple[int, str, str | None]:
+                actor: str = "", source_key: str | None = None) -> tuple[int, str, str | None]:
     """Queue one request from the form or the CLI; returns (id, status, reason).
 
     Raises UsageError when the row is unusable (bad address, no first name); a domain that is
-    not allowed is stored as rejected with the reason.
+    not allowed is stored as rejected with the reason. With ``source_key``, a request already
+    stored under that key is not added again (the id returned is then 0).
     """
     problem = row_problem(requester, email, first_name, last_name)
     if problem:
@@ -159,7 +160,7 @@ def add_request(db: Database, *, requester: str, email: str, first_name: str, la
     domain_list = list(domains)
     rejection = domain_problem(email, domain_list) if domain_list else None
     with db.transaction() as conn:
-        rid = _insert(conn, requester, email, first_name, last_name, requested_at or now_iso(), source, None,
+        rid = _insert(conn, requester, email, first_name, last_name, requested_at or now_iso(), source, source_key,
                       rejection, actor or requester)
     return int(rid or 0), ("rejected" if rejection else "queued"), rejection
 

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from evalsync_gui.core.chat import connection, inactivity, kind, mailer
+from evalsync_gui.core.chat import connection, guards, inactivity, kind, mailer
 from evalsync_gui.core.chat.agents_api import Agent, ChatBackend, StandaloneChat, chat_roles
 from evalsync_gui.core.chat.inactivity import Policy, PolicyRow, preview
-from evalsync_gui.core.chat.processor import BatchResult, cache_agents, process_batch
+from evalsync_gui.core.chat.processor import BatchResult, Guard, cache_agents, process_batch
 from evalsync_gui.core.chat.support_kind import SupportKindChat
 from evalsync_gui.core.context import AppContext
 from evalsync_gui.core.errors import AuthError, EvalsyncError
@@ -171,14 +171,19 @@ def refresh_agents(db: Database, settings: Settings, clients: ChatClients,
 
 
 def run_process(db: Database, settings: Settings, clients: ChatClients, *, dry_run: bool = False,
-                progress=None, is_cancelled=None, send_mail: bool = True) -> tuple[BatchResult, MailOutcome]:
-    """Process the queue with the kind in force, then send queued confirmations when SMTP is set."""
+                progress=None, is_cancelled=None, send_mail: bool = True,
+                guard: Guard | None = None) -> tuple[BatchResult, MailOutcome]:
+    """Process the queue with the kind in force, then send queued confirmations when SMTP is set.
+
+    Confirmations are queued whether or not SMTP is set up yet: they go out once it is. Only
+    allowed requesters (``guards``) are processed and e-mailed; ``guard`` may hold requests."""
     smtp = smtp_config(settings)
     tpls = templates(settings)
-    compose = (lambda status, req: mailer.compose(tpls, status, req)) if smtp.configured else None
     backend = backend_for(settings, clients, ensure_kind(settings, clients))
-    result = process_batch(db, backend, domains(settings), dry_run=dry_run, compose=compose,
-                           progress=progress, is_cancelled=is_cancelled)
+    result = process_batch(db, backend, domains(settings), dry_run=dry_run,
+                           compose=lambda status, req: mailer.compose(tpls, status, req),
+                           progress=progress, is_cancelled=is_cancelled,
+                           requesters=guards.Guards.load(settings).requesters, guard=guard)
     mail = MailOutcome()
     if send_mail and not dry_run and smtp.configured:
         mail = send_outbox(db, settings)
@@ -186,13 +191,18 @@ def run_process(db: Database, settings: Settings, clients: ChatClients, *, dry_r
 
 
 def send_outbox(db: Database, settings: Settings) -> MailOutcome:
-    """Send pending confirmations; a failure is kept on the message, never raised to the batch."""
+    """Send pending confirmations, within the daily cap; a failure is kept on the message, never
+    raised to the batch."""
     smtp = smtp_config(settings)
     out = MailOutcome()
     if not smtp.configured:
         return out
+    budget = guards.mail_budget(db, guards.Guards.load(settings).daily_mail_cap)
+    if budget == 0 and db.scalar("SELECT count(*) FROM email_outbox WHERE status = 'pending'"):
+        out.error = "the daily cap on confirmation e-mails is reached; the rest go out tomorrow"
+        return out
     try:
-        out.sent, out.failed = mailer.flush_outbox(db, smtp, mailer.get_password(smtp))
+        out.sent, out.failed = mailer.flush_outbox(db, smtp, mailer.get_password(smtp), limit=budget)
     except Exception as exc:  # mail trouble must not undo Zendesk work; it stays in the outbox
         out.error = str(exc)
         log.warning("confirmation e-mails not sent: %s", exc)

@@ -14,16 +14,18 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from evalsync_gui.core.store.schema_chat_admin_steps import STEP as STEP_CHAT_ADMIN_STEPS
+from evalsync_gui.core.store.schema_chat_intake import STEP as STEP_CHAT_INTAKE
+from evalsync_gui.core.store.schema_reason_codes import STEP as STEP_REASON_CODES
 from evalsync_gui.core.store.schema_v1 import STEP as STEP_1
 from evalsync_gui.core.store.schema_v2 import STEP as STEP_2
 from evalsync_gui.core.store.schema_v3 import STEP as STEP_3
 from evalsync_gui.core.store.schema_v4 import STEP as STEP_4
-from evalsync_gui.core.store.schema_chat_admin_steps import STEP as STEP_CHAT_ADMIN_STEPS
-from evalsync_gui.core.store.schema_reason_codes import STEP as STEP_REASON_CODES
 from evalsync_gui.core.store.schema_v5 import STEP as STEP_5
 
-# main shipped the chat step as version 6, so the reason codes (issue 15) come after it.
-MIGRATIONS: list[tuple[str, ...]] = [STEP_1, STEP_2, STEP_3, STEP_4, STEP_5, STEP_CHAT_ADMIN_STEPS, STEP_REASON_CODES]
+# main shipped the chat step as version 6, so the reason codes (issue 15) come after it, then chat intake.
+MIGRATIONS: list[tuple[str, ...]] = [STEP_1, STEP_2, STEP_3, STEP_4, STEP_5, STEP_CHAT_ADMIN_STEPS, STEP_REASON_CODES,
+                                     STEP_CHAT_INTAKE]
 LATEST = len(MIGRATIONS)
 
 

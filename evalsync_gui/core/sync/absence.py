@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from evalsync_gui.core.errors import ZendeskError
+from evalsync_gui.core.errors import PermissionDenied, ZendeskError
 from evalsync_gui.core.sync.apply import Absent
 from evalsync_gui.core.sync.decisions import (
     ABSENT_REASON,
@@ -62,7 +62,7 @@ def _look_up(client, zendesk_ids: list[int]) -> dict | None:
     """Zendesk id -> checked user, or None when Zendesk would not answer (the reason stays "gone")."""
     try:
         body = client.get(SHOW_MANY_PATH, [("ids", ",".join(map(str, zendesk_ids))), ("include_deleted", "true")])
-    except ZendeskError as exc:
+    except (ZendeskError, PermissionDenied) as exc:  # a 403: this token may not look users up
         log.info("looking up %d absent users failed (%s); their reason stays 'no longer in Zendesk'",
                  len(zendesk_ids), exc)
         return None

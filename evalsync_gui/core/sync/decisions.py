@@ -10,10 +10,12 @@ Like vdirsyncer's ``_get_actions``, every row of the table is a commented branch
     in scope, present         deactivated by sync               Update + back to Pending, "returned"
     in scope, present         deactivated by the admin          Update fields only; stays deactivated
     suspended/deleted/out     nothing, or unlinked (hand/CSV)   nothing: hand-made users are never touched
-    suspended/deleted/out     linked, pending or active         Deactivate (planned; the guard decides)
+    suspended/deleted/out     linked, pending or active         Deactivate (planned; the guard decides),
+                                                                reason code suspended / deleted /
+                                                                role_changed / out_of_scope
     suspended/deleted/out     linked, already deactivated       nothing
-    absent from a complete    linked, pending or active         Deactivate "no longer in Zendesk"
-      listing                                                   (see :func:`absent_reason`, in apply)
+    absent from a complete    linked, pending or active         Deactivate; ``absence`` asks Zendesk
+      listing                                                   why (gone, deleted, role changed...)
 
 Matching (:func:`plan_page`): a linked row (same Zendesk id) always wins; otherwise an
 *unlinked* row with the same identifier (default: e-mail, folded by :func:`email_key`; or
@@ -52,7 +54,10 @@ REASON_FOR_CODE = {SUSPENDED_CODE: REASONS[SUSPENDED], DELETED_CODE: REASONS[DEL
 RETURNED_FLAG = "returned"
 RETURNED_REASON = "returned in Zendesk"
 
-# Fields that follow Zendesk and are recorded as changes (old -> new) when they differ.
+DEFAULT_IDENTIFIER = "default"  # match by e-mail; no identifier is read or recorded
+
+# Fields that follow Zendesk and are recorded as changes (old -> new) when they differ; the
+# identifier last (the default mode has none, see field_changes).
 RECORDED_FIELDS = ("name", "email", "zendesk_role", "custom_role_id", "identifier")
 # Fields kept current silently (no change record).
 META_FIELDS = ("zendesk_active", "zendesk_suspended", "zendesk_updated_at")
@@ -73,10 +78,10 @@ class Remote(msgspec.Struct, frozen=True, gc=False):
     zendesk_active: int
     zendesk_suspended: int
     zendesk_updated_at: str | None
-    identifier: str | None  # value of the configured identifier (None for 'default')
+    identifier: str | None  # value of the configured identifier (None in 'default' mode)
 
     @classmethod
-    def from_api(cls, user: ZendeskUser, identifier_mode: str = "default") -> "Remote":
+    def from_api(cls, user: ZendeskUser, identifier_mode: str = DEFAULT_IDENTIFIER) -> "Remote":
         return cls(
             zendesk_id=user.id,
             name=user.name,
@@ -86,21 +91,23 @@ class Remote(msgspec.Struct, frozen=True, gc=False):
             zendesk_active=1 if user.active else 0,
             zendesk_suspended=1 if user.suspended else 0,
             zendesk_updated_at=user.updated_at,
-            identifier=None if identifier_mode == "default" else identifier_value(user, identifier_mode),
+            identifier=identifier_value(user, identifier_mode),
         )
+
+
+USER_FIELDS = "user_fields."
 
 
 def identifier_value(user: ZendeskUser, mode: str) -> str | None:
     """The configured identifier's value for a Zendesk user (None when unset or 'default')."""
     if mode == "external_id":
         value = user.external_id
-    elif mode.startswith("user_fields."):
-        value = user.user_fields.get(mode[len("user_fields."):])
+    elif mode.startswith(USER_FIELDS):
+        value = user.user_fields.get(mode[len(USER_FIELDS):])
     else:
         return None
-    # Only scalars identify anyone (a nested object from a broken field is no identifier).
-    if value is None or value == "" or type(value) not in (str, int, float):
-        return None
+    # Only non-empty scalars identify anyone: safe_text gives None for a nested object, a list
+    # or a boolean from a broken field, and "" stays no identifier.
     return safe_text(value) or None
 
 
@@ -147,15 +154,9 @@ Action = Create | Update | Deactivate
 
 
 def field_changes(remote: Remote, local: Mapping[str, Any], identifier_mode: str) -> tuple[tuple[str, Any, Any], ...]:
-    """Recorded fields whose Zendesk value differs from the local one."""
-    out = []
-    for name in RECORDED_FIELDS:
-        if name == "identifier" and identifier_mode == "default":
-            continue
-        new = getattr(remote, name)
-        if local[name] != new:
-            out.append((name, local[name], new))
-    return tuple(out)
+    """Recorded fields whose Zendesk value differs from the local one (no identifier in default mode)."""
+    names = RECORDED_FIELDS if identifier_mode != DEFAULT_IDENTIFIER else RECORDED_FIELDS[:-1]
+    return tuple((name, local[name], getattr(remote, name)) for name in names if local[name] != getattr(remote, name))
 
 
 def meta_changed(remote: Remote, local: Mapping[str, Any]) -> bool:
@@ -163,7 +164,7 @@ def meta_changed(remote: Remote, local: Mapping[str, Any]) -> bool:
 
 
 def decide(state: str, remote: Remote, local: Mapping[str, Any] | None, *, linked: bool,
-           identifier_mode: str = "default") -> Action | None:
+           identifier_mode: str = DEFAULT_IDENTIFIER) -> Action | None:
     """One row of the decision table; ``state`` comes from :func:`scope.zendesk_state`."""
     if local is None:
         # In scope and not in EvalSync: import as Pending. Anyone else: not our business.
@@ -202,22 +203,22 @@ class Lookup:
     """Local rows for one page: by Zendesk id, and unlinked rows by identifier key."""
 
     by_zendesk_id: dict[int, Mapping[str, Any]] = field(default_factory=dict)
-    unlinked_by_key: dict[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict)
+    unlinked_by_key: dict[tuple[str, str | None], Mapping[str, Any]] = field(default_factory=dict)
 
 
 EMAIL, IDENTIFIER = "email", "identifier"
 
 
-def match_key(remote: Remote, identifier_mode: str) -> tuple[str, str] | None:
-    """The key an unlinked local row must share: ("identifier", value) when the mode has one
-    and the user carries it, else ("email", folded e-mail), else None."""
-    if identifier_mode != "default" and remote.identifier:
+def match_key(remote: Remote) -> tuple[str, str | None]:
+    """The key an unlinked local row must share: ("identifier", value) when the user carries the
+    configured identifier (a Remote has none in default mode), else ("email", folded e-mail);
+    a user with neither has ("email", None), which matches nothing."""
+    if remote.identifier:
         return (IDENTIFIER, remote.identifier)
-    key = email_key(remote.email)
-    return (EMAIL, key) if key else None
+    return (EMAIL, email_key(remote.email))
 
 
-def plan_page(users: Iterable[ZendeskUser], lookup: Lookup, scope: Scope, identifier_mode: str = "default",
+def plan_page(users: Iterable[ZendeskUser], lookup: Lookup, scope: Scope, identifier_mode: str = DEFAULT_IDENTIFIER,
               claimed: set[int] | None = None) -> tuple[list[Action], list[Remote]]:
     """Actions for one page, plus the Remote of every distinct user in it (for seen-marks).
 
@@ -236,8 +237,9 @@ def plan_page(users: Iterable[ZendeskUser], lookup: Lookup, scope: Scope, identi
         local = lookup.by_zendesk_id.get(remote.zendesk_id)
         linked = local is not None
         if local is None:
-            key = match_key(remote, identifier_mode)
-            candidate = lookup.unlinked_by_key.get(key) if key else None
+            key = match_key(remote)
+            # No e-mail and no identifier: nothing to match on, whatever the lookup holds.
+            candidate = lookup.unlinked_by_key.get(key) if key[1] is not None else None
             if candidate is not None and candidate["id"] not in claimed:
                 local = candidate
         action = decide(state, remote, local, linked=linked, identifier_mode=identifier_mode)

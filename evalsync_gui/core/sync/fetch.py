@@ -21,7 +21,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 
 from evalsync_gui.core.errors import ResponseError, ZendeskError
@@ -67,17 +67,17 @@ def iter_listing(client, key: str, params: list[tuple[str, str]], start_url: str
     first: list[tuple[str, str]] = [*params, ("page[size]", str(PAGE_SIZE))]
     url: str = start_url or USERS_PATH
     query: list[tuple[str, str]] | None = None if start_url else first
-    followed: set[str] = {url} if start_url else set()
-    restarted = False
+    followed: set[str] = {url}  # the start path itself is never a next link: harmless
+    restarts = 1
     while True:
         try:
             answer = client.get(url, query, decode=decode_page)
         except ZendeskError as exc:
-            if exc.status != 400 or query is not None or restarted:
+            if exc.status != 400 or query is not None or restarts < 1:
                 raise
             log.warning("Zendesk refused a listing cursor (%s); reading the %s listing from its start", exc, key)
-            restarted = True
-            url, query, followed = USERS_PATH, first, set()
+            restarts = 0
+            url, query, followed = USERS_PATH, first, {USERS_PATH}
             continue
         body = _users_page(answer)
         raw = body["users"]
@@ -109,7 +109,7 @@ def iter_incremental(client, start_url: str | None = None, start_time: int | Non
     else:
         url = INCREMENTAL_PATH
         query = [("start_time", str(int(start_time or 0))), ("per_page", str(INCREMENTAL_PAGE_SIZE))]
-    followed: set[str] = {url} if start_url else set()
+    followed: set[str] = {url}
     while True:
         body = _users_page(client.get(url, query, decode=decode_page))
         users, skipped = clean_users(body["users"])
@@ -154,10 +154,7 @@ def _flag(part: dict, name: str) -> bool:
     return value
 
 
-_END = object()
-
-
-def prefetched(pages: Iterator[Page], depth: int = 4, *, wait_budget: Callable[[], float | None] | None = None,
+def prefetched(pages: Generator[Page, None, None], depth: int = 4, *, wait_budget: Callable[[], float | None] | None = None,
                on_idle: Callable[[], None] | None = None) -> Iterator[Page]:
     """Yield ``pages`` while a background thread fetches up to ``depth`` pages ahead.
 
@@ -170,26 +167,23 @@ def prefetched(pages: Iterator[Page], depth: int = 4, *, wait_budget: Callable[[
     stop = threading.Event()
 
     def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        # A blocked put always ends: once stopped, the consumer drains the queue until this
+        # thread is gone (see the finally below).
+        if stop.is_set():
+            return False
+        q.put(item)
+        return not stop.is_set()  # stopped while waiting: fetch nothing more
 
     def produce() -> None:
         try:
             for page in pages:
-                if not put(("page", page)):
+                if not put((page, None)):
                     return
-            put(("end", _END))
+            put(None)  # the end
         except BaseException as exc:  # handed to the consumer, which decides
-            put(("error", exc))
+            put((None, exc))
         finally:
-            close = getattr(pages, "close", None)
-            if close:
-                close()
+            pages.close()  # runs the source's own cleanup now, on this thread
 
     thread = threading.Thread(target=produce, name="sync-prefetch", daemon=True)
     thread.start()
@@ -197,17 +191,17 @@ def prefetched(pages: Iterator[Page], depth: int = 4, *, wait_budget: Callable[[
         while True:
             budget = wait_budget() if wait_budget is not None else None
             try:
-                kind, item = q.get() if budget is None else q.get(timeout=budget) if budget > 0 else q.get_nowait()
+                entry = q.get() if budget is None else q.get(timeout=budget) if budget > 0 else q.get_nowait()
             except queue.Empty:
                 if on_idle is not None:
                     on_idle()
-                kind, item = q.get()
-            if kind == "page":
-                yield item
-            elif kind == "error":
-                raise item
-            else:
+                entry = q.get()
+            if entry is None:
                 return
+            page, error = entry
+            if error is not None:
+                raise error
+            yield page
     finally:
         stop.set()
         deadline = time.monotonic() + 60

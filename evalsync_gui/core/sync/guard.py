@@ -15,14 +15,11 @@ DEFAULT_SHARE = Fraction(20, 100)
 
 def exceeds(limit: str, planned: int, synced: int) -> bool:
     """True when ``planned`` deactivations out of ``synced`` Zendesk-linked users must be held."""
-    if planned <= 0:
-        return False
     limit = str(limit or "default").strip()
-    base = max(synced, 0)
     if limit == "default":
-        return planned > DEFAULT_MIN_COUNT and planned > DEFAULT_SHARE * base
+        return planned > DEFAULT_MIN_COUNT and planned > DEFAULT_SHARE * synced
     if limit.endswith("%"):
-        return planned > Fraction(limit[:-1]) / 100 * base
+        return planned > Fraction(limit[:-1]) / 100 * synced
     return planned > int(limit)
 
 

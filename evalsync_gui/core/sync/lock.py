@@ -18,28 +18,37 @@ _in_process = threading.Lock()  # flock is per open file; this also guards threa
 
 
 class SyncLock:
-    """``with SyncLock(data_dir): ...`` or acquire()/release(); never blocks, raises SyncLocked."""
+    """``with SyncLock(data_dir): ...`` or acquire()/release(); never blocks, raises SyncLocked.
+
+    Subclasses lock other work the same way with their own file, thread lock and wording
+    (the chat schedule's ``ChatLock``).
+    """
+
+    lock_name = LOCK_NAME
+    what = "sync"
+    thread_lock = _in_process
 
     def __init__(self, data_dir: Path | str) -> None:
-        self.path = Path(data_dir) / LOCK_NAME
+        self.path = Path(data_dir) / self.lock_name
         self._fd: int | None = None
         self._thread_locked = False
 
     def acquire(self) -> "SyncLock":
-        if not _in_process.acquire(blocking=False):
-            raise SyncLocked("Another sync is running in this EvalSync window; wait for it to finish.")
+        if not self.thread_lock.acquire(blocking=False):
+            raise SyncLocked(f"Another {self.what} is running in this EvalSync window; wait for it to finish.")
         self._thread_locked = True
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
             self._release_thread()
-            raise StoreError(f"Cannot create the sync lock {self.path}: {exc.strerror or exc}.") from exc
+            raise StoreError(f"Cannot create the {self.what} lock {self.path}: {exc.strerror or exc}.") from exc
         if not _try_lock(fd):
             holder = _read_pid(fd)
             os.close(fd)
             self._release_thread()
             who = f" (process {holder})" if holder else ""
-            raise SyncLocked(f"Another sync is running{who}, in the GUI or a CLI command; wait for it to finish and retry.")
+            raise SyncLocked(f"Another {self.what} is running{who}, in the GUI or a CLI command; wait for it to finish "
+                             "and retry.")
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd
@@ -57,7 +66,7 @@ class SyncLock:
     def _release_thread(self) -> None:
         if self._thread_locked:
             self._thread_locked = False
-            _in_process.release()
+            self.thread_lock.release()
 
     def __enter__(self) -> "SyncLock":
         return self.acquire()

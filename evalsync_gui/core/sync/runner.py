@@ -5,7 +5,9 @@ One run: take the cross-process lock, mark crashed runs interrupted, choose the 
 day, or when asked, or when a stopped full listing can be resumed), stream pages through
 the decision table, commit whole pages with their cursors in groups (see ``batch``: at
 most ~0.5 s of pages per transaction, never a page split), and only after a complete read plan
-the "absent" deactivations and let the guard apply or hold them.
+the "absent" deactivations (``absence`` asks Zendesk why each is absent) and let the guard apply
+or hold them. Held rows of earlier runs give way to this run's plan (one per person) and expire
+when a page shows the user fine. A refused export cursor (400) turns the run into a full listing.
 
 A listing in which some entries had to be dropped (no usable id, see ``users``) is not
 complete: nobody is deactivated as absent after it. Custom-role names are refreshed after
@@ -389,7 +391,6 @@ class _Run:
                 self.held = apply.hold_planned(conn, self.run_id)
             else:
                 self.deactivated = apply.apply_planned(conn, self.run_id, now)
-                apply.supersede_held(conn, self.run_id)
             apply.refresh_held_runs(conn, skip_run=self.run_id)
             if self.mode == "full":
                 started = self.resume.get("started", time.time())

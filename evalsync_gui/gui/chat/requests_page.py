@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (QFileDialog, QGroupBox, QHBoxLayout, QLabel, QLin
 from evalsync_gui.core.chat import requests as rq
 from evalsync_gui.core.errors import EvalsyncError
 from evalsync_gui.gui import chat_jobs as jobs
+from evalsync_gui.gui.chat.intake_jobs import retry_failed
 from evalsync_gui.gui.chat.runner import ChatRunner
 from evalsync_gui.gui.chat.widgets import documents_folder, make_table, read_only_text, search_box
 from evalsync_gui.gui.chat_dialogs import MappingDialog
@@ -92,6 +93,9 @@ class RequestsPage(QWidget):
         self.dry_button.clicked.connect(lambda: self.process(dry_run=True))
         self.process_button = QPushButton("Process")
         self.process_button.clicked.connect(lambda: self.process(dry_run=False))
+        self.retry_button = QPushButton("Retry failed")
+        self.retry_button.setToolTip("Queue the requests that failed after every attempt again; Process sends them")
+        self.retry_button.clicked.connect(lambda: self.runner.start(retry_failed, self.runner.ctx))
         self.counts = QLabel()
         self.model = RowsModel(REQUEST_COLUMNS, colour_key="status")
         self.view, proxy = make_table(self.model, self, "Access requests", self.runner.services)
@@ -99,12 +103,12 @@ class RequestsPage(QWidget):
         self.search.setMinimumWidth(240)
         bar.addWidget(self.search)
         bar.addWidget(self.counts, 1)
-        for b in (self.import_button, self.dry_button, self.process_button):
+        for b in (self.import_button, self.retry_button, self.dry_button, self.process_button):
             bar.addWidget(b)
         return bar
 
     def _busy(self, running: bool) -> None:
-        for b in (self.process_button, self.dry_button, self.import_button, self.form.add_button):
+        for b in (self.process_button, self.dry_button, self.import_button, self.retry_button, self.form.add_button):
             b.setEnabled(not running)
 
     def show_snapshot(self, snap: dict) -> None:
