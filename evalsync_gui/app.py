@@ -107,6 +107,8 @@ def use_memory_keyring() -> None:
             self._values.pop((service, username), None)
 
     keyring.set_keyring(DemoMemoryKeyring())
+    # The demo's memory keyring wins over a server's EVALSYNC_KEYRING=encrypted-file choice.
+    os.environ.pop("EVALSYNC_KEYRING", None)
 
 
 def start_simulator(org: dict[str, int]) -> Any:
@@ -322,10 +324,30 @@ def _print_report(text: str) -> None:
 
 
 # -- normal start ----------------------------------------------------------------------------
+NO_DISPLAY = ("EvalSync needs a display and none was found (DISPLAY and WAYLAND_DISPLAY are unset): run it in a "
+              "desktop session, or try it headless with `xvfb-run -a make run`; the `evalsync` command "
+              "needs no display.")
+
+
+def no_display(environ: dict[str, str] | None = None, platform: str = sys.platform) -> bool:
+    """True on Linux with no X11 or Wayland display and no Qt platform chosen.
+
+    Checked before Qt starts: without a display Qt aborts the process after a misleading
+    "xcb-cursor0 is needed" message, which sends a newcomer reinstalling libraries.
+    """
+    env = os.environ if environ is None else environ
+    if not platform.startswith("linux"):
+        return False
+    return not any(env.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args, qt_args = build_parser().parse_known_args(argv)
     if args.self_test:
         return run_self_test()
+    if no_display():
+        print(NO_DISPLAY, file=sys.stderr)
+        return 1
 
     demo_dir: Path | None = None
     if args.demo and not args.data_dir:

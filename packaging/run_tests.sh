@@ -8,7 +8,7 @@ cd "$ROOT"
 export QT_QPA_PLATFORM=offscreen
 PY="$ROOT/.venv/bin/python"
 
-"$ROOT/.venv/bin/lint-imports" --no-cache
+# The import-linter contracts are a test (tests/test_import_contracts.py), so they run below.
 
 if [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ] && command -v dbus-run-session >/dev/null 2>&1 \
    && command -v gnome-keyring-daemon >/dev/null 2>&1; then

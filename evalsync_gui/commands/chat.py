@@ -15,8 +15,6 @@ from evalsync_gui.core.errors import UsageError
 from evalsync_gui.core.textsafe import clean
 
 MANAGEMENT_KEY = "chat.management_enabled"
-# What each setting is until someone sets it: `chat config` shows these, so it never prints nothing.
-CONFIG_DEFAULTS = {"chat.domains": [], "chat.mode": "auto", "chat.support_role": None, MANAGEMENT_KEY: False}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -260,7 +258,10 @@ def cmd_config(ctx, args) -> int:
         if args.management == "on":
             print("Chat management is on: re-authenticate (Authenticate tab or `evalsync connect`) to get write "
                   "access.", file=sys.stderr)
-    view = {**CONFIG_DEFAULTS, **{k: v for k, v in s.all().items() if k.startswith("chat.")}}
+    # What each setting is until someone sets it, so `chat config` alone never prints nothing.
+    defaults = {"chat.domains": [], kind.CHOICE_KEY: kind.choice(s), DEFAULT_ROLE_KEY: None, UPGRADE_KEY: False,
+                MANAGEMENT_KEY: False}
+    view = {**defaults, **{k: v for k, v in s.all().items() if k.startswith("chat.")}}
     if args.json:
         _dump(view)
     else:

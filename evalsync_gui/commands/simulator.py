@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import threading
 
 from evalsync_gui.core.context import AppContext
@@ -38,6 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run, needs_context=False)
 
 
+def connect_line(subdomain: str, base_url: str, email: str, token: str) -> str:
+    """A ready-to-paste ``evalsync connect`` for the simulator (its throwaway token on stdin)."""
+    return (f"printf '%s\\n' {shlex.quote(token)} | evalsync connect --subdomain {shlex.quote(subdomain)} "
+            f"--base-url {shlex.quote(base_url)} --email {shlex.quote(email)} --api-token-stdin")
+
+
 def run(ctx: AppContext | None, args: argparse.Namespace) -> int:
     """Seed, serve, print how to connect, and block until interrupted."""
     from evalsync_gui.sim import SimConfig, Simulator
@@ -53,12 +60,15 @@ def run(ctx: AppContext | None, args: argparse.Namespace) -> int:
     sim.start()
     print(f"Zendesk simulator ({len(sim.users)} users, chat kind {cfg.chat_kind}, plan {cfg.plan}) "
           f"serving at {sim.base_url}")
+    print(f"  account:         {cfg.subdomain}")
     print(f"  admin email:     {sim.admin_email}")
     print(f"  API token:       {sim.api_token}")
     print(f"  OAuth client id: {sim.oauth_client_id}")
     print(f"  Chat client id:  {sim.chat_client_id}")
     print(f"  Chat secret:     {sim.chat_client_secret}")
     print(f"  Chat redirect:   {', '.join(cfg.chat_redirect_uris)} (Chat OAuth server: --base-url {sim.base_url})")
+    print("Connect the CLI to it (in another terminal):")
+    print(f"  {connect_line(cfg.subdomain, sim.base_url, sim.admin_email, sim.api_token)}")
     print("Press Ctrl-C to stop.", flush=True)
     try:
         threading.Event().wait()

@@ -119,13 +119,12 @@ def cmd_sync(ctx, args) -> int:
 
 
 def _progress_line(p) -> None:
+    write_control(sys.stderr, "\r\033[K")
     if p.waiting_seconds > 0:
-        write_control(sys.stderr, "\r\033[K")
         sys.stderr.write(f"{p.users} users so far; {p.wait_reason}")
         sys.stderr.flush()
         return
     wait = f", waited {p.rate_wait:.0f}s for rate limits" if p.rate_wait >= 1 else ""
-    write_control(sys.stderr, "\r\033[K")
     sys.stderr.write(f"{p.phase}: {p.users} users, {p.pages} pages, {p.requests} requests{wait}")
     sys.stderr.flush()
 
@@ -161,8 +160,8 @@ def cmd_runs_show(ctx, args) -> int:
           f"{run['n_deactivated']} deactivated, {run['n_held']} held; {run['requests']} requests."
           + (f" Error: {clean(run['error'])}" if run["error"] else ""))
     for c in run["changes"]:
-        field = f" {clean(c['field'])}: {clean(_shown(c['old_value']))} -> {clean(_shown(c['new_value']))}" \
-            if c["field"] else ""
+        field = (f" {clean(c['field'])}: {clean(_shown(c['old_value']))} -> {clean(_shown(c['new_value']))}"
+                 if c["field"] else "")
         print(f"  [{c['state']}] {c['action']} {clean(c['name'] or '#' + str(c['user_id']))} "
               f"<{clean(c['email'] or '')}>{field} ({clean(c['reason'])})")
     return 0

@@ -51,7 +51,7 @@ def test_closed_pipe_ends_quietly_with_141(synced):
 def test_chat_config_without_flags_prints_the_settings(data_dir, capsys):
     assert main(["--data-dir", str(data_dir), "chat", "config"]) == 0
     out = capsys.readouterr().out
-    assert "chat.mode = \"auto\"" in out and "chat.support_role = (not set)" in out and "None" not in out
+    assert "chat.kind = \"auto\"" in out and "chat.default_role = (not set)" in out and "None" not in out
     assert main(["--data-dir", str(data_dir), "chat", "config", "--json"]) == 0
     view = json.loads(capsys.readouterr().out)
     assert view["chat.domains"] == [] and view["chat.management_enabled"] is False

@@ -53,6 +53,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def connect_oauth(env, sim, data_dir) -> None:
+    """`connect --oauth --no-browser` as a subprocess; the test plays the browser (auto-approve)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evalsync_gui.cli", "--data-dir", str(data_dir), "connect", "--subdomain",
+         "abc-energy", "--base-url", sim.base_url, "--oauth", "--client-id", sim.oauth_client_id, "--no-browser",
+         "--redirect-port", str(free_port()), "--timeout", "60"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
+    url = proc.stdout.readline().strip()
+    assert url.startswith(sim.base_url), proc.stderr.read() if not url else url
+    threading.Thread(target=lambda: httpx.get(url, follow_redirects=True, timeout=30), daemon=True).start()
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+
+
 def assert_not_on_disk(folder: Path, *secrets: str) -> None:
     """No file under ``folder`` holds a secret, plainly or base64-encoded (alone or as basic auth)."""
     needles = []
@@ -90,16 +104,7 @@ def test_api_token_connect_and_sync_without_dbus(server, sim, data_dir):
 
 def test_oauth_rotation_in_the_encrypted_file(server, sim_factory, data_dir):
     sim = sim_factory(access_token_ttl=600)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "evalsync_gui.cli", "--data-dir", str(data_dir), "connect", "--subdomain",
-         "abc-energy", "--base-url", sim.base_url, "--oauth", "--client-id", sim.oauth_client_id, "--no-browser",
-         "--redirect-port", str(free_port()), "--timeout", "60"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=server, cwd=REPO)
-    url = proc.stdout.readline().strip()
-    assert url.startswith(sim.base_url), proc.stderr.read() if not url else url
-    threading.Thread(target=lambda: httpx.get(url, follow_redirects=True, timeout=30), daemon=True).start()
-    _out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
+    connect_oauth(server, sim, data_dir)
     assert cli(server, data_dir, "configure", "--roles", "agent,admin").returncode == 0
     first = cli(server, data_dir, "sync", "--json")
     assert first.returncode == 0, first.stderr
@@ -115,6 +120,23 @@ def test_oauth_rotation_in_the_encrypted_file(server, sim_factory, data_dir):
     tok = sim.oauth.live_tokens()[0]
     assert b"[EvalSync]" in (data_dir / "keyring.cryptfile").read_bytes()
     assert_not_on_disk(data_dir, tok.access, tok.refresh, *issued)
+
+
+def test_concurrent_refresh_rotates_once_in_the_encrypted_file(server, sim_factory, data_dir):
+    """Three processes find the access token expired at once: the cross-process lock lets one
+    refresh; the others read the rotated pair back from the encrypted file."""
+    sim = sim_factory(access_token_ttl=600)
+    connect_oauth(server, sim, data_dir)
+    sim.advance(700)
+    posts = sum(1 for m, p, _q, _s in sim.request_log if m == "POST" and p.startswith("/oauth/tokens"))
+    runs = [subprocess.Popen([sys.executable, "-m", "evalsync_gui.cli", "--data-dir", str(data_dir), "status",
+                              "--json", "--check"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=server, cwd=REPO) for _ in range(3)]
+    for run in runs:
+        out, err = run.communicate(timeout=180)
+        assert run.returncode == 0, err
+    assert sum(1 for m, p, _q, _s in sim.request_log if m == "POST" and p.startswith("/oauth/tokens")) == posts + 1
+    assert len(sim.oauth.live_tokens()) == 1
 
 
 @pytest.mark.parametrize(("mode", "needle"), [(0o644, "chmod 600"), (0o640, "can be read by others")])
@@ -156,8 +178,8 @@ def test_no_keyring_names_both_options(tmp_path, sim, data_dir):
 def test_cryptfile_backends_never_become_the_desktop_default(tmp_path):
     """Installing keyrings.cryptfile registers backends that prompt or store plain text; without
     EVALSYNC_KEYRING they must not be chosen (or chained) in place of the OS keyring."""
-    code = ("import keyring; from evalsync_gui.core.context import AppContext; import sys; "
-            "AppContext.create(sys.argv[1]); k = keyring.get_keyring(); "
+    code = ("from evalsync_gui.core.auth.secrets import active_keyring; from evalsync_gui.core.context import "
+            "AppContext; import sys; AppContext.create(sys.argv[1]); k = active_keyring(); "
             "print([type(b).__module__ for b in getattr(k, 'backends', None) or [k]])")
     env = server_env(tmp_path)
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "d")], capture_output=True, text=True,

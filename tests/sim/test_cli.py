@@ -22,14 +22,16 @@ def test_standalone_server_answers_and_stops_on_ctrl_c():
     proc = subprocess.Popen([sys.executable, "-m", "evalsync_gui.cli", "simulator", "--port", "0", "--users", "12",
                              "--end-users", "5", "--chat-agents", "3"], stdout=subprocess.PIPE, text=True)
     try:
-        lines = [proc.stdout.readline() for _ in range(7)]
+        lines = []
+        while not lines or not lines[-1].startswith("Press Ctrl-C"):
+            lines.append(proc.stdout.readline())
         base = lines[0].rsplit(" ", 1)[-1].strip()
-        email = lines[1].split(":", 1)[1].strip()
-        token = lines[2].split(":", 1)[1].strip()
-        assert lines[3].split(":", 1)[1].strip() == "evalsync-desktop"
+        banner = {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:]) if v}
+        email, token = banner["admin email"], banner["API token"]
+        assert banner["OAuth client id"] == "evalsync-desktop" and banner["account"] == "abc-energy"
         r = httpx.get(f"{base}/api/v2/users/me.json", auth=(f"{email}/token", token), timeout=5)
         assert r.json()["user"]["email"] == email
-        chat_id, chat_secret = (line.split(":", 1)[1].strip() for line in lines[4:6])
+        chat_id, chat_secret = banner["Chat client id"], banner["Chat secret"]
         got = httpx.post(f"{base}/oauth2/token", data={"grant_type": "client_credentials", "client_id": chat_id,
                                                         "client_secret": chat_secret}, timeout=5)
         chat = httpx.get(f"{base}/api/v2/chat/agents", headers={"Authorization": "Bearer " +

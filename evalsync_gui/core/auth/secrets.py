@@ -115,17 +115,17 @@ def _backends(backend: object) -> list[object]:
     return list(getattr(backend, "backends", None) or [backend])
 
 
+def active_keyring():
+    """The backend-selection hook: the encrypted file when ``EVALSYNC_KEYRING=encrypted-file``
+    (see server_keyring; raises SecretStoreError when it is unusable), else the OS keyring."""
+    return server_keyring.active_backend() or server_keyring.os_keyring()
+
+
 def is_secure_backend_name(name: str) -> bool:
     """True when the backend class named ``name`` may hold EvalSync's secrets."""
     if name in SECURE_BACKENDS:
         return True
     return name in TEST_BACKENDS and os.environ.get(ENV_ALLOW_TEST_BACKEND) == "1"
-
-
-def active_keyring():
-    """The backend-selection hook: the encrypted file when ``EVALSYNC_KEYRING=encrypted-file``
-    (see server_keyring; raises SecretStoreError when it is unusable), else the OS keyring."""
-    return server_keyring.active_backend() or keyring.get_keyring()
 
 
 def backend_description() -> str:

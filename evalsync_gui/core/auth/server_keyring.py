@@ -17,7 +17,7 @@ Writes replace the file atomically under a lock file next to it, so a GUI and a 
 two CLI runs) never see half a file; OAuth refresh rotation additionally holds its own
 cross-process lock (``credentials.py``), exactly as with the OS keyring.
 
-When the encrypted file is not selected, :func:`configure` keeps keyrings.cryptfile's
+When the encrypted file is not selected, :func:`os_keyring` keeps keyrings.cryptfile's
 backends (registered with the keyring library by merely being installed, one of them a
 plaintext file) out of the OS keyring's automatic choice.
 """
@@ -66,12 +66,23 @@ def selected() -> bool:
 
 
 def configure(data_dir: Path) -> None:
-    """Called once per data folder (AppContext.create): remember where the encrypted file lives,
-    and keep keyrings.cryptfile out of the OS keyring's automatic choice."""
+    """Called once per data folder (AppContext.create): remember where the encrypted file lives.
+
+    Costs nothing: no keyring is looked at until a secret is needed."""
     global _data_dir
     with _state:
         _data_dir = Path(data_dir)
-    _without_cryptfile_defaults()
+
+
+_filtered: list[bool] = []
+
+
+def os_keyring():
+    """The OS keyring as the keyring library chose it, without keyrings.cryptfile's backends."""
+    if not _filtered:
+        _without_cryptfile_defaults()
+        _filtered.append(True)
+    return keyring.core.get_keyring()
 
 
 def passphrase_path() -> Path:
@@ -235,6 +246,7 @@ def _backend_class() -> type:
                 raise
 
     EncryptedFileKeyring.__module__ = __name__
+    EncryptedFileKeyring.__qualname__ = "EncryptedFileKeyring"  # its allow-list name is BACKEND_NAME
     _CLASS.append(EncryptedFileKeyring)
     return EncryptedFileKeyring
 

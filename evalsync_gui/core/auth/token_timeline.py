@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 from evalsync_gui.core.auth.connection import ConnectionInfo
+from evalsync_gui.core.chat.inactivity import parse_when  # ISO 8601 (Z or offset) to aware datetime
 
 UNUSED_DEACTIVATION_DAYS = 30
 WARN_AFTER_DAYS = 20
@@ -24,21 +25,11 @@ NO_NEW_TOKENS_FROM = date(2026, 10, 27)
 ALL_DEACTIVATED_ON = date(2027, 4, 30)
 
 
-def _parse(stamp: str | None) -> datetime | None:
-    if not stamp:
-        return None
-    try:
-        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
-
-
 def unused_days(info: ConnectionInfo, now: datetime | None = None) -> int | None:
     """Whole days since the API token was last used (None for OAuth, or when nothing is known)."""
     if info.method != "api_token":
         return None
-    last = _parse(info.token_last_used_at) or _parse(info.checked_at)
+    last = parse_when(info.token_last_used_at) or parse_when(info.checked_at)
     if last is None:
         return None
     now = now or datetime.now(timezone.utc)
