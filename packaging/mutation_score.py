@@ -15,6 +15,29 @@ PREFIX = "evalsync_gui.core."
 EQUIVALENT: set[str] = {
     # prefetched(depth=4 -> 5): how far ahead pages are read is a speed choice, not behaviour.
     "evalsync_gui.core.sync.fetch.x_prefetched__mutmut_1",
+    # chat.domains address_problem: `if domain.endswith(".")` can never be reached, because
+    # normalize_domain just before it refuses a trailing dot (its last label is empty), so the
+    # condition and its message can be changed freely (mutants 49-51).
+    "evalsync_gui.core.chat.domains.x_address_problem__mutmut_49",
+    "evalsync_gui.core.chat.domains.x_address_problem__mutmut_50",
+    "evalsync_gui.core.chat.domains.x_address_problem__mutmut_51",
+    # chat.domains domain_problem: address_problem has already refused any address without
+    # exactly one "@", so rsplit("@", 1), rsplit("@"), split("@", 1) and rsplit("@", 2) give the
+    # same domain.
+    "evalsync_gui.core.chat.domains.x_domain_problem__mutmut_14",
+    "evalsync_gui.core.chat.domains.x_domain_problem__mutmut_15",
+    "evalsync_gui.core.chat.domains.x_domain_problem__mutmut_17",
+    # zendesk.urls origin_of: `parts.hostname or ""` -> `or "XXXX"` only changes the origin of an
+    # address without a host, which no caller passes (checked_base_url refuses it first,
+    # same_origin only calls origin_of when there is a host).
+    "evalsync_gui.core.zendesk.urls.x_origin_of__mutmut_8",
+    # zendesk.urls same_origin: the `if parts.scheme and parts.hostname else ""` guard only
+    # decides whether a scheme- or host-less link is refused as "" or as an origin like
+    # "://host" / "https://"; the base origin always has both, so the link is refused the same
+    # way with the same message (mutants 5, 7, 8).
+    "evalsync_gui.core.zendesk.urls.x_same_origin__mutmut_5",
+    "evalsync_gui.core.zendesk.urls.x_same_origin__mutmut_7",
+    "evalsync_gui.core.zendesk.urls.x_same_origin__mutmut_8",
 }
 
 

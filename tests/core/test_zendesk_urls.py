@@ -19,7 +19,7 @@ def test_base_url_is_reduced_to_its_origin():
 @pytest.mark.parametrize("host, expected", [
     ("localhost", True), ("LocalHost", True), ("127.0.0.1", True), ("127.0.0.2", True),
     ("::1", True), ("[::1]", True), ("[::1", True),
-    ("example.com", False), ("10.0.0.1", False), ("[::2]", False), ("localhost.evil.io", False), ("", False),
+    ("example.com", False), ("XlocalhostX", False), ("10.0.0.1", False), ("[::2]", False), ("localhost.evil.io", False), ("", False),
 ])
 def test_loopback_hosts(host, expected):
     assert is_loopback(host) is expected
