@@ -337,7 +337,7 @@ def test_redirect_uri_and_port_is_free():
     assert port_is_free(listener.port) is True
 
 
-def test_connections_beyond_the_slots_are_closed_at_once_not_left_hanging():
+def test_connections_beyond_the_slots_are_closed_at_once_not_left_hanging(capfd):
     """32 connections are served at once; more are closed at once (the browser retries) instead of
     stalling the listener, and once the idle ones go the real callback lands."""
     listener = RedirectListener(0, "s")
@@ -361,3 +361,4 @@ def test_connections_beyond_the_slots_are_closed_at_once_not_left_hanging():
             time.sleep(0.05)
     t.join(5)
     assert r.status_code == 200 and result["code"] == "real"
+    assert "Traceback" not in capfd.readouterr().err  # dropped quietly, not through an error handler
