@@ -38,6 +38,35 @@ EQUIVALENT: set[str] = {
     "evalsync_gui.core.zendesk.urls.x_same_origin__mutmut_5",
     "evalsync_gui.core.zendesk.urls.x_same_origin__mutmut_7",
     "evalsync_gui.core.zendesk.urls.x_same_origin__mutmut_8",
+    # auth.listener (docs/RELIABILITY.md has the reason for each): header-name case and
+    # "UTF-8" spelling; a missing Host or blank query value refused/ignored the same either way;
+    # blocking=None is falsy; the client address is only used for logging (off); the bind error's
+    # 'in use' fallback (Linux always gives strerror); >= vs > on a monotonic clock; closing twice
+    # is harmless; SOCK_STREAM is socket()'s default.
+    "evalsync_gui.core.auth.listener.xǁ_Handlerǁ_answer__mutmut_10",
+    "evalsync_gui.core.auth.listener.xǁ_Handlerǁ_answer__mutmut_17",
+    "evalsync_gui.core.auth.listener.xǁ_Handlerǁ_answer__mutmut_18",
+    "evalsync_gui.core.auth.listener.xǁ_Handlerǁ_answer__mutmut_26",
+    "evalsync_gui.core.auth.listener.xǁ_Handlerǁ_answer__mutmut_27",
+    "evalsync_gui.core.auth.listener.xǁ_Handlerǁ_answer__mutmut_34",
+    "evalsync_gui.core.auth.listener.xǁ_Handlerǁ_answer__mutmut_35",
+    "evalsync_gui.core.auth.listener.xǁ_Handlerǁ_answer__mutmut_43",
+    "evalsync_gui.core.auth.listener.xǁ_Handlerǁ_answer__mutmut_44",
+    "evalsync_gui.core.auth.listener.xǁ_Handlerǁdo_GET__mutmut_23",
+    "evalsync_gui.core.auth.listener.xǁ_Handlerǁdo_GET__mutmut_24",
+    "evalsync_gui.core.auth.listener.xǁ_Handlerǁdo_GET__mutmut_25",
+    "evalsync_gui.core.auth.listener.xǁ_Handlerǁdo_GET__mutmut_34",
+    "evalsync_gui.core.auth.listener.xǁ_Handlerǁdo_GET__mutmut_36",
+    "evalsync_gui.core.auth.listener.xǁ_Handlerǁdo_GET__mutmut_37",
+    "evalsync_gui.core.auth.listener.xǁ_Serverǁprocess_request__mutmut_2",
+    "evalsync_gui.core.auth.listener.xǁ_Serverǁprocess_request__mutmut_6",
+    "evalsync_gui.core.auth.listener.xǁ_Serverǁprocess_request_thread__mutmut_11",
+    "evalsync_gui.core.auth.listener.xǁRedirectListenerǁ__init____mutmut_14",
+    "evalsync_gui.core.auth.listener.xǁRedirectListenerǁ__init____mutmut_15",
+    "evalsync_gui.core.auth.listener.xǁRedirectListenerǁwait__mutmut_11",
+    "evalsync_gui.core.auth.listener.xǁRedirectListenerǁclose__mutmut_2",
+    "evalsync_gui.core.auth.listener.xǁRedirectListenerǁclose__mutmut_3",
+    "evalsync_gui.core.auth.listener.x_port_is_free__mutmut_4",
 }
 
 
