@@ -382,3 +382,56 @@ def test_cancel_between_actions_says_how_far_it_got(ctx):
     assert str(info.value) == "Cancelled after 2 of 3 policy actions; run the policy again to go on."
     assert backend.calls == [("delete", 1), ("disable", 2)]
     assert apply(ctx.db, FakeBackend(), [], {}, is_cancelled=lambda: True) == {"disabled": 0, "deleted": 0, "failed": 0}
+
+
+def test_preview_order_ties_and_kept_rows_with_more_idle_days():
+    rows = rows_of([agent(1, "z-own@acme.com", None, is_owner=True), agent(2, "a-fresh@acme.com", 0),
+                    agent(3, "off@acme.com", 150, enabled=False), agent(4, "dis@acme.com", 100),
+                    agent(5, "a_b@acme.com", 5), agent(6, "aab@acme.com", 5)])
+    assert [r.email for r in rows] == ["dis@acme.com", "off@acme.com", "a_b@acme.com", "aab@acme.com",
+                                       "a-fresh@acme.com", "z-own@acme.com"]
+    assert [r.email for r in rows_of([agent(1, "a@acme.com", 0), agent(2, "b@acme.com", 1)])] == [
+        "b@acme.com", "a@acme.com"]  # one idle day more comes first, even against zero
+    support = preview([agent(1, "off@acme.com", 300, enabled=False), agent(2, "idle@acme.com", 100)],
+                      Policy(90, 180), mode="support", now=NOW)
+    assert [r.email for r in support] == ["idle@acme.com", "off@acme.com"]
+
+
+def test_exemption_reads_the_domain_after_the_last_at():
+    (row,) = rows_of([agent(1, "x@y@partner.io", 400)], exempt=["partner.io"])
+    assert row.why == "exempt (domain partner.io)"
+    (row,) = rows_of([agent(1, "@partner.io", 400)], exempt=["@partner.io"])
+    assert row.why == "exempt (domain partner.io)"
+
+
+def test_apply_refusal_message_and_a_backend_without_a_mode(ctx):
+    from evalsync_gui.core.chat.inactivity import apply
+
+    class Support:
+        mode = "support"
+
+    with pytest.raises(UsageError) as info:
+        apply(ctx.db, Support(), [], {})
+    assert str(info.value) == ("On an account whose Chat was created in Support, EvalSync does not change agents for "
+                               "inactivity; export the list (CSV) and switch Chat off in Admin Center.")
+
+    class NoMode(FakeBackend):
+        mode = property(lambda self: (_ for _ in ()).throw(AttributeError("mode")))
+
+    agents = [agent(1, "idle@acme.com", 100)]
+    _stored(ctx, agents)
+    assert apply(ctx.db, NoMode(), rows_of(agents), {1: agents[0]}) == {"disabled": 1, "deleted": 0, "failed": 0}
+
+
+def test_apply_skips_a_vanished_agent_and_goes_on_counting(ctx):
+    from evalsync_gui.core.chat import audit
+    from evalsync_gui.core.chat.inactivity import apply
+    from evalsync_gui.core.errors import ZendeskError
+
+    agents = [agent(1, "a-vanished@acme.com", 300), agent(2, "b@acme.com", 100), agent(3, "c@acme.com", 100),
+              agent(4, "d@acme.com", 200), agent(5, "e@acme.com", 250), agent(6, "f-bad@acme.com", 95)]
+    _stored(ctx, agents)
+    backend = FakeBackend(fail={6: ZendeskError("nope", status=500)})
+    counts = apply(ctx.db, backend, rows_of(agents), {a.id: a for a in agents[1:]}, actor="tester")
+    assert counts == {"disabled": 2, "deleted": 2, "failed": 1}
+    assert [r["actor"] for r in audit.recent_actions(ctx.db)] == ["tester"] * 5
