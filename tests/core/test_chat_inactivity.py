@@ -435,3 +435,9 @@ def test_apply_skips_a_vanished_agent_and_goes_on_counting(ctx):
     counts = apply(ctx.db, backend, rows_of(agents), {a.id: a for a in agents[1:]}, actor="tester")
     assert counts == {"disabled": 2, "deleted": 2, "failed": 1}
     assert [r["actor"] for r in audit.recent_actions(ctx.db)] == ["tester"] * 5
+
+
+@pytest.mark.parametrize("email", [""])
+def test_an_agent_without_an_e_mail_matches_no_exemption(email):
+    (row,) = rows_of([Agent(1, email, enabled=True, last_login=ago(400))], exempt=["xxxx", "@xxxx"])
+    assert row.action == "delete"
