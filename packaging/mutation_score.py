@@ -67,6 +67,27 @@ EQUIVALENT: set[str] = {
     "evalsync_gui.core.auth.listener.xǁRedirectListenerǁclose__mutmut_2",
     "evalsync_gui.core.auth.listener.xǁRedirectListenerǁclose__mutmut_3",
     "evalsync_gui.core.auth.listener.x_port_is_free__mutmut_4",
+    # chat.inactivity (docs/RELIABILITY.md): the rule is lower-cased, so "XX@XX" strips and
+    # compares like "@", and a domain never contains "@"; on Python 3.11+ fromisoformat reads "Z"
+    # itself (on 3.10 test_times_with_or_without_a_zone_are_read_as_utc kills 10 and 11); a
+    # deletion is always idler than a disable, so their sort ranks may merge, and only the rank
+    # order matters; a backend's missing mode read as None or "XXXX" is not "support" either;
+    # SQL keywords and names are case-insensitive.
+    "evalsync_gui.core.chat.inactivity.xǁPolicyǁexemption__mutmut_19",
+    "evalsync_gui.core.chat.inactivity.xǁPolicyǁexemption__mutmut_22",
+    "evalsync_gui.core.chat.inactivity.xǁPolicyǁexemption__mutmut_26",
+    "evalsync_gui.core.chat.inactivity.xǁPolicyǁexemption__mutmut_30",
+    "evalsync_gui.core.chat.inactivity.xǁPolicyǁexemption__mutmut_33",
+    "evalsync_gui.core.chat.inactivity.x_parse_when__mutmut_10",
+    "evalsync_gui.core.chat.inactivity.x_parse_when__mutmut_11",
+    "evalsync_gui.core.chat.inactivity.x_preview__mutmut_40",
+    "evalsync_gui.core.chat.inactivity.x_preview__mutmut_43",
+    "evalsync_gui.core.chat.inactivity.x_apply__mutmut_5",
+    "evalsync_gui.core.chat.inactivity.x_apply__mutmut_11",
+    "evalsync_gui.core.chat.inactivity.x_apply__mutmut_110",
+    "evalsync_gui.core.chat.inactivity.x_apply__mutmut_111",
+    "evalsync_gui.core.chat.inactivity.x_apply__mutmut_117",
+    "evalsync_gui.core.chat.inactivity.x_apply__mutmut_118",
 }
 
 

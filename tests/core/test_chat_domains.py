@@ -82,3 +82,9 @@ def test_a_bad_domain_entry_is_named_in_the_error():
 
 def test_blank_and_whitespace_entries_are_skipped():
     assert normalize_domains(["", "   ", "\t", "acme.com"]) == ["acme.com"]
+
+
+def test_the_matching_key_is_trimmed_and_lower_case():
+    from evalsync_gui.core.chat.domains import normalize_email
+
+    assert normalize_email("  Zoe.OBrien@ACME.com\t") == "zoe.obrien@acme.com"
