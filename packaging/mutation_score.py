@@ -67,6 +67,7 @@ EQUIVALENT: set[str] = {
     "evalsync_gui.core.auth.listener.xǁRedirectListenerǁclose__mutmut_2",
     "evalsync_gui.core.auth.listener.xǁRedirectListenerǁclose__mutmut_3",
     "evalsync_gui.core.auth.listener.x_port_is_free__mutmut_4",
+    "evalsync_gui.core.auth.listener.xǁRedirectListenerǁ__init____mutmut_23",  # _closed = None: falsy like False
     # chat.inactivity (docs/RELIABILITY.md): the rule is lower-cased, so "XX@XX" strips and
     # compares like "@", and a domain never contains "@"; on Python 3.11+ fromisoformat reads "Z"
     # itself (on 3.10 test_times_with_or_without_a_zone_are_read_as_utc kills 10 and 11); a

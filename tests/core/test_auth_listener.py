@@ -362,3 +362,11 @@ def test_connections_beyond_the_slots_are_closed_at_once_not_left_hanging(capfd)
     t.join(5)
     assert r.status_code == 200 and result["code"] == "real"
     assert "Traceback" not in capfd.readouterr().err  # dropped quietly, not through an error handler
+
+
+def test_cancel_is_noticed_within_a_second_while_nothing_arrives():
+    listener = RedirectListener(0, "s")
+    started = time.monotonic()
+    with pytest.raises(Cancelled):
+        listener.wait(30, is_cancelled=lambda: time.monotonic() - started > 0.1)
+    assert time.monotonic() - started < 1.0  # the listener looks up from the socket every 0.2 s
