@@ -13,7 +13,7 @@ import pytest
 
 from evalsync_gui.core.auth import pkce
 from evalsync_gui.core.auth.listener import RedirectListener
-from evalsync_gui.core.errors import AuthError, Cancelled
+from evalsync_gui.core.errors import AuthError, Cancelled, UsageError
 
 
 def test_pkce_verifier_and_challenge():
@@ -179,3 +179,194 @@ def test_binds_loopback_only():
         assert listener._server.server_address[0] == "127.0.0.1"
     finally:
         listener.close()
+
+
+# ----- Written to kill the mutants `make mutate MODULES=auth.listener` left alive -------------
+# The browser's page, the status and headers, and the message `wait` ends with, for each answer.
+
+def _answer_and_wait(query: str, state: str = "s"):
+    listener = RedirectListener(0, state)
+    t, out = _in_thread(listener.redirect_uri + "?" + query)
+    try:
+        result = listener.wait(10, is_cancelled=lambda: False)
+    except AuthError as exc:
+        result = exc
+    t.join(5)
+    return out[0], result
+
+
+def _page(title: str, text: str) -> str:
+    return ('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>EvalSync</title>\n'
+            '<style>body{font-family:sans-serif;margin:4em auto;max-width:32em;color:#222}h1{font-size:1.3em}</style>\n'
+            f'</head><body><h1>{title}</h1><p>{text}</p><p>You can close this window and return to EvalSync.</p>'
+            '</body></html>')
+
+
+def test_the_accepted_answer_page_and_headers():
+    r, code = _answer_and_wait("code=abc&state=s")
+    assert code == "abc"
+    assert r.status_code == 200
+    assert r.text == _page("EvalSync is authorised", "EvalSync received Zendesk&#x27;s answer and is finishing the sign-in.")
+    assert r.headers["content-type"] == "text/html; charset=utf-8"
+    assert r.headers["content-length"] == str(len(r.content))
+    assert r.headers["cache-control"] == "no-store"
+    assert r.headers["connection"] == "close"
+
+
+def test_a_blank_error_with_a_code_is_an_accepted_answer():
+    r, code = _answer_and_wait("error=&code=abc&state=s")
+    assert (r.status_code, code) == (200, "abc")
+
+
+def test_access_denied_page_and_message():
+    r, err = _answer_and_wait("error=access_denied&state=s")
+    assert r.status_code == 200 and r.text == _page("Access not granted", "Zendesk did not grant EvalSync access.")
+    assert str(err) == "Access was not allowed in Zendesk; click Authenticate again and choose Allow."
+
+
+def test_another_error_is_named_shortened():
+    r, err = _answer_and_wait("error=" + "x" * 80 + "&code=abc&state=s")
+    assert r.status_code == 200
+    assert str(err) == (f"Zendesk refused the authorization ({'x' * 60}); check the OAuth client identifier and its "
+                        "redirect URI, then try again.")
+
+
+@pytest.mark.parametrize("query", ["state=s", "code=&state=s"])
+def test_an_answer_without_a_code_page_and_message(query):
+    r, err = _answer_and_wait(query)
+    assert r.status_code == 400
+    assert r.text == _page("Sign-in incomplete", "Zendesk sent no authorization code. Start again from EvalSync.")
+    assert str(err) == "Zendesk sent no authorization code; start the sign-in again."
+
+
+def test_other_paths_and_refused_answers_get_their_pages():
+    listener = RedirectListener(0, "right")
+    t, result = _waiting(listener)
+    r = httpx.get(f"http://127.0.0.1:{listener.port}/favicon.ico?code=abc&state=right", timeout=5)
+    assert r.status_code == 404 and r.text == _page(
+        "Not found", "This address is only used by EvalSync to receive the Zendesk answer.")
+    r = httpx.get(listener.redirect_uri + "?code=abc&state=wrong", timeout=5)
+    assert r.status_code == 400 and r.text == _page(
+        "Sign-in not accepted", "This answer does not belong to the sign-in EvalSync started; EvalSync is still waiting.")
+    r = httpx.get(listener.redirect_uri + "?code=abc&state=right", headers={"Host": "evil.test"}, timeout=5)
+    assert r.status_code == 400 and r.text == _page(
+        "Sign-in not accepted", "This address only answers the browser on this computer.")
+    assert t.is_alive()
+    r = httpx.get(listener.redirect_uri + "?code=real&state=right", headers={"Host": f"LOCALHOST:{listener.port}"},
+                  timeout=5)
+    assert r.status_code == 200
+    t.join(5)
+    assert result["code"] == "real"
+
+
+def test_a_request_without_a_host_is_refused():
+    listener = RedirectListener(0, "s")
+    t, result = _waiting(listener, timeout=1.5)
+    with socket.create_connection(("127.0.0.1", listener.port)) as s:
+        s.sendall(b"GET /callback?code=abc&state=s HTTP/1.0\r\n\r\n")
+        answer = b""
+        while chunk := s.recv(4096):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.0 400 ") and b"only answers the browser on this computer" in answer
+    t.join(5)
+    assert str(result["error"]) == ("No answer from Zendesk in the browser within 1.5 seconds (1 answer that did not "
+                                    "belong to this sign-in were ignored); click Authenticate (or run connect) to try "
+                                    "again.")
+
+
+def test_the_timeout_message_counts_every_ignored_answer():
+    listener = RedirectListener(0, "right")
+    t, result = _waiting(listener, timeout=1.5)
+    for _ in range(2):
+        httpx.get(listener.redirect_uri + "?code=abc&state=forged", timeout=5)
+    t.join(5)
+    assert str(result["error"]) == ("No answer from Zendesk in the browser within 1.5 seconds (2 answers that did not "
+                                    "belong to this sign-in were ignored); click Authenticate (or run connect) to try "
+                                    "again.")
+
+
+def test_the_timeout_message_without_ignored_answers():
+    with pytest.raises(AuthError) as info:
+        RedirectListener(0, "s").wait(0.25)
+    assert str(info.value) == ("No answer from Zendesk in the browser within 0.25 seconds; click Authenticate "
+                               "(or run connect) to try again.")
+
+
+def test_cancel_message_and_the_port_is_freed():
+    listener = RedirectListener(0, "s")
+    with pytest.raises(Cancelled) as info:
+        listener.wait(10, is_cancelled=lambda: True)
+    assert str(info.value) == "Sign-in cancelled; nothing was stored."
+    RedirectListener(listener.port, "again").close()
+    listener.close()  # a second close is harmless
+
+
+@pytest.mark.parametrize("port", [-1, 65536, 100000])
+def test_a_port_out_of_range_is_refused(port):
+    with pytest.raises(UsageError) as info:
+        RedirectListener(port, "s")
+    assert str(info.value) == f"The redirect port {port} is not a valid port (1 to 65535)."
+
+
+def test_the_highest_port_is_a_valid_port():
+    try:
+        RedirectListener(65535, "s").close()
+    except AuthError:
+        pass  # in use on this machine: still not refused as out of range
+
+
+def test_port_in_use_message_names_the_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        with pytest.raises(AuthError) as info:
+            RedirectListener(port, "s")
+    assert str(info.value) == (
+        f"Cannot listen for Zendesk's answer on 127.0.0.1:{port} (Address already in use); close the program using "
+        "that port or choose another redirect port (and register its redirect URI in the Zendesk OAuth client).")
+
+
+def test_redirect_uri_and_port_is_free():
+    from evalsync_gui.core.auth.listener import port_is_free, redirect_uri_for
+
+    assert redirect_uri_for(47123) == "http://127.0.0.1:47123/callback"
+    with RedirectListener(0, "s") as listener:
+        assert listener.redirect_uri == f"http://127.0.0.1:{listener.port}/callback"
+        assert port_is_free(listener.port) is False
+    assert port_is_free(listener.port) is True
+
+
+def test_connections_beyond_the_slots_are_closed_at_once_not_left_hanging(capfd):
+    """32 connections are served at once; more are closed at once (the browser retries) instead of
+    stalling the listener, and once the idle ones go the real callback lands."""
+    listener = RedirectListener(0, "s")
+    t, result = _waiting(listener)
+    idle = [socket.create_connection(("127.0.0.1", listener.port)) for _ in range(32)]
+    extra = [socket.create_connection(("127.0.0.1", listener.port)) for _ in range(4)]
+    try:
+        for s in extra:
+            s.settimeout(3)
+            assert s.recv(1) == b""  # closed by the listener, well before the 10 s connection deadline
+    finally:
+        for s in idle + extra:
+            s.close()
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            r = httpx.get(listener.redirect_uri + "?code=real&state=s", timeout=5)
+            break
+        except httpx.TransportError:  # a slot not yet given back: the browser would retry too
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    t.join(5)
+    assert r.status_code == 200 and result["code"] == "real"
+    assert "Traceback" not in capfd.readouterr().err  # dropped quietly, not through an error handler
+
+
+def test_cancel_is_noticed_within_a_second_while_nothing_arrives():
+    listener = RedirectListener(0, "s")
+    started = time.monotonic()
+    with pytest.raises(Cancelled):
+        listener.wait(30, is_cancelled=lambda: time.monotonic() - started > 0.1)
+    assert time.monotonic() - started < 1.0  # the listener looks up from the socket every 0.2 s

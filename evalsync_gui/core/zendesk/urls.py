@@ -45,6 +45,7 @@ def checked_base_url(url: str) -> str:
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
         raise UsageError(f"{url!r} is not a valid address.") from exc
+    url = url.strip()  # the origin is the address that was checked, not the one with spaces around it
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise UsageError(f"{url!r} is not a valid address; use https://SUBDOMAIN.zendesk.com.")
     if parts.username or parts.password:
