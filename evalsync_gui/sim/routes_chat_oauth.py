@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from evalsync_gui.sim.oauth import OAuthError, Token
-from evalsync_gui.sim.routes_oauth import _page, _redirect
+from evalsync_gui.sim.routes_oauth import INVALID_BODY, _page, _redirect, token_body
 from evalsync_gui.sim.wire import Request, Response, json_response
 
 if TYPE_CHECKING:
@@ -44,12 +44,9 @@ def _body(tok: Token) -> dict:
 
 def token(sim: Simulator, req: Request) -> Response:
     """POST …/token: authorization_code, refresh_token or client_credentials."""
-    try:
-        body = req.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        return json_response({"error": "invalid_request", "error_description": "The request body is not valid."}, 400)
+    body = token_body(req)
+    if body is None:
+        return json_response(INVALID_BODY, 400)
     grant, client_id, secret = body.get("grant_type"), str(body.get("client_id", "")), body.get("client_secret")
     state = sim.chat_oauth
     try:

@@ -79,14 +79,23 @@ def _token_body(tok: Token) -> dict:
             "refresh_token_expires_in": int(tok.refresh_expires - tok.created)}
 
 
-def token(sim: Simulator, req: Request) -> Response:
-    """POST /oauth/tokens (JSON or form body)."""
+INVALID_BODY = {"error": "invalid_request", "error_description": "The request body is not valid."}
+
+
+def token_body(req: Request) -> dict | None:
+    """A token request's JSON object, or None when the body is not one (both OAuth servers answer 400)."""
     try:
         body = req.json()
     except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        return json_response({"error": "invalid_request", "error_description": "The request body is not valid."}, 400)
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def token(sim: Simulator, req: Request) -> Response:
+    """POST /oauth/tokens (JSON or form body)."""
+    body = token_body(req)
+    if body is None:
+        return json_response(INVALID_BODY, 400)
     grant = body.get("grant_type")
     try:
         expires = int(body["expires_in"]) if body.get("expires_in") not in (None, "") else None
