@@ -48,12 +48,15 @@ class GroupCommit:
     """Apply pages in grouped transactions on this thread's connection of ``db``."""
 
     def __init__(self, db, *, max_seconds: float = MAX_SECONDS, max_pages: int = MAX_PAGES,
-                 before_commit: Callable[[sqlite3.Connection], None] | None = None) -> None:
+                 before_commit: Callable[[sqlite3.Connection], None] | None = None,
+                 on_begin: Callable[[sqlite3.Connection], None] | None = None) -> None:
         """``before_commit(conn)`` runs inside each group just before COMMIT: the caller
-        writes the group's last cursor and run counters there, once per group."""
+        writes the group's last cursor and run counters there, once per group.
+        ``on_begin(conn)`` runs right after each group's BEGIN, before its first page: the
+        caller reads there the facts that hold while the group holds the write lock."""
         self.db = db
         self.before_commit = before_commit
-        self.generation = 0  # bumped at each BEGIN: callers may cache per-group facts
+        self.on_begin = on_begin
         self.max_seconds, self.max_pages = max_seconds, max_pages
         self.conn: sqlite3.Connection | None = None
         self.began: float | None = None
@@ -90,11 +93,13 @@ class GroupCommit:
         """One page's writes, all or nothing, inside the open group transaction."""
         conn = self.conn
         assert conn is not None, "use GroupCommit as a context manager"
-        if not conn.in_transaction:
+        new_group = not conn.in_transaction
+        if new_group:
             self._execute("BEGIN IMMEDIATE")
             self.began, self.pages = time.monotonic(), 0
-            self.generation += 1
         try:
+            if new_group and self.on_begin is not None:
+                self.on_begin(conn)
             yield conn
         except sqlite3.Error as exc:
             self.rollback()

@@ -106,32 +106,30 @@ class _Run:
         self.planned: list = []
         self.seen: set[int] = set()  # dry runs only: no seen-marks are written
         self.claimed: set[int] = set()
-        self.req0 = 0
-        self.resume: dict = {}
-        self.group: GroupCommit | None = None
-        self._generation = 0
-        self._ids: apply.IdAllocator | None = None
-        self._unlinked: apply.UnlinkedRows | bool = True
-        self._any_held = True
-        self._linked: set[int] | None = None  # see _sync: the linked ids, when known in memory
-        self._last_page: fetch.Page | None = None
+        self.req0 = getattr(client, "request_count", 0)  # a caller's client may have been used before
         self._unsaved_seen = 0
         self.skipped = 0  # entries dropped for having no usable id
-        self.role_names: dict[int, str] = {}
-        self._roles_due = False  # the cached role names should be read again in this run
         self._new_role_names: dict[int, str] | None = None
+        # Set by the phase named before any use (declared here, not given dummy values):
+        self.resume: dict  # _prepare_resume (not in dry runs)
+        self._linked: set[int] | None  # _sync (not in dry runs): the linked ids, when known in memory
+        self.role_names: dict[int, str]  # _sync
+        self._roles_due: bool  # _sync: the cached role names should be read again in this run
+        self._ids: apply.IdAllocator  # _group_began: facts that hold while one group transaction lasts
+        self._unlinked: apply.UnlinkedRows  # _group_began
+        self._any_held: bool  # _group_began
+        self._last_page: fetch.Page  # _page: the last page of the open group, for its cursor
 
     # -- phases ----------------------------------------------------------------------------
     def execute(self) -> SyncResult:
         error: str | None = None
-        status = "failed"
-        exit_code = 5
+        status: str  # every branch below sets status and exit_code
+        exit_code: int
         try:
             if self.client is None:
                 self.client = self._open_client()
             elif getattr(self.client, "on_event", False) is None:
                 self.client.on_event = self._on_http_event
-            self.req0 = getattr(self.client, "request_count", 0)
             self.mode = self._choose_mode()
             self.run_id = runs.start_run(self.db, self.trigger, self.mode, self.dry_run)
             self._emit("start", f"{self.mode} sync started")
@@ -167,7 +165,7 @@ class _Run:
 
     def _on_http_event(self, event) -> None:
         """The HTTP client is about to wait (rate limit, pacing, a retry): say so, with how long."""
-        if event.kind not in WAIT_REASONS or event.wait <= 0 or self.progress_cb is None:
+        if event.kind not in WAIT_REASONS or event.wait <= 0:
             return
         self._waiting(event.wait, WAIT_REASONS[event.kind])
 
@@ -204,12 +202,15 @@ class _Run:
             self._linked = None if apply.has_linked(self.db.connect()) else set()
         self.role_names = roles.cached_names(self.db)
         self._roles_due = not self.dry_run and roles.needs_refresh(self.db, full_listing=self.mode == "full")
-        complete = self._full_listing() if self.mode == "full" else self._incremental()
+        # Reading ends only at the listing's real end (fetch fails closed on anything else),
+        # so the read is complete unless entries had to be skipped: a user we could not read
+        # is not absent.
+        self._full_listing() if self.mode == "full" else self._incremental()
+        complete = not self.skipped
         if self.skipped:
-            log.warning("sync run %s: %d Zendesk users without a usable id were skipped%s", self.run_id,
-                        self.skipped, "; nobody is deactivated as absent this time" if complete else "")
+            log.warning("sync run %s: %d Zendesk users without a usable id were skipped; nobody is deactivated "
+                        "as absent this time", self.run_id, self.skipped)
             self._emit("fetch", f"{self.skipped} users from Zendesk were skipped (no usable id)")
-            complete = False  # a user we could not read is not absent
         if self.dry_run:
             return self._finish_dry(complete)
         return self._finish(complete, now)
@@ -229,7 +230,7 @@ class _Run:
             apply.discard_stale_planned(conn, self.run_id)
             state.put(conn, state.RESUME, self.resume)
 
-    def _full_listing(self) -> bool:
+    def _full_listing(self) -> None:
         cursors = {} if self.dry_run else self.resume["cursors"]
         for key, params in self.scope.listings():
             cur = cursors.get(key) or {}
@@ -237,9 +238,8 @@ class _Run:
                 continue
             pages = fetch.iter_listing(self.client, key, params, start_url=cur.get("next"))
             self._read(pages, mark_seen=True)
-        return True
 
-    def _incremental(self) -> bool:
+    def _incremental(self) -> None:
         inc = state.get(self.db, state.INCREMENTAL) or {}
         pages = fetch.iter_incremental(self.client, start_url=inc.get("after_url"), start_time=inc.get("start_time"))
         # Paced at the export's own limit, so a catch-up of any size finishes in this run.
@@ -258,20 +258,19 @@ class _Run:
             # Zendesk refused the export cursor (expired, or another account state): a full
             # listing reads everything again and stores a fresh start for the export.
             log.warning("sync run %s: the export cursor was refused (%s); switching to a full listing", self.run_id, exc)
-            return self._restart_as_full()
+            self._restart_as_full()
         finally:
             if paced:
                 self.client.remove_pacer(pacer)
-        return True
 
-    def _restart_as_full(self) -> bool:
+    def _restart_as_full(self) -> None:
         self.mode = "full"
         with self.db.transaction() as conn:
             state.delete(conn, state.INCREMENTAL)
             conn.execute("UPDATE sync_runs SET mode = 'full' WHERE id = ?", (self.run_id,))
         self._prepare_resume()
         self._emit("start", "full sync started (the export cursor was refused)")
-        return self._full_listing()
+        self._full_listing()
 
     def _waiting(self, seconds: float, reason: str) -> None:
         """Report a pacing wait (called on the fetch thread, before it sleeps)."""
@@ -287,15 +286,12 @@ class _Run:
                 self._page(page, mark_seen=mark_seen)
             return
         pages = self._with_role_names(pages)
-        with GroupCommit(self.db, before_commit=self._save_progress) as group:
-            self.group = group
-            try:
-                for page in fetch.prefetched(pages, wait_budget=group.wait_budget, on_idle=group.commit):
-                    self._page(page, mark_seen=mark_seen)
-            finally:
-                self.group = None
+        with GroupCommit(self.db, before_commit=self._save_progress, on_begin=self._group_began) as group:
+            for page in fetch.prefetched(pages, wait_budget=group.wait_budget, on_idle=group.commit):
+                self._page(page, mark_seen=mark_seen, group=group)
 
-    def _page(self, page: fetch.Page, *, mark_seen: bool) -> None:
+    def _page(self, page: fetch.Page, *, mark_seen: bool, group: GroupCommit | None = None) -> None:
+        """Plan one page (dry runs) or apply it inside ``group``'s transaction."""
         if self.is_cancelled():
             raise Cancelled()
         users = page.users
@@ -309,14 +305,7 @@ class _Run:
             self.seen.update(r.zendesk_id for r in remotes)
             self._count_dry(actions)
         else:
-            with self.group.page() as conn:
-                if self.group.generation != self._generation:
-                    # Facts that hold for a whole group: it holds the write lock, and this run
-                    # only ever adds linked rows.
-                    self._generation = self.group.generation
-                    self._ids = apply.IdAllocator(conn)
-                    self._unlinked = apply.UnlinkedRows(conn, self.cfg.identifier)
-                    self._any_held = apply.has_held(conn)
+            with group.page() as conn:  # not a dry run: _read passes its open group
                 lookup = apply.lookup_page(conn, users, self.scope, self.cfg.identifier, unlinked=self._unlinked,
                                            linked=self._linked)
                 actions, remotes = plan_page(users, lookup, self.scope, self.cfg.identifier, self.claimed)
@@ -333,12 +322,22 @@ class _Run:
         self.users += len(users)
         self._emit("fetch", f"{self.users} users read in {self.pages} pages")
 
+    def _group_began(self, conn) -> None:
+        """Facts that hold for a whole group: it holds the write lock, and this run only ever
+        adds linked rows. Read again for every group, whichever listing it belongs to (another
+        window may add a row between two groups)."""
+        self._ids = apply.IdAllocator(conn)
+        self._unlinked = apply.UnlinkedRows(conn, self.cfg.identifier)
+        self._any_held = apply.has_held(conn)
+
     def _save_progress(self, conn) -> None:
-        """Once per group, before its COMMIT: the cursor after its last page, and the counters."""
-        if self._last_page is not None:
-            self._save_cursor(conn, self._last_page)
+        """Once per group, before its COMMIT: the cursor after its last page, and the counters.
+
+        GroupCommit calls it only for a group that applied a page, so ``_last_page`` is that
+        group's last page."""
+        self._save_cursor(conn, self._last_page)
         runs.update_counts(conn, self.run_id, self.new, self.updated, self._unsaved_seen, self._requests())
-        self._last_page, self._unsaved_seen = None, 0
+        self._unsaved_seen = 0
 
     def _save_cursor(self, conn, page: fetch.Page) -> None:
         if self.mode == "incremental":
