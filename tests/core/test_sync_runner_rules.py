@@ -33,11 +33,19 @@ GIVE_UP_LISTING = ("Zendesk could not be reached reliably (HTTP 500 on /api/v2/u
                    "check the network and try again later.")
 
 
+PAGE = 20  # listing page size in these tests (Zendesk's is 100): small pages keep them fast
+
+
+@pytest.fixture(autouse=True)
+def small_pages(monkeypatch):
+    monkeypatch.setattr(fetch, "PAGE_SIZE", PAGE)
+
+
 @pytest.fixture
 def fz():
-    """150 agents: a full listing is two pages (100 + 50)."""
+    """30 agents: a full listing is two pages (20 + 10)."""
     f = FakeZendesk()
-    f.ids = [f.add(f"Agent {i}", f"a{i}@x.test") for i in range(150)]
+    f.ids = [f.add(f"Agent {i}", f"a{i}@x.test") for i in range(30)]
     f.seeding = False
     return f
 
@@ -152,32 +160,32 @@ def test_the_run_row_records_trigger_mode_and_dry_run(sctx, fz):
 def test_by_default_a_run_writes_holds_and_may_export(sctx, fz):
     """No dry run, no forced full listing and no allowed deactivations unless asked."""
     sctx.extras["sync_is_admin"] = True
-    assert sync(sctx, fz).new == 150 and len(statuses(sctx)) == 150
-    for uid in fz.ids[:40]:
+    assert sync(sctx, fz).new == 30 and len(statuses(sctx)) == 30
+    for uid in fz.ids[:12]:
         fz.touch(uid, suspended=True)
     result = sync(sctx, fz)
     assert (result.mode, result.status, result.held, result.deactivated, result.exit_code) == (
-        "incremental", "held", 40, 0, 3)
+        "incremental", "held", 12, 0, 3)
     assert set(statuses(sctx).values()) == {"pending"}
 
 
 def test_a_clean_first_import_reports_each_step_and_records_the_run(sctx, fz):
     events, progress = progress_list()
     result = sync(sctx, fz, progress=progress)
-    assert result == SyncResult(result.run_id, "completed", "full", 2, 150, 0, 0, 0, None, False, [], 0)
+    assert result == SyncResult(result.run_id, "completed", "full", 2, 30, 0, 0, 0, None, False, [], 0)
     assert [(e.phase, e.pages, e.users, e.message) for e in events] == [
         ("start", 0, 0, "full sync started"),
-        ("fetch", 1, 100, "100 users read in 1 pages"),
-        ("fetch", 2, 150, "150 users read in 2 pages"),
-        ("done", 2, 150, "150 new, 0 updated, 0 deactivated, 0 held"),
-        ("done", 2, 150, "completed"),
+        ("fetch", 1, 20, "20 users read in 1 pages"),
+        ("fetch", 2, 30, "30 users read in 2 pages"),
+        ("done", 2, 30, "30 new, 0 updated, 0 deactivated, 0 held"),
+        ("done", 2, 30, "completed"),
     ]
     assert events[0].requests == 0 and events[-1].requests == 2
     assert all(e.rate_wait == 0.0 and e.waiting_seconds == 0.0 and e.wait_reason == "" for e in events)
     row = run_row(sctx, result.run_id)
     assert {k: row[k] for k in ("status", "requests", "n_new", "n_updated", "n_deactivated", "n_held", "n_seen",
-                                "error")} == {"status": "completed", "requests": 2, "n_new": 150, "n_updated": 0,
-                                              "n_deactivated": 0, "n_held": 0, "n_seen": 150, "error": None}
+                                "error")} == {"status": "completed", "requests": 2, "n_new": 30, "n_updated": 0,
+                                              "n_deactivated": 0, "n_held": 0, "n_seen": 30, "error": None}
     assert row["finished_at"] is not None
     assert state.get(sctx.db, state.RESUME) is None
 
@@ -199,7 +207,7 @@ def test_a_second_run_reports_updates_and_deactivations(sctx, fz):
     assert (result.status, result.new, result.updated, result.deactivated, result.held) == ("completed", 0, 1, 1, 0)
     assert messages(events, "done") == ["0 new, 1 updated, 1 deactivated, 0 held", "completed"]
     row = run_row(sctx, result.run_id)
-    assert (row["n_new"], row["n_updated"], row["n_deactivated"], row["n_held"], row["n_seen"]) == (0, 1, 1, 0, 150)
+    assert (row["n_new"], row["n_updated"], row["n_deactivated"], row["n_held"], row["n_seen"]) == (0, 1, 1, 0, 30)
     assert statuses(sctx)[fz.ids[1]] == "deactivated"
 
 
@@ -214,18 +222,18 @@ def test_a_listing_that_fails_half_way_keeps_the_first_page_and_the_cursor(sctx,
     with caplog.at_level(logging.INFO, logger="evalsync.sync"):
         result = sync(sctx, fz, progress=progress)
     assert (result.status, result.error, result.exit_code) == ("failed", GIVE_UP_LISTING, 5)
-    assert (result.new, result.updated, result.deactivated, result.held, result.requests) == (0, 100, 0, 0, 3)
+    assert (result.new, result.updated, result.deactivated, result.held, result.requests) == (0, 20, 0, 0, 3)
     assert ("evalsync.sync", logging.WARNING, f"sync run {result.run_id} failed: {GIVE_UP_LISTING}") in caplog.record_tuples
     assert events[-1].phase == "done" and events[-1].message == GIVE_UP_LISTING
     row = run_row(sctx, result.run_id)
     assert (row["status"], row["error"], row["requests"], row["n_updated"], row["n_seen"]) == (
-        "failed", GIVE_UP_LISTING, 3, 100, 100)
+        "failed", GIVE_UP_LISTING, 3, 20, 20)
     assert set(statuses(sctx).values()) == {"pending"}
     resume = state.get(sctx.db, state.RESUME)
     assert resume["run_id"] == result.run_id and resume["mode"] == "full"
     assert resume["signature"] == load_config(sctx).signature
     assert resume["cursors"] == {KEY: {"next": resume["cursors"][KEY]["next"], "done": False}}
-    assert "page%5Bafter%5D=" + str(fz.ids[99]) in resume["cursors"][KEY]["next"]
+    assert "page%5Bafter%5D=" + str(fz.ids[19]) in resume["cursors"][KEY]["next"]
     assert abs(resume["started"] - time.time()) < 60
 
 
@@ -279,6 +287,29 @@ class BrokenClient:
         return url
 
 
+class BareClient:
+    """Only what a read needs (a replaying or recording client): no event hook, no counters."""
+
+    __slots__ = ("_http",)
+
+    def __init__(self, http: ZendeskHttp) -> None:
+        self._http = http
+
+    def get(self, *args, **kwargs):
+        return self._http.get(*args, **kwargs)
+
+    def check_same_origin(self, url: str) -> str:
+        return self._http.check_same_origin(url)
+
+
+def test_a_client_without_event_hook_or_counters_still_syncs(sctx, fz):
+    events, progress = progress_list()
+    result = sync(sctx, fz, client=BareClient(client_for(fz)), progress=progress)
+    assert (result.status, result.new, result.requests, result.error) == ("completed", 30, 0, None)
+    assert {(e.requests, e.rate_wait) for e in events} == {(0, 0.0)}
+    assert run_row(sctx, result.run_id)["requests"] == 0
+
+
 def test_a_local_database_problem_fails_with_its_own_exit_code(sctx, fz):
     problem = "The database is locked by another program; close it and retry."
     result = sync(sctx, fz, client=BrokenClient(StoreError(problem)))
@@ -307,7 +338,7 @@ def test_not_connected_fails_before_a_run_is_recorded(sctx, caplog):
     assert result == SyncResult(None, "failed", "full", 0, 0, 0, 0, 0, NOT_CONNECTED, False, [], 4)
     assert ("evalsync.sync", logging.WARNING, f"sync (not started) failed: {NOT_CONNECTED}") in caplog.record_tuples
     assert sctx.db.scalar("SELECT count(*) FROM sync_runs") == 0
-    assert [(e.phase, e.message, e.requests) for e in events] == [("done", NOT_CONNECTED, 0)]
+    assert [(e.phase, e.message, e.requests, e.rate_wait) for e in events] == [("done", NOT_CONNECTED, 0, 0.0)]
 
 
 def test_a_client_the_run_opens_is_closed_and_a_callers_client_is_not(sctx, fz, monkeypatch):
@@ -354,12 +385,15 @@ def answer_first_listing_with(fz, response: httpx.Response) -> None:
 
 def test_a_rate_limit_wait_is_shown_with_its_length_and_reason(sctx, fz):
     answer_first_listing_with(fz, httpx.Response(429, headers={"Retry-After": "7"}))
+    answer_first_listing_with(fz, httpx.Response(429, headers={"Retry-After": "4"}))
     events, progress = progress_list()
     assert sync(sctx, fz, progress=progress).status == "completed"
     waiting = [e for e in events if e.phase == "waiting"]
-    assert waiting == [SyncProgress("waiting", 0, 0, 1, 0.0, "Zendesk's limit", waiting_seconds=7.0,
+    assert waiting == [SyncProgress("waiting", 0, 0, 1, 0.0, "Zendesk's limit", waiting_seconds=4.0,
+                                    wait_reason="Zendesk's limit"),
+                       SyncProgress("waiting", 0, 0, 2, 4.0, "Zendesk's limit", waiting_seconds=7.0,
                                     wait_reason="Zendesk's limit")]
-    assert events[-1].rate_wait == 7.0
+    assert events[-1].rate_wait == 11.0
 
 
 def test_a_retry_wait_is_shown_and_a_zero_wait_is_not(sctx, fz):
@@ -473,7 +507,7 @@ def test_a_stopped_export_does_not_force_a_listing(sctx, fz):
 # -- resuming ----------------------------------------------------------------------------------
 def test_a_resumed_run_takes_over_and_a_second_stop_keeps_the_newest_run(sctx, fz):
     """Three pages; the first run reads page 1, the second page 2, the third page 3 and finishes."""
-    for i in range(60):
+    for i in range(20):
         fz.ids.append(fz.add(f"More {i}", f"m{i}@x.test"))
     fail_listing_page(fz, 2)
     first = sync(sctx, fz)
@@ -481,14 +515,14 @@ def test_a_resumed_run_takes_over_and_a_second_stop_keeps_the_newest_run(sctx, f
     restore(fz)
     fail_listing_page(fz, 2)  # page 3 of the listing is the resumed run's second page
     second = sync(sctx, fz)
-    assert (second.status, second.new) == ("failed", 100)
+    assert (second.status, second.new) == ("failed", 20)
     resume = state.get(sctx.db, state.RESUME)
-    assert resume["run_id"] == second.run_id and "page%5Bafter%5D=" + str(fz.ids[199]) in resume["cursors"][KEY]["next"]
+    assert resume["run_id"] == second.run_id and "page%5Bafter%5D=" + str(fz.ids[39]) in resume["cursors"][KEY]["next"]
     fz.forget(fz.ids[0])  # read by the first run: not absent, and gone now
     restore(fz)
     third = sync(sctx, fz, allow_deactivations=True)
     assert (third.status, third.new, third.deactivated) == ("completed", 10, 0)
-    assert len(statuses(sctx)) == 210 and set(statuses(sctx).values()) == {"pending"}
+    assert len(statuses(sctx)) == 50 and set(statuses(sctx).values()) == {"pending"}
     assert sync(sctx, fz, allow_deactivations=True).deactivated == 1
 
 
@@ -534,7 +568,7 @@ def test_a_finished_listing_is_not_read_again_when_resumed(ctx, fz):
     save_config(ctx, SyncConfig(roles=["admin", "custom:7"]))
     for i in range(3):
         fz.add(f"Admin {i}", f"adm{i}@x.test", role="admin")
-    for i in range(120):
+    for i in range(25):
         fz.add(f"Tier {i}", f"t{i}@x.test", custom_role_id=7)
     handle = fz.handle
     failing: list = [True]
@@ -547,7 +581,7 @@ def test_a_finished_listing_is_not_read_again_when_resumed(ctx, fz):
     failing.clear()
     recorded = urls(fz)
     result = sync(ctx, fz)
-    assert (result.status, result.new) == ("completed", 20)
+    assert (result.status, result.new) == ("completed", 5)
     assert [u for u in recorded if "users.json" in u] == [cursors["permission_set:7"]["next"]]
 
 
@@ -578,6 +612,7 @@ def test_entries_without_an_id_are_reported_and_nobody_is_absent(sctx, fz, caplo
 def test_a_dry_run_counts_what_a_run_would_do_and_writes_nothing_but_its_row(sctx, fz):
     sync(sctx, fz)
     fz.touch(fz.ids[0], name="Renamed")
+    fz.touch(fz.ids[4], name="Renamed too")
     fz.touch(fz.ids[1], suspended=True)
     fz.touch(fz.ids[2])  # a new updated_at only: refreshed silently, not an update
     fz.forget(fz.ids[3])
@@ -585,34 +620,37 @@ def test_a_dry_run_counts_what_a_run_would_do_and_writes_nothing_but_its_row(sct
     before = sctx.db.query("SELECT * FROM users ORDER BY id")
     result = sync(sctx, fz, dry_run=True)
     assert (result.status, result.new, result.updated, result.deactivated, result.held, result.dry_run) == (
-        "completed", 1, 1, 2, 0, True)
+        "completed", 1, 2, 2, 0, True)
     by_action = sorted((p["action"], p["zendesk_id"]) for p in result.planned)
-    assert by_action == sorted([("create", new), ("update", fz.ids[0]), ("update", fz.ids[2]),
+    assert by_action == sorted([("create", new), ("update", fz.ids[0]), ("update", fz.ids[2]), ("update", fz.ids[4]),
                                 ("deactivate", fz.ids[1]), ("deactivate", fz.ids[3])])
     gone = [p for p in result.planned if p["zendesk_id"] == fz.ids[3]]
     assert gone[0]["reason_code"] == "gone"
     row = run_row(sctx, result.run_id)
-    assert (row["n_new"], row["n_updated"], row["n_deactivated"], row["n_held"], row["dry_run"]) == (1, 1, 2, 0, 1)
+    assert (row["n_new"], row["n_updated"], row["n_deactivated"], row["n_held"], row["dry_run"]) == (1, 2, 2, 0, 1)
     assert sctx.db.query("SELECT * FROM users ORDER BY id") == before
 
 
 def test_a_dry_run_holds_like_a_run_and_allow_lifts_it(sctx, fz):
     sync(sctx, fz)
-    for uid in fz.ids[:40]:
+    for uid in fz.ids[:12]:
         fz.touch(uid, suspended=True)
     held = sync(sctx, fz, dry_run=True)
-    assert (held.status, held.held, held.deactivated, held.exit_code) == ("held", 40, 0, 3)
-    assert run_row(sctx, held.run_id)["n_held"] == 40
+    assert (held.status, held.held, held.deactivated, held.exit_code) == ("held", 12, 0, 3)
+    assert run_row(sctx, held.run_id)["n_held"] == 12
     allowed = sync(sctx, fz, dry_run=True, allow_deactivations=True)
-    assert (allowed.status, allowed.held, allowed.deactivated, allowed.exit_code) == ("completed", 0, 40, 0)
+    assert (allowed.status, allowed.held, allowed.deactivated, allowed.exit_code) == ("completed", 0, 12, 0)
     assert set(statuses(sctx).values()) == {"pending"}
 
 
-def test_a_dry_run_with_nothing_to_deactivate_completes(sctx, fz):
+def test_a_dry_run_follows_the_configured_limit(sctx, fz):
     sync(sctx, fz)
     save_config(sctx, SyncConfig(roles=["agent", "admin"], deactivation_limit="0"))
     result = sync(sctx, fz, dry_run=True)
     assert (result.status, result.held, result.deactivated) == ("completed", 0, 0)
+    fz.touch(fz.ids[0], suspended=True)
+    result = sync(sctx, fz, dry_run=True)
+    assert (result.status, result.held, result.deactivated, result.exit_code) == ("held", 1, 0, 3)
 
 
 def test_a_dry_export_plans_no_absent_users(sctx, fz):
@@ -654,7 +692,7 @@ def test_a_dry_run_counts_a_user_repeated_on_two_pages_once(sctx, fz):
 
     fz.handle = repeat
     result = sync(sctx, fz, dry_run=True)
-    assert (result.new, len(result.planned)) == (150, 150)
+    assert (result.new, len(result.planned)) == (30, 30)
 
 
 def test_a_dry_run_reads_from_the_start_and_leaves_the_resume_point(sctx, fz):
@@ -714,45 +752,77 @@ def test_a_forced_listing_keeps_the_export_cursor(sctx, fz):
     assert state.get(sctx.db, state.INCREMENTAL) == inc
 
 
-def test_the_export_is_paced_and_the_wait_is_shown(sctx, fz, monkeypatch):
+class FakeClock:
+    """A monotonic clock that only moves when something sleeps on it."""
+
+    def __init__(self) -> None:
+        self.now, self.slept = 1000.0, []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def five_changes_on_three_export_pages(sctx, fz, monkeypatch) -> None:
+    """An admin sync is due to export 5 changes, 2 a page, at 1 request a minute."""
     sctx.extras["sync_is_admin"] = True
     sync(sctx, fz)
     for uid in fz.ids[:5]:
         fz.touch(uid, name=f"R {uid}")
     monkeypatch.setattr(fetch, "INCREMENTAL_PAGE_SIZE", 2)
     monkeypatch.setattr(fetch, "INCREMENTAL_PER_MINUTE", 1)
-    slept: list[float] = []
-    clock = [1000.0]
-    sctx.extras["pace_clock"] = lambda: clock[0]
 
-    def pace_sleep(seconds):
-        slept.append(seconds)
-        clock[0] += seconds
 
-    sctx.extras["pace_sleep"] = pace_sleep
-    events, progress = progress_list()
-    client = client_for(fz)
-    result = sync(sctx, fz, client=client, progress=progress)
-    assert (result.mode, result.updated, result.requests) == ("incremental", 5, 3)
+def assert_paced(result, events, clock, client) -> None:
+    assert (result.mode, result.status, result.updated, result.requests) == ("incremental", "completed", 5, 3)
     waits = [e for e in events if e.phase == "waiting"]
-    assert len(waits) == 2 and sum(slept) == pytest.approx(2 * 61.0)
-    assert waits[0].wait_reason.startswith("Zendesk's incremental export allows 1 requests a minute; waiting")
+    assert len(waits) == 2 and sum(clock.slept) == pytest.approx(2 * 61.0)
+    assert waits[0].wait_reason == ("Zendesk's incremental export allows 1 requests a minute; "
+                                    "waiting 61s before the next page")
     assert waits[0].waiting_seconds == pytest.approx(61.0)
     assert client._pacers == []  # the pacer goes with the run
 
 
-def test_a_cancel_during_a_pacing_wait_cancels_the_run(sctx, fz, monkeypatch):
-    sctx.extras["sync_is_admin"] = True
-    sync(sctx, fz)
-    for uid in fz.ids[:5]:
-        fz.touch(uid, name=f"R {uid}")
-    monkeypatch.setattr(fetch, "INCREMENTAL_PAGE_SIZE", 2)
-    monkeypatch.setattr(fetch, "INCREMENTAL_PER_MINUTE", 1)
+def test_the_export_is_paced_on_the_runners_clock_and_the_wait_is_shown(sctx, fz, monkeypatch):
+    five_changes_on_three_export_pages(sctx, fz, monkeypatch)
+    clock = FakeClock()
+    monkeypatch.setattr(runner, "time", types.SimpleNamespace(time=time.time, monotonic=clock.monotonic,
+                                                              sleep=clock.sleep))
+    events, progress = progress_list()
+    client = client_for(fz)
+    assert_paced(sync(sctx, fz, client=client, progress=progress), events, clock, client)
+
+
+def test_a_caller_may_pace_the_export_on_its_own_clock(sctx, fz, monkeypatch):
+    five_changes_on_three_export_pages(sctx, fz, monkeypatch)
+
+    def no_real_sleep(seconds):
+        raise AssertionError("slept on the real clock")
+
+    monkeypatch.setattr(runner, "time", types.SimpleNamespace(time=time.time, monotonic=lambda: 0.0,
+                                                              sleep=no_real_sleep))
+    clock = FakeClock()
+    sctx.extras.update(pace_clock=clock.monotonic, pace_sleep=clock.sleep)
+    events, progress = progress_list()
+    client = client_for(fz)
+    assert_paced(sync(sctx, fz, client=client, progress=progress), events, clock, client)
+
+
+def test_a_cancel_during_a_pacing_wait_stops_before_the_next_request(sctx, fz, monkeypatch):
+    five_changes_on_three_export_pages(sctx, fz, monkeypatch)
+    clock = FakeClock()
     cancel: list = []
-    sctx.extras["pace_clock"] = lambda: 1000.0
-    sctx.extras["pace_sleep"] = lambda s: cancel.append(True)
+
+    def sleep(seconds):
+        cancel.append(True)
+        clock.sleep(seconds)
+
+    sctx.extras.update(pace_clock=clock.monotonic, pace_sleep=sleep)
     result = sync(sctx, fz, is_cancelled=lambda: bool(cancel))
-    assert (result.status, result.exit_code) == ("cancelled", 130)
+    assert (result.status, result.exit_code, result.requests) == ("cancelled", 130, 1)
 
 
 def refuse_export_cursor(fz) -> None:
@@ -855,11 +925,11 @@ def test_no_role_names_are_read_when_no_role_matters(sctx, fz):
 # -- guard ---------------------------------------------------------------------------------------
 def test_allowed_deactivations_are_applied_however_many(sctx, fz):
     sync(sctx, fz)
-    for uid in fz.ids[:40]:
+    for uid in fz.ids[:12]:
         fz.touch(uid, suspended=True)
     result = sync(sctx, fz, allow_deactivations=True)
-    assert (result.status, result.deactivated, result.held, result.exit_code) == ("completed", 40, 0, 0)
-    assert list(statuses(sctx).values()).count("deactivated") == 40
+    assert (result.status, result.deactivated, result.held, result.exit_code) == ("completed", 12, 0, 0)
+    assert list(statuses(sctx).values()).count("deactivated") == 12
 
 
 def test_a_zero_limit_holds_a_single_deactivation_but_nothing_planned_completes(sctx, fz):
@@ -901,3 +971,61 @@ def test_a_user_added_by_hand_between_two_listings_is_matched_not_duplicated(ctx
     assert (result.status, result.error, result.new) == ("completed", None, 3)
     rows = ctx.db.query("SELECT name, zendesk_id, status FROM users WHERE email LIKE 't0@%' COLLATE NOCASE")
     assert [tuple(r) for r in rows] == [("Tier 0", tier[0], "active")]  # linked; the name follows Zendesk
+
+
+# -- finishing: what the next run starts from -------------------------------------------------------
+def test_a_resumed_listing_exports_from_before_its_first_part_began(sctx, fz, monkeypatch):
+    sctx.extras["sync_is_admin"] = True
+    began = float(int(time.time()) - 7200)
+    freeze_time(monkeypatch, began)
+    fail_listing_page(fz, 2)
+    assert sync(sctx, fz).status == "failed"
+    restore(fz)
+    freeze_time(monkeypatch, began + 3600)
+    assert sync(sctx, fz).status == "completed"
+    assert state.get(sctx.db, state.INCREMENTAL)["start_time"] == int(began) - 300
+    assert state.get(sctx.db, state.LAST_FULL_AT) == began + 3600
+
+
+def test_an_export_cursor_of_another_configuration_is_replaced(sctx, fz):
+    sctx.extras["sync_is_admin"] = True
+    sync(sctx, fz)
+    fz.touch(fz.ids[0], name="Renamed")
+    sync(sctx, fz)
+    # Settings written without save_config (restored from a copy): the old cursor is still stored.
+    sctx.settings.set(SETTINGS_KEY, {**sctx.settings.get(SETTINGS_KEY), "roles": ["agent"]})
+    assert sync(sctx, fz).mode == "full"
+    inc = state.get(sctx.db, state.INCREMENTAL)
+    assert inc["signature"] == load_config(sctx).signature and inc["after_url"] is None
+    assert sync(sctx, fz).mode == "incremental"
+
+
+def test_a_renamed_custom_role_is_renamed_on_users_the_export_did_not_return(sctx, fz):
+    sctx.extras["sync_is_admin"] = True
+    tier = fz.ids[:3]
+    for uid in tier:
+        fz.users[uid]["custom_role_id"] = 7
+    answer_roles(fz, {7: "Tier 1"})
+    sync(sctx, fz)
+    put_state(sctx, "custom_roles", {**state.get(sctx.db, "custom_roles"), "fetched_at": time.time() - 2 * 86400})
+    fz.touch(tier[0], name="Renamed")  # the export returns this one only
+    restore(fz)
+    asked = answer_roles(fz, {7: "Tier One"})
+    assert sync(sctx, fz).mode == "incremental" and len(asked) == 1
+    names = [r["custom_role_name"] for r in sctx.db.query(
+        "SELECT custom_role_name FROM users WHERE custom_role_id = 7 ORDER BY zendesk_id")]
+    assert names == ["Tier One"] * 3
+
+
+def test_a_deactivation_is_stamped_with_the_time_of_the_run(sctx, fz):
+    sync(sctx, fz)
+    fz.forget(fz.ids[0])
+    before = runs.now_iso()
+    result = sync(sctx, fz)
+    after = runs.now_iso()
+    user = sctx.db.query("SELECT id, updated_at, deactivation_reason FROM users WHERE zendesk_id = ?",
+                         (fz.ids[0],))[0]
+    change = sctx.db.query("SELECT at, state FROM user_changes WHERE run_id = ? AND user_id = ?",
+                           (result.run_id, user["id"]))[0]
+    assert (change["state"], user["deactivation_reason"]) == ("applied", "no longer in Zendesk (absent from a complete listing)")
+    assert before <= user["updated_at"] <= after and before <= change["at"] <= after

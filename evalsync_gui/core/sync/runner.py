@@ -274,10 +274,7 @@ class _Run:
 
     def _waiting(self, seconds: float, reason: str) -> None:
         """Report a pacing wait (called on the fetch thread, before it sleeps)."""
-        if self.progress_cb is not None:
-            self.progress_cb(SyncProgress("waiting", self.pages, self.users, self._requests(),
-                                          float(getattr(self.client, "rate_limit_wait_total", 0.0) or 0.0),
-                                          reason, waiting_seconds=seconds, wait_reason=reason))
+        self._emit("waiting", reason, waiting_seconds=seconds, wait_reason=reason)
 
     def _read(self, pages, *, mark_seen: bool) -> None:
         """Stream pages into the database; non-dry runs commit them in groups (see batch)."""
@@ -385,14 +382,14 @@ class _Run:
             apply.supersede_held(conn, self.run_id)
             planned = apply.planned_count(conn, self.run_id)
             synced = apply.synced_count(conn)
-            held = planned and not self.allow and guard.exceeds(self.cfg.deactivation_limit, planned, synced)
-            if held:
+            # (The guard never holds 0 deactivations, so nothing planned completes.)
+            if not self.allow and guard.exceeds(self.cfg.deactivation_limit, planned, synced):
                 self.held = apply.hold_planned(conn, self.run_id)
             else:
                 self.deactivated = apply.apply_planned(conn, self.run_id, now)
-            apply.refresh_held_runs(conn, skip_run=self.run_id)
+            apply.refresh_held_runs(conn)  # this run is still 'running', with nothing held yet
             if self.mode == "full":
-                started = self.resume.get("started", time.time())
+                started = self.resume["started"]
                 state.put(conn, state.LAST_FULL_AT, time.time())
                 inc = state.get(conn, state.INCREMENTAL)
                 if not inc or inc.get("signature") != self.cfg.signature:
@@ -419,7 +416,7 @@ class _Run:
             self.planned += [describe_action(a) for a in absent]
             deacts += absent
         n = len(deacts)
-        if n and not self.allow and guard.exceeds(self.cfg.deactivation_limit, n, apply.synced_count(conn)):
+        if not self.allow and guard.exceeds(self.cfg.deactivation_limit, n, apply.synced_count(conn)):
             self.held = n
         else:
             self.deactivated = n
@@ -435,8 +432,9 @@ class _Run:
     def _requests(self) -> int:
         return getattr(self.client, "request_count", 0) - self.req0 if self.client is not None else 0
 
-    def _emit(self, phase: str, message: str) -> None:
+    def _emit(self, phase: str, message: str, *, waiting_seconds: float = 0.0, wait_reason: str = "") -> None:
         if self.progress_cb is None:
             return
         wait = float(getattr(self.client, "rate_limit_wait_total", 0.0) or 0.0) if self.client else 0.0
-        self.progress_cb(SyncProgress(phase, self.pages, self.users, self._requests(), wait, message))
+        self.progress_cb(SyncProgress(phase, self.pages, self.users, self._requests(), wait, message,
+                                      waiting_seconds, wait_reason))
