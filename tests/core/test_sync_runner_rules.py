@@ -362,8 +362,12 @@ def test_a_client_the_run_opens_is_closed_and_a_callers_client_is_not(sctx, fz, 
     assert kwargs["is_cancelled"]() is False
     cancel.append(True)
     assert kwargs["is_cancelled"]() is True
-    kwargs["on_event"](HttpEvent("rate_limited", "GET", LISTING, 429, 5.0))
-    assert (events[-1].phase, events[-1].waiting_seconds, events[-1].wait_reason) == ("waiting", 5.0, "Zendesk's limit")
+    shown = len(events)
+    for kind, wait in (("rate_limited", 5.0), ("paced", 0.5), ("retry", 0.25), ("retry", 0.0), ("response", 0.3)):
+        kwargs["on_event"](HttpEvent(kind, "GET", LISTING, None, wait))
+    assert [(e.phase, e.waiting_seconds, e.wait_reason) for e in events[shown:]] == [
+        ("waiting", 5.0, "Zendesk's limit"), ("waiting", 0.5, "Zendesk's limit"),
+        ("waiting", 0.25, "Zendesk is not answering")]
     mine = client_for(fz)
     mine.close = lambda: closed.append(mine)
     assert sync(sctx, fz, client=mine).status == "completed" and closed == [client]
@@ -468,7 +472,8 @@ def test_admin_or_not_comes_from_the_stored_connection(sctx, fz, caplog):
     sctx.settings.set(CONNECTION_KEY, {"is_admin": True})  # unreadable: no base_url
     with caplog.at_level(logging.DEBUG, logger="evalsync.sync"):
         assert sync(sctx, fz).mode == "full"
-    assert "connection info unavailable; using a full listing" in caplog.messages
+    unreadable = [r for r in caplog.records if r.getMessage() == "connection info unavailable; using a full listing"]
+    assert len(unreadable) == 1 and unreadable[0].exc_info and unreadable[0].levelno == logging.DEBUG
 
 
 def test_a_stopped_full_listing_is_resumed_even_when_an_export_is_due(sctx, fz):
@@ -1029,3 +1034,93 @@ def test_a_deactivation_is_stamped_with_the_time_of_the_run(sctx, fz):
                            (result.run_id, user["id"]))[0]
     assert (change["state"], user["deactivation_reason"]) == ("applied", "no longer in Zendesk (absent from a complete listing)")
     assert before <= user["updated_at"] <= after and before <= change["at"] <= after
+
+
+# -- the database while a run reads -------------------------------------------------------------------
+def test_another_window_can_write_while_the_sync_waits_for_zendesk(sctx, fz, monkeypatch):
+    """The group's write lock is let go when the next page is slow (never held across a wait)."""
+    import sqlite3
+    import threading
+
+    monkeypatch.setattr(fetch, "PAGE_SIZE", 10)  # three pages
+    second_applied = threading.Event()
+    wrote: list = []
+    handle = fz.handle
+
+    def slow_third_page(request):
+        if request.url.path == LISTING and f"page%5Bafter%5D={fz.ids[19]}" in str(request.url):
+            assert second_applied.wait(10)
+            other = sqlite3.connect(sctx.db.path, timeout=3)
+            try:
+                with other:
+                    other.execute("INSERT INTO users (name, email, status, source) "
+                                  "VALUES ('Typed in', 'typed@x.test', 'active', 'manual')")
+                wrote.append("ok")
+            except sqlite3.OperationalError as exc:
+                wrote.append(str(exc))
+            finally:
+                other.close()
+        return handle(request)
+
+    fz.handle = slow_third_page
+
+    def progress(p):
+        if p.phase == "fetch" and p.pages == 2:
+            second_applied.set()
+
+    assert sync(sctx, fz, progress=progress).status == "completed"
+    assert wrote == ["ok"]
+
+
+def traced(ctx) -> list[str]:
+    """Every statement this thread's connection runs from now on (the sync applies pages here)."""
+    statements: list[str] = []
+    ctx.db.connect().set_trace_callback(statements.append)
+    return statements
+
+
+def test_a_first_import_looks_nobody_up_and_reads_the_next_id_once_per_group(sctx, fz, monkeypatch):
+    monkeypatch.setattr(fetch, "PAGE_SIZE", 5)  # six pages
+    statements = traced(sctx)
+    assert sync(sctx, fz).new == 30
+    sctx.db.connect().set_trace_callback(None)
+    groups = [q for q in statements if q.startswith("UPDATE sync_runs SET n_new =") and "n_seen = n_seen +" in q]
+    next_ids = [q for q in statements if "coalesce(max(id), 0) + 1 FROM users" in q]
+    lookups = [q for q in statements if "WHERE zendesk_id IN" in q and q.lstrip().upper().startswith("SELECT")]
+    assert len(next_ids) == len(groups) < 6 and lookups == []
+
+
+def test_a_run_that_dies_after_a_page_leaves_its_counts_and_is_resumed(sctx, fz):
+    """A crash (here: SystemExit from the window) keeps the committed page, its cursor and counts."""
+    def die_after_the_first_page(p):
+        if p.phase == "fetch":
+            raise SystemExit(1)
+
+    with pytest.raises(SystemExit):
+        sync(sctx, fz, progress=die_after_the_first_page)
+    row = sctx.db.query("SELECT * FROM sync_runs")[0]
+    assert (row["status"], row["n_new"], row["n_updated"], row["n_seen"]) == ("running", 20, 0, 20)
+    assert row["requests"] in (1, 2)  # the second page may have been fetched ahead
+    assert state.get(sctx.db, state.RESUME)["cursors"][KEY]["done"] is False
+    result = sync(sctx, fz)
+    assert (result.status, result.new) == ("completed", 10)
+    assert run_row(sctx, row["id"])["status"] == "interrupted"
+
+
+def test_a_hand_made_row_with_an_identifier_is_still_matched_by_e_mail_in_the_default_mode(sctx, fz):
+    with sctx.db.transaction() as conn:
+        conn.execute("INSERT INTO users (name, email, identifier, status, source) "
+                     "VALUES ('From CSV', 'A5@x.test', 'EMP-5', 'active', 'csv')")
+    assert sync(sctx, fz).new == 29
+    row = sctx.db.query("SELECT zendesk_id, status, source FROM users WHERE identifier = 'EMP-5'")[0]
+    assert tuple(row) == (fz.ids[5], "active", "csv")
+
+
+def test_an_export_with_fresh_role_names_does_not_ask_for_them(sctx, fz):
+    sctx.extras["sync_is_admin"] = True
+    fz.users[fz.ids[0]]["custom_role_id"] = 7
+    asked = answer_roles(fz, {7: "Tier 1"})
+    sync(sctx, fz)
+    assert len(asked) == 1
+    fz.touch(fz.ids[0], name="Renamed")
+    assert sync(sctx, fz).mode == "incremental" and len(asked) == 1

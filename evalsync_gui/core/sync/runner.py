@@ -176,8 +176,9 @@ class _Run:
         if self.force_full or not self._is_admin():
             return "full"
         inc = state.get(self.db, state.INCREMENTAL)
-        last_full = state.get(self.db, state.LAST_FULL_AT) or 0
-        if not inc or inc.get("signature") != self.cfg.signature or time.time() - last_full > FULL_EVERY_SECONDS:
+        last_full = state.get(self.db, state.LAST_FULL_AT)
+        if (not inc or inc.get("signature") != self.cfg.signature or last_full is None
+                or time.time() - last_full > FULL_EVERY_SECONDS):
             return "full"
         return "incremental"
 
@@ -188,7 +189,7 @@ class _Run:
             from evalsync_gui.core.auth.session import connection_info
 
             info = connection_info(self.ctx)
-            return bool(getattr(info, "is_admin", False)) if info is not None else False
+            return info is not None and bool(info.is_admin)
         except Exception:  # no info (not connected yet, module missing): list, don't export
             log.debug("connection info unavailable; using a full listing", exc_info=True)
             return False
@@ -201,7 +202,7 @@ class _Run:
             # lock) links anyone: the ids it has seen are then all the lookups can find.
             self._linked = None if apply.has_linked(self.db.connect()) else set()
         self.role_names = roles.cached_names(self.db)
-        self._roles_due = not self.dry_run and roles.needs_refresh(self.db, full_listing=self.mode == "full")
+        self._roles_due = roles.needs_refresh(self.db, full_listing=self.mode == "full")  # (dry runs read no names)
         # Reading ends only at the listing's real end (fetch fails closed on anything else),
         # so the read is complete unless entries had to be skipped: a user we could not read
         # is not absent.
@@ -293,11 +294,10 @@ class _Run:
             raise Cancelled()
         users = page.users
         self.skipped += page.skipped
-        if self.dry_run and mark_seen:
-            users = [u for u in users if u.id not in self.seen]
-        conn = self.db.connect()
         if self.dry_run:
-            lookup = apply.lookup_page(conn, users, self.scope, self.cfg.identifier)
+            if mark_seen:  # no seen-marks are written: a user listed twice is counted once
+                users = [u for u in users if u.id not in self.seen]
+            lookup = apply.lookup_page(self.db.connect(), users, self.scope, self.cfg.identifier)
             actions, remotes = plan_page(users, lookup, self.scope, self.cfg.identifier, self.claimed)
             self.seen.update(r.zendesk_id for r in remotes)
             self._count_dry(actions)
