@@ -769,6 +769,7 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now += seconds
+        assert sum(self.slept) < 3600, "still waiting after an hour on the fake clock"
 
 
 def five_changes_on_three_export_pages(sctx, fz, monkeypatch) -> None:
@@ -1124,3 +1125,29 @@ def test_an_export_with_fresh_role_names_does_not_ask_for_them(sctx, fz):
     assert len(asked) == 1
     fz.touch(fz.ids[0], name="Renamed")
     assert sync(sctx, fz).mode == "incremental" and len(asked) == 1
+
+
+def test_users_an_export_read_before_its_cursor_was_refused_are_checked_by_the_listing(sctx, fz, monkeypatch):
+    """The export marks nobody as seen: a user it returned and who is gone from the full listing
+    that replaces it is absent like anyone else."""
+    sctx.extras["sync_is_admin"] = True
+    sync(sctx, fz)
+    gone = fz.ids[0]
+    for uid in fz.ids[:3]:
+        fz.touch(uid, name=f"R {uid}")
+    monkeypatch.setattr(fetch, "INCREMENTAL_PAGE_SIZE", 2)
+    handle = fz.handle
+    exports: list = []
+
+    def refuse_the_second_export_page(request):
+        if request.url.path == EXPORT:
+            exports.append(request)
+            if len(exports) == 2:
+                fz.forget(gone)  # deleted for good while the export ran
+                return httpx.Response(400, json={"error": "InvalidCursor"})
+        return handle(request)
+
+    fz.handle = refuse_the_second_export_page
+    result = sync(sctx, fz, allow_deactivations=True)
+    assert (result.status, result.mode, result.deactivated) == ("completed", "full", 1)
+    assert statuses(sctx)[gone] == "deactivated"

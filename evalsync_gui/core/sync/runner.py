@@ -252,7 +252,7 @@ class _Run:
         if paced:
             self.client.add_pacer(pacer)
         try:
-            self._read(pages, mark_seen=False)
+            self._read(pages)  # no seen-marks: an export is never a complete listing
         except ZendeskError as exc:
             if exc.status != 400 or self.dry_run:
                 raise
@@ -277,7 +277,7 @@ class _Run:
         """Report a pacing wait (called on the fetch thread, before it sleeps)."""
         self._emit("waiting", reason, waiting_seconds=seconds, wait_reason=reason)
 
-    def _read(self, pages, *, mark_seen: bool) -> None:
+    def _read(self, pages, *, mark_seen: bool = False) -> None:
         """Stream pages into the database; non-dry runs commit them in groups (see batch)."""
         if self.dry_run:
             for page in fetch.prefetched(pages):
@@ -338,8 +338,9 @@ class _Run:
 
     def _save_cursor(self, conn, page: fetch.Page) -> None:
         if self.mode == "incremental":
+            # (An export runs only while the stored cursor has this configuration's signature.)
             inc = state.get(conn, state.INCREMENTAL) or {}
-            inc.update(after_url=page.next_url, signature=self.cfg.signature)
+            inc.update(after_url=page.next_url)
             state.put(conn, state.INCREMENTAL, inc)
         else:
             self.resume["cursors"][page.key] = {"next": page.next_url, "done": page.done}
