@@ -89,6 +89,13 @@ EQUIVALENT: set[str] = {
     "evalsync_gui.core.chat.inactivity.x_apply__mutmut_111",
     "evalsync_gui.core.chat.inactivity.x_apply__mutmut_117",
     "evalsync_gui.core.chat.inactivity.x_apply__mutmut_118",
+    # sync.runner (tests/core/test_sync_runner_rules.py kills the rest): SQL keywords and names
+    # are case-insensitive ('full' inside the quotes keeps its case: a mode of 'FULL' is killed);
+    # a missing cancel check read as `lambda: None` is falsy like `lambda: False` everywhere it
+    # is asked (runner, HTTP client, pacer); "names read" set to None is falsy like False.
+    "evalsync_gui.core.sync.runner.xǁ_Runǁ_restart_as_full__mutmut_13",
+    "evalsync_gui.core.sync.runner.xǁ_Runǁ__init____mutmut_7",
+    "evalsync_gui.core.sync.runner.xǁ_Runǁ_with_role_names__mutmut_5",
 }
 
 

@@ -1151,3 +1151,12 @@ def test_users_an_export_read_before_its_cursor_was_refused_are_checked_by_the_l
     result = sync(sctx, fz, allow_deactivations=True)
     assert (result.status, result.mode, result.deactivated) == ("completed", "full", 1)
     assert statuses(sctx)[gone] == "deactivated"
+
+
+def test_a_custom_role_in_the_scope_has_its_name_read_even_when_nobody_has_it_yet(ctx, fz):
+    """The scope's own words ("agents with the custom role Tier 1") need the name."""
+    ctx.extras["sync_is_admin"] = False
+    save_config(ctx, SyncConfig(roles=["agent", "custom:7"]))
+    asked = answer_roles(fz, {7: "Tier 1"})
+    assert sync(ctx, fz).status == "completed" and len(asked) == 1
+    assert state.get(ctx.db, "custom_roles")["names"] == {"7": "Tier 1"}
