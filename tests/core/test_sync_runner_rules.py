@@ -119,6 +119,11 @@ def freeze_time(monkeypatch, now: float) -> None:
                                                               sleep=time.sleep))
 
 
+def suspend_first(fz, n: int) -> None:
+    for uid in fz.ids[:n]:
+        fz.touch(uid, suspended=True)
+
+
 def put_state(ctx, key: str, value) -> None:
     with ctx.db.transaction() as conn:
         state.put(conn, key, value)
@@ -161,8 +166,7 @@ def test_by_default_a_run_writes_holds_and_may_export(sctx, fz):
     """No dry run, no forced full listing and no allowed deactivations unless asked."""
     sctx.extras["sync_is_admin"] = True
     assert sync(sctx, fz).new == 30 and len(statuses(sctx)) == 30
-    for uid in fz.ids[:12]:
-        fz.touch(uid, suspended=True)
+    suspend_first(fz, 12)  # more than 10 and more than 20%: the default guard holds them
     result = sync(sctx, fz)
     assert (result.mode, result.status, result.held, result.deactivated, result.exit_code) == (
         "incremental", "held", 12, 0, 3)
@@ -591,19 +595,23 @@ def test_a_finished_listing_is_not_read_again_when_resumed(ctx, fz):
 
 
 # -- reading: pages, skipped entries, dry runs -----------------------------------------------
-def test_entries_without_an_id_are_reported_and_nobody_is_absent(sctx, fz, caplog):
-    sync(sctx, fz)
-    fz.forget(fz.ids[0])
+def add_to_each_listing_page(fz, *entries: dict) -> None:
     handle = fz.handle
 
-    def with_two_nameless(request):
+    def patched(request):
         response = handle(request)
         if request.url.path != LISTING:
             return response
         body = response.json()
-        return httpx.Response(200, json={**body, "users": [*body["users"], {"name": "No id"}, {"id": "x"}]})
+        return httpx.Response(200, json={**body, "users": [*body["users"], *entries]})
 
-    fz.handle = with_two_nameless
+    fz.handle = patched
+
+
+def test_entries_without_an_id_are_reported_and_nobody_is_absent(sctx, fz, caplog):
+    sync(sctx, fz)
+    fz.forget(fz.ids[0])
+    add_to_each_listing_page(fz, {"name": "No id"}, {"id": "x"})
     events, progress = progress_list()
     with caplog.at_level(logging.INFO, logger="evalsync.sync"):
         result = sync(sctx, fz, progress=progress, allow_deactivations=True)
@@ -638,8 +646,7 @@ def test_a_dry_run_counts_what_a_run_would_do_and_writes_nothing_but_its_row(sct
 
 def test_a_dry_run_holds_like_a_run_and_allow_lifts_it(sctx, fz):
     sync(sctx, fz)
-    for uid in fz.ids[:12]:
-        fz.touch(uid, suspended=True)
+    suspend_first(fz, 12)  # more than 10 and more than 20%: the default guard holds them
     held = sync(sctx, fz, dry_run=True)
     assert (held.status, held.held, held.deactivated, held.exit_code) == ("held", 12, 0, 3)
     assert run_row(sctx, held.run_id)["n_held"] == 12
@@ -671,15 +678,7 @@ def test_a_dry_export_plans_no_absent_users(sctx, fz):
 def test_a_dry_run_with_skipped_entries_plans_no_absent_users(sctx, fz):
     sync(sctx, fz)
     fz.forget(fz.ids[0])
-    handle = fz.handle
-
-    def with_nameless(request):
-        response = handle(request)
-        if request.url.path != LISTING:
-            return response
-        return httpx.Response(200, json={**response.json(), "users": [*response.json()["users"], {"name": "No id"}]})
-
-    fz.handle = with_nameless
+    add_to_each_listing_page(fz, {"name": "No id"})
     result = sync(sctx, fz, dry_run=True)
     assert (result.status, result.deactivated, result.planned) == ("completed", 0, [])
 
@@ -931,8 +930,7 @@ def test_no_role_names_are_read_when_no_role_matters(sctx, fz):
 # -- guard ---------------------------------------------------------------------------------------
 def test_allowed_deactivations_are_applied_however_many(sctx, fz):
     sync(sctx, fz)
-    for uid in fz.ids[:12]:
-        fz.touch(uid, suspended=True)
+    suspend_first(fz, 12)  # more than 10 and more than 20%: the default guard holds them
     result = sync(sctx, fz, allow_deactivations=True)
     assert (result.status, result.deactivated, result.held, result.exit_code) == ("completed", 12, 0, 0)
     assert list(statuses(sctx).values()).count("deactivated") == 12
