@@ -910,8 +910,12 @@ def test_custom_role_names_are_read_once_and_written_on_the_users(sctx, fz):
     for uid in fz.ids[::2]:
         fz.users[uid]["custom_role_id"] = 7
     asked = answer_roles(fz, {7: "Tier 1"})
+    statements = traced(sctx)
     assert sync(sctx, fz).status == "completed"
+    sctx.db.connect().set_trace_callback(None)
     assert len(asked) == 1
+    # A first import writes each name with its row: no pass over the directory afterwards.
+    assert [q for q in statements if q.startswith("UPDATE users SET custom_role_name")] == []
     names = {r["custom_role_name"] for r in sctx.db.query("SELECT custom_role_name FROM users WHERE custom_role_id = 7")}
     assert names == {"Tier 1"}
     assert state.get(sctx.db, "custom_roles")["names"] == {"7": "Tier 1"}
@@ -1085,8 +1089,26 @@ def test_a_first_import_looks_nobody_up_and_reads_the_next_id_once_per_group(sct
     sctx.db.connect().set_trace_callback(None)
     groups = [q for q in statements if q.startswith("UPDATE sync_runs SET n_new =") and "n_seen = n_seen +" in q]
     next_ids = [q for q in statements if "coalesce(max(id), 0) + 1 FROM users" in q]
+    unlinked = [q for q in statements if "FROM users WHERE zendesk_id IS NULL ORDER BY id DESC" in q]
     lookups = [q for q in statements if "WHERE zendesk_id IN" in q and q.lstrip().upper().startswith("SELECT")]
-    assert len(next_ids) == len(groups) < 6 and lookups == []
+    assert len(next_ids) == len(unlinked) == len(groups) < 6 and lookups == []
+
+
+def test_held_rows_are_looked_for_on_each_page_only_while_some_are_held(sctx, fz):
+    sync(sctx, fz)
+    expiring = "UPDATE user_changes SET state = 'discarded' WHERE state = 'held' AND user_id IN"
+    statements = traced(sctx)
+    sync(sctx, fz)
+    assert [q for q in statements if q.startswith(expiring)] == []
+    suspend_first(fz, 12)
+    assert sync(sctx, fz).status == "held"
+    for uid in fz.ids[:12]:
+        fz.touch(uid, suspended=False)
+    statements.clear()
+    assert sync(sctx, fz).status == "completed"
+    sctx.db.connect().set_trace_callback(None)
+    assert [q for q in statements if q.startswith(expiring)] != []
+    assert runs.held_deactivations(sctx) == []
 
 
 def test_a_run_that_dies_after_a_page_leaves_its_counts_and_is_resumed(sctx, fz):
@@ -1158,3 +1180,28 @@ def test_a_custom_role_in_the_scope_has_its_name_read_even_when_nobody_has_it_ye
     asked = answer_roles(fz, {7: "Tier 1"})
     assert sync(ctx, fz).status == "completed" and len(asked) == 1
     assert state.get(ctx.db, "custom_roles")["names"] == {"7": "Tier 1"}
+
+
+def test_one_unlinked_row_is_linked_to_one_zendesk_user_across_pages(sctx, fz, monkeypatch):
+    """An address that moved from one Zendesk user to another during the listing: the hand-made
+    row goes to the first, the second is a new row, in a dry run and in a run."""
+    monkeypatch.setattr(fetch, "PAGE_SIZE", 10)  # pages 2 and 3 share a group
+    first, second = fz.ids[12], fz.ids[25]
+    fz.users[second]["email"] = fz.users[first]["email"]
+    with sctx.db.transaction() as conn:
+        conn.execute("INSERT INTO users (name, email, status, source) VALUES ('Hand', 'A12@x.test', 'active', 'manual')")
+    dry = sync(sctx, fz, dry_run=True)
+    assert (dry.new, dry.updated) == (29, 1)
+    assert sync(sctx, fz).new == 29
+    rows = sctx.db.query("SELECT zendesk_id, source FROM users WHERE email LIKE 'a12@x.test' ORDER BY id")
+    assert [tuple(r) for r in rows] == [(first, "manual"), (second, "zendesk")]
+
+
+def test_a_dry_run_matches_hand_made_rows_like_a_run(sctx, fz):
+    with sctx.db.transaction() as conn:
+        conn.execute("INSERT INTO users (name, email, identifier, status, source) "
+                     "VALUES ('From CSV', 'A5@x.test', 'EMP-5', 'active', 'csv')")
+    dry = sync(sctx, fz, dry_run=True)
+    assert (dry.new, dry.updated) == (29, 1)
+    linked = [p for p in dry.planned if p["zendesk_id"] == fz.ids[5]]
+    assert [(p["action"], p["name"]) for p in linked] == [("update", "Agent 5")]
