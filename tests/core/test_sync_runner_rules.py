@@ -1085,8 +1085,9 @@ def traced(ctx) -> list[str]:
 def test_a_first_import_looks_nobody_up_and_reads_the_next_id_once_per_group(sctx, fz, monkeypatch):
     monkeypatch.setattr(fetch, "PAGE_SIZE", 5)  # six pages
     statements = traced(sctx)
-    assert sync(sctx, fz).new == 30
+    result = sync(sctx, fz)
     sctx.db.connect().set_trace_callback(None)
+    assert (result.new, run_row(sctx, result.run_id)["n_seen"]) == (30, 30)
     groups = [q for q in statements if q.startswith("UPDATE sync_runs SET n_new =") and "n_seen = n_seen +" in q]
     next_ids = [q for q in statements if "coalesce(max(id), 0) + 1 FROM users" in q]
     unlinked = [q for q in statements if "FROM users WHERE zendesk_id IS NULL ORDER BY id DESC" in q]

@@ -195,7 +195,6 @@ class _Run:
             return False
 
     def _sync(self) -> str:
-        now = runs.now_iso()
         if not self.dry_run:
             self._prepare_resume()
             # Before the first import nobody is linked, and only this run (holding the sync
@@ -214,7 +213,7 @@ class _Run:
             self._emit("fetch", f"{self.skipped} users from Zendesk were skipped (no usable id)")
         if self.dry_run:
             return self._finish_dry(complete)
-        return self._finish(complete, now)
+        return self._finish(complete)
 
     # -- reading ---------------------------------------------------------------------------
     def _prepare_resume(self) -> None:
@@ -372,7 +371,7 @@ class _Run:
             yield page
 
     # -- finishing -------------------------------------------------------------------------
-    def _finish(self, complete: bool, started_iso: str) -> str:
+    def _finish(self, complete: bool) -> str:
         now = runs.now_iso()
         absent = []
         if complete and self.mode == "full":
