@@ -227,7 +227,8 @@ def test_a_listing_that_fails_half_way_keeps_the_first_page_and_the_cursor(sctx,
         result = sync(sctx, fz, progress=progress)
     assert (result.status, result.error, result.exit_code) == ("failed", GIVE_UP_LISTING, 5)
     assert (result.new, result.updated, result.deactivated, result.held, result.requests) == (0, 20, 0, 0, 3)
-    assert ("evalsync.sync", logging.WARNING, f"sync run {result.run_id} failed: {GIVE_UP_LISTING}") in caplog.record_tuples
+    warning = f"sync run {result.run_id} failed: {GIVE_UP_LISTING}"
+    assert ("evalsync.sync", logging.WARNING, warning) in caplog.record_tuples
     assert events[-1].phase == "done" and events[-1].message == GIVE_UP_LISTING
     row = run_row(sctx, result.run_id)
     assert (row["status"], row["error"], row["requests"], row["n_updated"], row["n_seen"]) == (
@@ -1035,7 +1036,8 @@ def test_a_deactivation_is_stamped_with_the_time_of_the_run(sctx, fz):
                          (fz.ids[0],))[0]
     change = sctx.db.query("SELECT at, state FROM user_changes WHERE run_id = ? AND user_id = ?",
                            (result.run_id, user["id"]))[0]
-    assert (change["state"], user["deactivation_reason"]) == ("applied", "no longer in Zendesk (absent from a complete listing)")
+    assert (change["state"], user["deactivation_reason"]) == (
+        "applied", "no longer in Zendesk (absent from a complete listing)")
     assert before <= user["updated_at"] <= after and before <= change["at"] <= after
 
 

@@ -128,7 +128,7 @@ class _Run:
         try:
             if self.client is None:
                 self.client = self._open_client()
-            elif getattr(self.client, "on_event", False) is None:
+            elif hasattr(self.client, "on_event") and self.client.on_event is None:  # (never replace a caller's hook)
                 self.client.on_event = self._on_http_event
             self.mode = self._choose_mode()
             self.run_id = runs.start_run(self.db, self.trigger, self.mode, self.dry_run)
@@ -430,11 +430,11 @@ class _Run:
         return f"sync run {self.run_id}" if self.run_id is not None else "sync (not started)"
 
     def _requests(self) -> int:
-        return getattr(self.client, "request_count", 0) - self.req0 if self.client is not None else 0
+        return getattr(self.client, "request_count", 0) - self.req0  # no client yet: 0 - 0
 
     def _emit(self, phase: str, message: str, *, waiting_seconds: float = 0.0, wait_reason: str = "") -> None:
         if self.progress_cb is None:
             return
-        wait = float(getattr(self.client, "rate_limit_wait_total", 0.0) or 0.0) if self.client else 0.0
+        wait = float(getattr(self.client, "rate_limit_wait_total", 0.0))
         self.progress_cb(SyncProgress(phase, self.pages, self.users, self._requests(), wait, message,
                                       waiting_seconds, wait_reason))
