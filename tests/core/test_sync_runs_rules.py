@@ -371,3 +371,27 @@ def test_undo_makes_the_next_sync_a_full_listing(ctx, fz):
     assert (after.mode, after.status) == ("full", "completed")
     assert user(ctx, fz.ids[0])["name"] == "Renamed"
     assert runs.get_run(ctx, after.run_id)["changes"][0]["new_value"] == "Renamed"
+
+
+@pytest.mark.parametrize("activated", [False, True], ids=["untouched", "activated-since"])
+def test_undoing_a_return_deactivates_again_unless_an_admin_activated_the_user(ctx, fz, activated):
+    """A return (status, flag and deactivated_by) is undone as a whole, only while the user is
+    still Pending as the run left them: once an admin activated them, those values are the admin's."""
+    configured(ctx)
+    sync(ctx, fz)
+    fz.touch(fz.ids[0], active=False)
+    assert sync(ctx, fz).deactivated == 1
+    fz.touch(fz.ids[0], active=True)
+    back = sync(ctx, fz)
+    u = user(ctx, fz.ids[0])
+    assert (u["status"], u["flag"], u["deactivated_by"]) == ("pending", "returned", None)
+    if activated:
+        directory.activate(ctx.db, ctx.settings, [u["id"]])
+    counts = runs.undo_run(ctx, back.run_id)
+    u = user(ctx, fz.ids[0])
+    if activated:
+        assert counts == {"removed": 0, "reverted": 0, "reactivated": 0, "kept": 3}
+        assert (u["status"], u["flag"], u["deactivated_by"]) == ("active", None, None)
+    else:
+        assert counts == {"removed": 0, "reverted": 3, "reactivated": 0, "kept": 0}
+        assert (u["status"], u["flag"], u["deactivated_by"]) == ("deactivated", None, "sync")

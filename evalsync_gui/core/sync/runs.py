@@ -191,6 +191,9 @@ def _undo_one(conn, uid: int, action: str, column: str | None, old: str | None, 
         return "reactivated" if cur.rowcount else "kept"
     if column not in _UNDOABLE:
         return "kept"
-    cur = conn.execute(f"UPDATE users SET {column} = ?, updated_at = ? WHERE id = ? AND {column} IS ?",
+    # A return's three rows (status, flag, deactivated_by) go back together, only while the user
+    # is still Pending as the run left them: an admin's activation also clears deactivated_by.
+    still = " AND status = 'pending'" if action == "return" else ""
+    cur = conn.execute(f"UPDATE users SET {column} = ?, updated_at = ? WHERE id = ? AND {column} IS ?{still}",
                        (old, now, uid, new))
     return "reverted" if cur.rowcount else "kept"
