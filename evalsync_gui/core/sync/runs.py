@@ -143,7 +143,8 @@ def undo_run(ctx, run_id: int) -> dict:
     """Reverse a run: renames back, deactivations reversed, imported users removed if still Pending.
 
     A field is put back only while it still holds the value this run wrote, so later
-    edits (by a newer run or the admin) win. The next sync is a full listing.
+    edits (by a newer run or the admin) win. The run's held deactivations, and any held row of
+    a user it removes, are discarded. The next sync is a full listing.
     """
     from evalsync_gui.core.errors import UsageError
 
