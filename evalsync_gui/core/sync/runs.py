@@ -194,7 +194,7 @@ def _undo_one(conn, uid: int, action: str, column: str | None, old: str | None, 
         return "kept"
     # A return's three rows (status, flag, deactivated_by) go back together, only while the user
     # is still Pending as the run left them: an admin's activation also clears deactivated_by.
-    still = " AND status = 'pending'" if action == "return" else ""
-    cur = conn.execute(f"UPDATE users SET {column} = ?, updated_at = ? WHERE id = ? AND {column} IS ?{still}",
+    clause = " AND status = 'pending'" if action == "return" else ""
+    cur = conn.execute(f"UPDATE users SET {column} = ?, updated_at = ? WHERE id = ? AND {column} IS ?{clause}",
                        (old, now, uid, new))
     return "reverted" if cur.rowcount else "kept"
