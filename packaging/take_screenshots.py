@@ -242,6 +242,7 @@ def rate_limit_wait(window, out: Path) -> None:
 def user_sync_runs(window, out: Path) -> None:
     users = users_tab(window)
     users.history.reload()
+    wait_until(lambda: not users.history.loader.is_running())
     users.pages.setCurrentWidget(users.history)
     shoot(window, out, "user-sync-runs")
     users.pages.setCurrentIndex(0)
