@@ -292,6 +292,28 @@ def test_users_a_sync_adds_arrive_with_their_rows_in_one_read_off_the_gui_thread
     assert [tab.model.index(r, 0).data() for r in range(3, 8)] == [f"Zz New {i}" for i in range(5)]
 
 
+def test_a_live_refresh_repaints_only_when_a_row_on_screen_changed(make_tab, ctx, qtbot):
+    """During a sync the counts and the visible rows are re-read every 500 ms; the table is only
+    repainted (tens of ms of the GUI thread at 1280x800) when one of those rows changed."""
+    seed_users(ctx.db, 30, status_mix=(1.0, 0, 0))
+    tab = make_tab(start_schedule=False)
+    tab.resize(1000, 600)
+    tab.show()
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 30, timeout=3000)
+    tab.table.viewport().grab()  # the rows on screen are painted (and cached)
+    changes: list[int] = []
+    tab.model.dataChanged.connect(lambda *a: changes.append(1))
+    with qtbot.waitSignal(tab.loader.finished, timeout=3000):
+        tab.refresh_live()
+    assert changes == []
+    uid = tab.model.user_id(2)
+    with ctx.db.transaction() as conn:
+        conn.execute("UPDATE users SET name = 'Renamed In Zendesk' WHERE id = ?", (uid,))
+    with qtbot.waitSignal(tab.loader.finished, timeout=3000):
+        tab.refresh_live()
+    assert changes == [1] and tab.model.index(2, 0).data() == "Renamed In Zendesk"
+
+
 def test_sync_progress_is_coalesced(qtbot, ctx):
     from evalsync_gui.gui.sync_controller import SyncController
 
