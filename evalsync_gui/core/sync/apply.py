@@ -54,11 +54,11 @@ def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
         yield items[i:i + size]
 
 
-def _select_in(conn: sqlite3.Connection, where: str, values: Sequence, source: str = "users") -> list[sqlite3.Row]:
+def _select_in(conn: sqlite3.Connection, where: str, values: Sequence) -> list[sqlite3.Row]:
     rows: list[sqlite3.Row] = []
     for part in _chunks(list(values)):
         marks = ",".join("?" * len(part))
-        rows += conn.execute(f"SELECT {LOCAL_COLUMNS} FROM {source} WHERE {where.format(marks=marks)}", part).fetchall()
+        rows += conn.execute(f"SELECT {LOCAL_COLUMNS} FROM users WHERE {where.format(marks=marks)}", part).fetchall()
     return rows
 
 
@@ -132,7 +132,7 @@ def lookup_page(conn: sqlite3.Connection, users: Sequence[ZendeskUser], scope: S
 
 def _match_key(user: ZendeskUser, identifier_mode: str) -> tuple[str, str] | None:
     """:func:`decisions.match_key` straight from the checked user (no Remote built twice)."""
-    if identifier_mode != "default" and (value := identifier_value(user, identifier_mode)):
+    if value := identifier_value(user, identifier_mode):  # None in the default mode
         return (IDENTIFIER, value)
     key = email_key(user.email)
     return (EMAIL, key) if key else None
@@ -157,8 +157,7 @@ def apply_page(conn: sqlite3.Connection, run_id: int, actions: Sequence[Action],
         first = _insert_users(conn, creates, run_id if mark_seen else None, now, ids or IdAllocator(conn), names)
         # The rows just inserted hold everything the change records need: SQLite copies it,
         # so 100,000 imported users cost no Python objects and no JSON for their history.
-        conn.execute(_INSERT_CREATED, {"run": run_id, "first": first, "last": first + len(creates) - 1,
-                                       "reason": REASONS[IN_SCOPE], "now": now})
+        conn.execute(_INSERT_CREATED, {"run": run_id, "first": first, "reason": REASONS[IN_SCOPE], "now": now})
         counts.new = len(creates)
     if updates:
         _update_users(conn, updates, identifier_mode, now, names)
@@ -183,8 +182,7 @@ def apply_page(conn: sqlite3.Connection, run_id: int, actions: Sequence[Action],
     if mark_seen and seen_ids:
         # Rows created above already carry this run's seen-mark.
         created = {a.remote.zendesk_id for a in creates}
-        seen_ids = [zid for zid in seen_ids if zid not in created] if created else seen_ids
-        for part in _chunks(list(seen_ids)):
+        for part in _chunks([zid for zid in seen_ids if zid not in created]):
             conn.execute(f"UPDATE users SET last_seen_run = ? WHERE zendesk_id IN ({','.join('?' * len(part))})",
                          (run_id, *part))
     return counts
@@ -216,7 +214,7 @@ def _rows_per_insert(conn: sqlite3.Connection) -> int:
 _INSERT_CREATED = (
     "INSERT INTO user_changes (run_id, user_id, action, field, old_value, new_value, reason, state, at) "
     "SELECT :run, id, 'create', NULL, NULL, name || ' <' || coalesce(email, '') || '>', :reason, 'applied', :now "
-    "FROM users WHERE id BETWEEN :first AND :last ORDER BY id")
+    "FROM users WHERE id >= :first ORDER BY id")  # the page's new rows: the highest ids (see IdAllocator)
 _INSERT_CHANGES = (
     "INSERT INTO user_changes (run_id, user_id, action, field, old_value, new_value, reason, state, at, reason_code) "
     "SELECT :run, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, :now, "
@@ -402,12 +400,11 @@ def _apply_statements(state: str) -> tuple[str, str, str]:
     )
 
 
-_APPLY = {state: _apply_statements(state) for state in ("planned", "held")}
-
-
 def apply_planned(conn: sqlite3.Connection, run_id: int, now: str, state: str = "planned") -> int:
     """Deactivate the users of this run's ``state`` rows (planned or held); returns how many."""
-    discard, deactivate, mark = _APPLY[state]
+    if state not in ("planned", "held"):
+        raise ValueError(f"not a deactivation state: {state!r}")
+    discard, deactivate, mark = _apply_statements(state)
     conn.execute(discard, (run_id,))
     cur = conn.execute(deactivate, (now, run_id, run_id))
     conn.execute(mark, (now, run_id))
