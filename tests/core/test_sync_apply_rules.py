@@ -91,11 +91,15 @@ def remote(zid: int, email: str | None = None, identifier: str | None = None, **
 
 
 # -- small helpers -----------------------------------------------------------------------
-def test_ids_continue_after_the_highest_row_and_each_take_reserves_its_block(conn):
+def test_ids_continue_above_every_user_and_change_row_and_each_take_reserves_its_block(conn):
     assert apply.IdAllocator(conn).take(2) == 1  # an empty table starts at 1
     add_user(conn, id=7)
     ids = apply.IdAllocator(conn)
     assert (ids.take(3), ids.take(1), ids.take(1)) == (8, 11, 12)
+    add_change(conn, add_run(conn), 20, "undone")  # the history of a removed user 20
+    assert apply.IdAllocator(conn).take(1) == 21
+    add_user(conn, id=30)
+    assert apply.IdAllocator(conn).take(1) == 31
 
 
 def test_has_linked_is_true_only_once_a_row_carries_a_zendesk_id(conn):
@@ -513,3 +517,35 @@ def test_a_resumed_run_adopts_the_stopped_runs_marks_and_plans_and_stale_plans_g
     assert (run_of[planned], run_of[applied], run_of[stale_plan]) == (run, stopped, stale)
     apply.discard_stale_planned(conn, run)
     assert [state_of(conn, x) for x in (planned, applied, stale_plan)] == ["planned", "applied", "discarded"]
+
+
+# -- a bug found while writing these tests -------------------------------------------------
+def test_held_rows_of_users_an_undo_removed_no_longer_keep_their_run_held(ctx):
+    """Undoing the import of users the guard later held removes them (still Pending). Their held
+    rows kept the later run 'held', and the next import gave their ids to other people, who then
+    showed up as held ("suspended in Zendesk") although Zendesk had them fine."""
+    from evalsync_gui.core.sync import runs
+    from evalsync_gui.core.sync.config import SyncConfig, save_config
+    from evalsync_gui.core.sync.runner import run_sync
+    from tests.core.sync_fake import FakeZendesk, client_for
+
+    fz = FakeZendesk()
+    fz.ids = [fz.add(f"Agent {i}", f"a{i}@x.test") for i in range(20)]
+    fz.seeding = False
+    save_config(ctx, SyncConfig(roles=["agent"]))
+    imported = run_sync(ctx, client=client_for(fz))
+    for uid in fz.ids[:15]:
+        fz.touch(uid, suspended=True)
+    held = run_sync(ctx, client=client_for(fz), full=True)
+    assert (held.status, held.held) == ("held", 15)
+    runs.undo_run(ctx, imported.run_id)  # removes all 20 imported users: they are still Pending
+    assert runs.held_deactivations(ctx) == []
+    after = run_sync(ctx, client=client_for(fz), full=True)
+    assert after.status == "completed"
+    assert runs.held_deactivations(ctx) == []
+    run = runs.get_run(ctx, held.run_id)
+    assert (run["status"], run["n_held"]) == ("completed", 0)
+    assert {c["state"] for c in run["changes"] if c["action"] == "deactivate"} == {"discarded"}
+    # The re-imported users got new ids: no earlier run's row names any of them.
+    assert ctx.db.scalar("SELECT count(*) FROM user_changes c JOIN users u ON u.id = c.user_id "
+                         "WHERE c.run_id != ?", (after.run_id,)) == 0

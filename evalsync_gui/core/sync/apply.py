@@ -63,14 +63,17 @@ def _select_in(conn: sqlite3.Connection, where: str, values: Sequence) -> list[s
 
 
 class IdAllocator:
-    """Ids for new users rows, from ``max(id) + 1``: exactly what SQLite would assign.
+    """Ids for new users rows, above every id a users row or a change row has ever named.
 
+    SQLite would reuse the ids of removed rows (undoing an import removes its Pending users),
+    and a new user would then inherit the removed one's history and held deactivations.
     Valid only while the caller's write transaction lasts (nobody else can insert), so a
     group commit makes a new one per transaction; no SELECT is needed to learn new ids.
     """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
-        self.next = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM users").fetchone()[0]
+        self.next = conn.execute("SELECT max(coalesce((SELECT max(id) FROM users), 0), "
+                                 "coalesce((SELECT max(user_id) FROM user_changes), 0)) + 1").fetchone()[0]
 
     def take(self, n: int) -> int:
         first, self.next = self.next, self.next + n
@@ -346,11 +349,14 @@ def expire_held_rows(conn: sqlite3.Connection, user_ids: Sequence[int]) -> int:
 
 
 def supersede_held(conn: sqlite3.Connection, run_id: int) -> int:
-    """One held row per person: older held rows give way to this run's plan, or to a deactivation."""
+    """One held row per person: older held rows give way to this run's plan, or to a deactivation.
+
+    A held row stays only while its user is linked and not deactivated: a row whose user was
+    deactivated, unlinked or removed (undoing an import removes Pending users) holds nobody."""
     return conn.execute(
         "UPDATE user_changes SET state = 'discarded' WHERE state = 'held' AND run_id != ? AND "
         "(user_id IN (SELECT user_id FROM user_changes WHERE run_id = ? AND state = 'planned') "
-        "OR user_id IN (SELECT id FROM users WHERE status = 'deactivated' OR zendesk_id IS NULL))",
+        "OR user_id NOT IN (SELECT id FROM users WHERE status != 'deactivated' AND zendesk_id IS NOT NULL))",
         (run_id, run_id)).rowcount
 
 
