@@ -22,7 +22,6 @@ from evalsync_gui.core.sync.decisions import (
     ABSENT_REASON,
     EMAIL,
     IDENTIFIER,
-    GONE_CODE,
     REASONS,
     RETURNED_FLAG,
     Action,
@@ -54,11 +53,11 @@ def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
         yield items[i:i + size]
 
 
-def _select_in(conn: sqlite3.Connection, where: str, values: Sequence) -> list[sqlite3.Row]:
+def _linked_rows(conn: sqlite3.Connection, zendesk_ids: Sequence[int]) -> list[sqlite3.Row]:
     rows: list[sqlite3.Row] = []
-    for part in _chunks(list(values)):
+    for part in _chunks(zendesk_ids):
         marks = ",".join("?" * len(part))
-        rows += conn.execute(f"SELECT {LOCAL_COLUMNS} FROM users WHERE {where.format(marks=marks)}", part).fetchall()
+        rows += conn.execute(f"SELECT {LOCAL_COLUMNS} FROM users WHERE zendesk_id IN ({marks})", part).fetchall()
     return rows
 
 
@@ -118,7 +117,7 @@ def lookup_page(conn: sqlite3.Connection, users: Sequence[ZendeskUser], scope: S
     ids = {u.id for u in users}
     if linked is not None:
         ids = {i for i in ids if i in linked}
-    for row in _select_in(conn, "zendesk_id IN ({marks})", sorted(ids)):
+    for row in _linked_rows(conn, sorted(ids)):
         lookup.by_zendesk_id[row["zendesk_id"]] = row
     if unlinked is True:
         unlinked = UnlinkedRows(conn, identifier_mode)
@@ -165,7 +164,7 @@ def apply_page(conn: sqlite3.Connection, run_id: int, actions: Sequence[Action],
     if updates:
         _update_users(conn, updates, identifier_mode, now, names)
         for a in updates:
-            changes += _update_changes(run_id, a, now)
+            changes += _update_changes(a)
         counts.updated = sum(1 for a in updates if a.recorded)
     # A user seen again in this run cancels any deactivation planned for them earlier on.
     linked = [row["id"] for row in lookup.by_zendesk_id.values()]
@@ -176,12 +175,10 @@ def apply_page(conn: sqlite3.Connection, run_id: int, actions: Sequence[Action],
         leaving = {a.user_id for a in deacts}
         expire_held_rows(conn, [uid for uid in linked if uid not in leaving])
     for a in deacts:
-        changes.append((run_id, a.user_id, "deactivate", "status", a.old_status, "deactivated", a.reason, "planned",
-                        now, a.code))
+        changes.append((a.user_id, "deactivate", "status", a.old_status, "deactivated", a.reason, "planned", a.code))
     counts.planned = len(deacts)
     if changes:
-        conn.execute(_INSERT_CHANGES, {"run": run_id, "now": now,
-                                       "rows": _dumps([(*c[1:8], c[9] if len(c) > 9 else None) for c in changes])})
+        conn.execute(_INSERT_CHANGES, {"run": run_id, "now": now, "rows": _dumps(changes)})
     if mark_seen and seen_ids:
         # Rows created above already carry this run's seen-mark.
         created = {a.remote.zendesk_id for a in creates}
@@ -233,7 +230,7 @@ def _insert_users(conn: sqlite3.Connection, creates: Sequence[Create], seen_run:
         r = a.remote
         flat += (first + i, r.zendesk_id, r.name, r.email, r.identifier, r.zendesk_role, r.custom_role_id,
                  r.zendesk_active, r.zendesk_suspended, r.zendesk_updated_at,
-                 role_names.get(r.custom_role_id) if r.custom_role_id is not None else None)
+                 role_names.get(r.custom_role_id))  # no role: None, as no name is keyed by None
     step = _rows_per_insert(conn) * _PER_ROW
     for start in range(0, len(flat), step):
         part = flat[start:start + step]
@@ -254,7 +251,7 @@ def _update_users(conn: sqlite3.Connection, updates: Sequence[Update], identifie
         "zendesk_suspended = :zendesk_suspended, zendesk_updated_at = :zendesk_updated_at" + ident + ", "
         "updated_at = CASE WHEN :recorded THEN :now ELSE updated_at END WHERE id = :id",
         [{**_remote_dict(a.remote), "recorded": a.recorded, "now": now, "id": a.user_id,
-          "role_name": role_names.get(a.remote.custom_role_id) if a.remote.custom_role_id is not None else None}
+          "role_name": role_names.get(a.remote.custom_role_id)}
          for a in updates],
     )
     returned = [a for a in updates if a.returned]
@@ -271,18 +268,19 @@ def _remote_dict(r: Remote) -> dict[str, Any]:
             "identifier": r.identifier}
 
 
-def _update_changes(run_id: int, a: Update, now: str) -> list[tuple]:
+def _update_changes(a: Update) -> list[tuple]:
+    """Change rows (user, action, field, old, new, reason, state, reason code; see _INSERT_CHANGES)."""
     rows = []
     if a.link:
-        rows.append((run_id, a.user_id, "link", "zendesk_id", None, str(a.remote.zendesk_id),
-                     "matched by identifier", "applied", now))
+        rows.append((a.user_id, "link", "zendesk_id", None, str(a.remote.zendesk_id), "matched by identifier",
+                     "applied", None))
     for name, old, new in a.changes:
-        rows.append((run_id, a.user_id, "update", name, _text(old), _text(new), "changed in Zendesk", "applied", now))
+        rows.append((a.user_id, "update", name, _text(old), _text(new), "changed in Zendesk", "applied", None))
     if a.returned:
         # Enough old values that undo can put the user back exactly as deactivated.
-        rows.append((run_id, a.user_id, "return", "status", "deactivated", "pending", a.reason, "applied", now))
-        rows.append((run_id, a.user_id, "return", "flag", None, RETURNED_FLAG, a.reason, "applied", now))
-        rows.append((run_id, a.user_id, "return", "deactivated_by", "sync", None, a.reason, "applied", now))
+        rows.append((a.user_id, "return", "status", "deactivated", "pending", a.reason, "applied", None))
+        rows.append((a.user_id, "return", "flag", None, RETURNED_FLAG, a.reason, "applied", None))
+        rows.append((a.user_id, "return", "deactivated_by", "sync", None, a.reason, "applied", None))
     return rows
 
 
@@ -371,13 +369,10 @@ def refresh_held_runs(conn: sqlite3.Connection, skip_run: int | None = None) -> 
 
 def absent_rows(conn: sqlite3.Connection, seen: set[int]) -> list[Deactivate]:
     """Dry-run twin of :func:`plan_absent`, from an in-memory set of seen Zendesk ids."""
-    out = []
-    for row in conn.execute("SELECT id, zendesk_id, name, email, status FROM users "
-                            "WHERE zendesk_id IS NOT NULL AND status IN ('pending', 'active')"):
-        if row["zendesk_id"] not in seen:
-            out.append(Deactivate(row["id"], row["zendesk_id"], row["name"], row["email"], row["status"], ABSENT_REASON,
-                                  GONE_CODE))
-    return out
+    rows = conn.execute("SELECT id, zendesk_id, name, email, status FROM users "
+                        "WHERE zendesk_id IS NOT NULL AND status IN ('pending', 'active')").fetchall()
+    # Deactivate's code defaults to GONE_CODE: what an absence from a complete listing means.
+    return [Deactivate(*row, ABSENT_REASON) for row in rows if row[1] not in seen]
 
 
 def planned_count(conn: sqlite3.Connection, run_id: int) -> int:
