@@ -452,7 +452,7 @@ def test_allow_discards_held_rows_of_users_deactivated_meanwhile(conn):
     assert apply.apply_planned(conn, run, NOW, state="held") == 0
     assert (state_of(conn, held), state_of(conn, planned)) == ("discarded", "planned")
     assert status_of(conn, gone) == ("deactivated", "admin", "by hand")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^not a deactivation state: 'applied'$"):
         apply.apply_planned(conn, run, NOW, state="applied")
 
 
