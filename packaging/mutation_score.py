@@ -139,6 +139,68 @@ EQUIVALENT: set[str] = {
     "evalsync_gui.core.sync.runs.x__undo_one__mutmut_56",
     # sync.runs export_runs_csv: "UTF-8" and "utf-8" name the same codec.
     "evalsync_gui.core.sync.runs.x_export_runs_csv__mutmut_36",
+    # sync.apply: 53 equivalent mutants, each a change of letter case or of a constant with the same
+    # result; every other mutant is killed (tests/core/test_sync_apply_rules.py and the sync tests).
+    # The old builds' 999-parameter fallback (Python 3.10, no getlimit) -> 1000: (limit - 2) // 11
+    # gives the same 90 rows per INSERT.
+    "evalsync_gui.core.sync.apply.x__rows_per_insert__mutmut_11",
+    # sqlite3.Row looks a column name up case-insensitively: row["ZENDESK_ID"] is row["zendesk_id"].
+    "evalsync_gui.core.sync.apply.xǁUnlinkedRowsǁ__init____mutmut_8",
+    "evalsync_gui.core.sync.apply.xǁUnlinkedRowsǁ__init____mutmut_11",
+    "evalsync_gui.core.sync.apply.xǁUnlinkedRowsǁ__init____mutmut_14",
+    "evalsync_gui.core.sync.apply.x_lookup_page__mutmut_14",
+    # An SQL fragment in lower or upper case: SQLite keywords, functions, table, column and alias
+    # names are case-insensitive. Lower-casing leaves the quoted values and :name parameters as
+    # they are (all lower-case already); the upper-cased fragments listed hold none (the others,
+    # 'PLANNED' or :ROLE_NAME, are killed).
+    "evalsync_gui.core.sync.apply.xǁIdAllocatorǁ__init____mutmut_4",
+    "evalsync_gui.core.sync.apply.xǁIdAllocatorǁ__init____mutmut_5",
+    "evalsync_gui.core.sync.apply.xǁIdAllocatorǁ__init____mutmut_7",
+    "evalsync_gui.core.sync.apply.xǁIdAllocatorǁ__init____mutmut_8",
+    "evalsync_gui.core.sync.apply.x_has_linked__mutmut_3",
+    "evalsync_gui.core.sync.apply.x_has_linked__mutmut_4",
+    "evalsync_gui.core.sync.apply.x__update_users__mutmut_17",
+    "evalsync_gui.core.sync.apply.x__update_users__mutmut_20",
+    "evalsync_gui.core.sync.apply.x__update_users__mutmut_23",
+    "evalsync_gui.core.sync.apply.x__update_users__mutmut_31",
+    "evalsync_gui.core.sync.apply.x__update_users__mutmut_49",
+    "evalsync_gui.core.sync.apply.x__update_users__mutmut_52",
+    "evalsync_gui.core.sync.apply.x__update_users__mutmut_53",
+    "evalsync_gui.core.sync.apply.x_absent_users__mutmut_7",
+    "evalsync_gui.core.sync.apply.x_absent_users__mutmut_8",
+    "evalsync_gui.core.sync.apply.x_absent_users__mutmut_10",
+    "evalsync_gui.core.sync.apply.x_absent_users__mutmut_13",
+    "evalsync_gui.core.sync.apply.x_absent_users__mutmut_14",
+    "evalsync_gui.core.sync.apply.x_absent_users__mutmut_16",
+    "evalsync_gui.core.sync.apply.x_plan_absent__mutmut_10",
+    "evalsync_gui.core.sync.apply.x_plan_absent__mutmut_11",
+    "evalsync_gui.core.sync.apply.x_plan_absent__mutmut_13",
+    "evalsync_gui.core.sync.apply.x_plan_absent__mutmut_16",
+    "evalsync_gui.core.sync.apply.x_plan_absent__mutmut_19",
+    "evalsync_gui.core.sync.apply.x_plan_absent__mutmut_20",
+    "evalsync_gui.core.sync.apply.x_plan_absent__mutmut_22",
+    "evalsync_gui.core.sync.apply.x_has_held__mutmut_3",
+    "evalsync_gui.core.sync.apply.x_supersede_held__mutmut_6",
+    "evalsync_gui.core.sync.apply.x_supersede_held__mutmut_9",
+    "evalsync_gui.core.sync.apply.x_supersede_held__mutmut_12",
+    "evalsync_gui.core.sync.apply.x_refresh_held_runs__mutmut_6",
+    "evalsync_gui.core.sync.apply.x_refresh_held_runs__mutmut_7",
+    "evalsync_gui.core.sync.apply.x_refresh_held_runs__mutmut_9",
+    "evalsync_gui.core.sync.apply.x_refresh_held_runs__mutmut_16",
+    "evalsync_gui.core.sync.apply.x_absent_rows__mutmut_4",
+    "evalsync_gui.core.sync.apply.x_absent_rows__mutmut_5",
+    "evalsync_gui.core.sync.apply.x_absent_rows__mutmut_7",
+    "evalsync_gui.core.sync.apply.x_planned_count__mutmut_6",
+    "evalsync_gui.core.sync.apply.x_synced_count__mutmut_3",
+    "evalsync_gui.core.sync.apply.x__apply_statements__mutmut_2",
+    "evalsync_gui.core.sync.apply.x__apply_statements__mutmut_5",
+    "evalsync_gui.core.sync.apply.x__apply_statements__mutmut_8",
+    "evalsync_gui.core.sync.apply.x__apply_statements__mutmut_9",
+    "evalsync_gui.core.sync.apply.x_hold_planned__mutmut_7",
+    "evalsync_gui.core.sync.apply.x_adopt__mutmut_6",
+    "evalsync_gui.core.sync.apply.x_adopt__mutmut_7",
+    "evalsync_gui.core.sync.apply.x_adopt__mutmut_13",
+    "evalsync_gui.core.sync.apply.x_discard_stale_planned__mutmut_6",
 }
 
 
