@@ -402,3 +402,22 @@ def test_undoing_a_return_deactivates_again_unless_an_admin_activated_the_user(c
     else:
         assert counts == {"removed": 0, "reverted": 3, "reactivated": 0, "kept": 0}
         assert (u["status"], u["flag"], u["deactivated_by"]) == ("deactivated", None, "sync")
+
+
+def test_a_user_added_by_hand_after_an_undo_never_takes_a_removed_users_id(ctx, fz, tmp_path):
+    """Undoing an import removes its Pending users; SQLite would hand their ids to the next
+    users added by hand or by CSV, who would then show the removed people's sync history."""
+    configured(ctx)
+    first = sync(ctx, fz)
+    removed = {r[0] for r in ctx.db.query("SELECT id FROM users")}
+    runs.undo_run(ctx, first.run_id)
+    assert ctx.db.scalar("SELECT count(*) FROM users") == 0
+    by_hand = directory.add_user(ctx.db, ctx.settings, directory.NewUser(name="Hand Made", email="hand@x.org"))
+    csv_file = tmp_path / "people.csv"
+    csv_file.write_text("name,email\nCsv One,csv1@x.org\nCsv Two,csv2@x.org\n")
+    directory.import_csv(ctx.db, ctx.settings, str(csv_file))
+    new = {r[0] for r in ctx.db.query("SELECT id FROM users")}
+    assert by_hand in new and len(new) == 3 and not new & removed
+    history = ctx.db.query("SELECT user_id, action FROM user_changes WHERE user_id IN (%s)" % ",".join("?" * len(new)),
+                           tuple(new))
+    assert sorted(r["action"] for r in history) == ["add", "add", "add"]

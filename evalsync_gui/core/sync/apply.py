@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 
 from evalsync_gui.core.emailkey import email_key
+from evalsync_gui.core.store.user_ids import first_free_user_id
 from evalsync_gui.core.sync.decisions import (
     ABSENT_REASON,
     EMAIL,
@@ -71,8 +72,7 @@ class IdAllocator:
     """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
-        self.next = conn.execute("SELECT max(coalesce((SELECT max(id) FROM users), 0), "
-                                 "coalesce((SELECT max(user_id) FROM user_changes), 0)) + 1").fetchone()[0]
+        self.next = first_free_user_id(conn)
 
     def take(self, n: int) -> int:
         first, self.next = self.next, self.next + n
