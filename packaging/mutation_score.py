@@ -153,10 +153,6 @@ EQUIVALENT: set[str] = {
     # names are case-insensitive. Lower-casing leaves the quoted values and :name parameters as
     # they are (all lower-case already); the upper-cased fragments listed hold none (the others,
     # 'PLANNED' or :ROLE_NAME, are killed).
-    "evalsync_gui.core.sync.apply.xǁIdAllocatorǁ__init____mutmut_4",
-    "evalsync_gui.core.sync.apply.xǁIdAllocatorǁ__init____mutmut_5",
-    "evalsync_gui.core.sync.apply.xǁIdAllocatorǁ__init____mutmut_7",
-    "evalsync_gui.core.sync.apply.xǁIdAllocatorǁ__init____mutmut_8",
     "evalsync_gui.core.sync.apply.x_has_linked__mutmut_3",
     "evalsync_gui.core.sync.apply.x_has_linked__mutmut_4",
     "evalsync_gui.core.sync.apply.x__update_users__mutmut_17",
