@@ -421,3 +421,43 @@ def test_a_user_added_by_hand_after_an_undo_never_takes_a_removed_users_id(ctx, 
     history = ctx.db.query("SELECT user_id, action FROM user_changes WHERE user_id IN (%s)" % ",".join("?" * len(new)),
                            tuple(new))
     assert sorted(r["action"] for r in history) == ["add", "add", "add"]
+
+
+def test_an_undo_that_would_pass_the_licence_limit_is_refused_whole(ctx, fz):
+    """The users a run deactivated held licences before it; if others took them since, undoing
+    the run would pass the limit: it is refused with the numbers and the remedy, nothing undone."""
+    configured(ctx)
+    sync(ctx, fz)
+    from evalsync_gui.core.user_selection import set_licence_limit
+
+    set_licence_limit(ctx.settings, 5)
+    activate(ctx, *fz.ids[:5])
+    touch_all(fz, fz.ids[:2], suspended=True)
+    deactivating = sync(ctx, fz)
+    assert ctx.db.scalar("SELECT count(*) FROM users WHERE status = 'active'") == 3
+    activate(ctx, *fz.ids[10:12])  # the two freed licences are taken by others
+    with pytest.raises(UsageError) as refused:
+        runs.undo_run(ctx, deactivating.run_id)
+    assert str(refused.value) == (
+        f"Undoing run {deactivating.run_id} would make 2 users active again: 7 licences but the limit is 5 "
+        f"(5 in use). Nothing was undone; deactivate users or {directory.RAISE_LIMIT_HINT}, then undo again.")
+    assert ctx.db.scalar("SELECT count(*) FROM users WHERE status = 'deactivated'") == 2
+    assert run_row(ctx, deactivating.run_id)["undone_at"] is None
+    set_licence_limit(ctx.settings, 7)
+    assert runs.undo_run(ctx, deactivating.run_id)["reactivated"] == 2
+    assert ctx.db.scalar("SELECT count(*) FROM users WHERE status = 'active'") == 7
+
+
+def test_an_undo_that_reactivates_nobody_is_never_refused_for_licences(ctx, fz):
+    """Already over the limit (it was lowered), a run of renames is still undone: the check is on
+    the licences the undo itself would add."""
+    from evalsync_gui.core.user_selection import set_licence_limit
+
+    configured(ctx)
+    sync(ctx, fz)
+    activate(ctx, *fz.ids[:4])
+    set_licence_limit(ctx.settings, 2)
+    fz.touch(fz.ids[0], name="Renamed")
+    renaming = sync(ctx, fz)
+    assert runs.undo_run(ctx, renaming.run_id)["reverted"] == 1
+    assert user(ctx, fz.ids[0])["name"] != "Renamed"

@@ -161,10 +161,12 @@ def undo_run(ctx, run_id: int) -> dict:
     counts = {"removed": 0, "reverted": 0, "reactivated": 0, "kept": 0}
     now = now_iso()
     with ctx.db.transaction() as conn:
+        active_before = _active(conn)
         changes = conn.execute("SELECT user_id, action, field, old_value, new_value FROM user_changes "
                                "WHERE run_id = ? AND state = 'applied' ORDER BY id DESC", (run_id,)).fetchall()
         for ch in changes:
             counts[_undo_one(conn, *ch, now)] += 1
+        _check_licences(ctx, run_id, active_before, _active(conn))  # raising rolls the whole undo back
         conn.execute("UPDATE user_changes SET state = 'undone' WHERE run_id = ? AND state = 'applied'", (run_id,))
         conn.execute("UPDATE user_changes SET state = 'discarded' WHERE run_id = ? AND state IN ('held', 'planned')",
                      (run_id,))
@@ -172,6 +174,23 @@ def undo_run(ctx, run_id: int) -> dict:
         apply.refresh_held_runs(conn)  # this run's held rows, and those of removed users, are gone
         state.forget_all(conn)
     return counts
+
+
+def _active(conn) -> int:
+    return conn.execute("SELECT count(*) FROM users WHERE status = 'active'").fetchone()[0]
+
+
+def _check_licences(ctx, run_id: int, before: int, after: int) -> None:
+    """Refuse an undo that would make more users active than the licence limit allows (users
+    it reactivates held a licence before the run, but others may have taken them since)."""
+    from evalsync_gui.core import directory
+    from evalsync_gui.core.errors import UsageError
+
+    limit = directory.licence_limit(ctx.settings)
+    if after > before and after > limit:
+        raise UsageError(f"Undoing run {run_id} would make {after - before:,} users active again: {after:,} licences "
+                         f"but the limit is {limit:,} ({before:,} in use). Nothing was undone; deactivate users "
+                         f"or {directory.RAISE_LIMIT_HINT}, then undo again.")
 
 
 def _undo_one(conn, uid: int, action: str, column: str | None, old: str | None, new: str | None, now: str) -> str:
