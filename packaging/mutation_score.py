@@ -3,12 +3,22 @@
 Usage: mutmut results --all true | python packaging/mutation_score.py sync.guard sync.fetch ...
 Exit 1 when a module has a surviving mutant, so `make mutate` fails until each one is killed
 or listed as equivalent in docs/RELIABILITY.md (and left out here by name: EQUIVALENT).
+
+One kind of equivalent is recognised by its diff instead of its name (names change whenever a
+function is edited): a change of letter case in SQL text only, with every single-quoted value,
+``:name`` parameter, ``AS`` alias and function name unchanged. SQLite's keywords and table and
+column names are case-insensitive, and a plain column is named in a result by its declared name
+whatever its case in the query (an alias or ``count(*)`` is named as written, so those must not
+change; see :func:`sql_case_only`).
 """
 
 from __future__ import annotations
 
+import re
+import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 
 PREFIX = "evalsync_gui.core."
 # Survivors explained in docs/RELIABILITY.md ("Mutation testing"): they cannot change behaviour.
@@ -200,6 +210,34 @@ EQUIVALENT: set[str] = {
 }
 
 
+_SQL_WORD = re.compile(r"\b(select|update|insert|delete|from|where|set|values|order by|group by|join|count)\b",
+                       re.IGNORECASE)
+_QUOTED = re.compile(r"'[^']*'")
+_PARAM = re.compile(r":\w+")
+# Result names: an alias (AS n) and an unaliased expression (count(*)) are named as written,
+# so a change of their case changes a dict(row)'s keys; only plain column names are not.
+_NAMED_AS_WRITTEN = re.compile(r"\bas\s+\w+|\b(?!(?:in|values|exists|and|or|not|on|using)\b)\w+\s*\(", re.IGNORECASE)
+
+
+def sql_case_only(diff: str) -> bool:
+    """Whether a mutant's diff only changes the letter case of SQL text (see the module docstring)."""
+    removed = [line[1:] for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
+    added = [line[1:] for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
+    if not removed or len(removed) != len(added):
+        return False
+    for old, new in zip(removed, added):
+        if old == new or old.lower() != new.lower() or not _SQL_WORD.search(old):
+            return False
+        if any(p.findall(old) != p.findall(new) for p in (_QUOTED, _PARAM, _NAMED_AS_WRITTEN)):
+            return False
+    return True
+
+
+def _diff(name: str) -> str:
+    mutmut = Path(sys.executable).with_name("mutmut")
+    return subprocess.run([str(mutmut), "show", name], capture_output=True, text=True).stdout
+
+
 def main(modules: list[str]) -> int:
     counts: dict[str, Counter] = {m: Counter() for m in modules}
     survivors: list[str] = []
@@ -210,7 +248,7 @@ def main(modules: list[str]) -> int:
         module = next((m for m in modules if name.startswith(f"{PREFIX}{m}.")), None)
         if module is None:
             continue
-        if status == "survived" and name in EQUIVALENT:
+        if status == "survived" and (name in EQUIVALENT or sql_case_only(_diff(name))):
             status = "equivalent"
         counts[module][status] += 1
         if status == "survived":
