@@ -23,8 +23,6 @@ from pathlib import Path
 PREFIX = "evalsync_gui.core."
 # Survivors explained in docs/RELIABILITY.md ("Mutation testing"): they cannot change behaviour.
 EQUIVALENT: set[str] = {
-    # prefetched(depth=4 -> 5): how far ahead pages are read is a speed choice, not behaviour.
-    "evalsync_gui.core.sync.fetch.x_prefetched__mutmut_1",
     # chat.domains address_problem: `if domain.endswith(".")` can never be reached, because
     # normalize_domain just before it refuses a trailing dot (its last label is empty), so the
     # condition and its message can be changed freely (mutants 49-51).
@@ -48,36 +46,6 @@ EQUIVALENT: set[str] = {
     "evalsync_gui.core.zendesk.urls.x_same_origin__mutmut_5",
     "evalsync_gui.core.zendesk.urls.x_same_origin__mutmut_7",
     "evalsync_gui.core.zendesk.urls.x_same_origin__mutmut_8",
-    # auth.listener (docs/RELIABILITY.md has the reason for each): header-name case and
-    # "UTF-8" spelling; a missing Host or blank query value refused/ignored the same either way;
-    # blocking=None is falsy; the client address is only used for logging (off); the bind error's
-    # 'in use' fallback (Linux always gives strerror); >= vs > on a monotonic clock; closing twice
-    # is harmless; SOCK_STREAM is socket()'s default.
-    "evalsync_gui.core.auth.listener.xǁ_Handlerǁ_answer__mutmut_10",
-    "evalsync_gui.core.auth.listener.xǁ_Handlerǁ_answer__mutmut_17",
-    "evalsync_gui.core.auth.listener.xǁ_Handlerǁ_answer__mutmut_18",
-    "evalsync_gui.core.auth.listener.xǁ_Handlerǁ_answer__mutmut_26",
-    "evalsync_gui.core.auth.listener.xǁ_Handlerǁ_answer__mutmut_27",
-    "evalsync_gui.core.auth.listener.xǁ_Handlerǁ_answer__mutmut_34",
-    "evalsync_gui.core.auth.listener.xǁ_Handlerǁ_answer__mutmut_35",
-    "evalsync_gui.core.auth.listener.xǁ_Handlerǁ_answer__mutmut_43",
-    "evalsync_gui.core.auth.listener.xǁ_Handlerǁ_answer__mutmut_44",
-    "evalsync_gui.core.auth.listener.xǁ_Handlerǁdo_GET__mutmut_23",
-    "evalsync_gui.core.auth.listener.xǁ_Handlerǁdo_GET__mutmut_24",
-    "evalsync_gui.core.auth.listener.xǁ_Handlerǁdo_GET__mutmut_25",
-    "evalsync_gui.core.auth.listener.xǁ_Handlerǁdo_GET__mutmut_34",
-    "evalsync_gui.core.auth.listener.xǁ_Handlerǁdo_GET__mutmut_36",
-    "evalsync_gui.core.auth.listener.xǁ_Handlerǁdo_GET__mutmut_37",
-    "evalsync_gui.core.auth.listener.xǁ_Serverǁprocess_request__mutmut_2",
-    "evalsync_gui.core.auth.listener.xǁ_Serverǁprocess_request__mutmut_6",
-    "evalsync_gui.core.auth.listener.xǁ_Serverǁprocess_request_thread__mutmut_11",
-    "evalsync_gui.core.auth.listener.xǁRedirectListenerǁ__init____mutmut_14",
-    "evalsync_gui.core.auth.listener.xǁRedirectListenerǁ__init____mutmut_15",
-    "evalsync_gui.core.auth.listener.xǁRedirectListenerǁwait__mutmut_11",
-    "evalsync_gui.core.auth.listener.xǁRedirectListenerǁclose__mutmut_2",
-    "evalsync_gui.core.auth.listener.xǁRedirectListenerǁclose__mutmut_3",
-    "evalsync_gui.core.auth.listener.x_port_is_free__mutmut_4",
-    "evalsync_gui.core.auth.listener.xǁRedirectListenerǁ__init____mutmut_23",  # _closed = None: falsy like False
     # chat.inactivity (docs/RELIABILITY.md): the rule is lower-cased, so "XX@XX" strips and
     # compares like "@", and a domain never contains "@"; on Python 3.11+ fromisoformat reads "Z"
     # itself (on 3.10 test_times_with_or_without_a_zone_are_read_as_utc kills 10 and 11); a
@@ -99,6 +67,37 @@ EQUIVALENT: set[str] = {
     "evalsync_gui.core.chat.inactivity.x_apply__mutmut_111",
     "evalsync_gui.core.chat.inactivity.x_apply__mutmut_117",
     "evalsync_gui.core.chat.inactivity.x_apply__mutmut_118",
+    # sync.fetch and auth.listener (mut-edge): prefetched(depth=4 -> 5) is how far ahead pages are
+    # read, a speed choice; iter_listing's `restarts = 1 -> 2`: the one restart sets it to 0, so
+    # any start value >= 1 allows exactly one.
+    "evalsync_gui.core.sync.fetch.x_prefetched__mutmut_1",
+    "evalsync_gui.core.sync.fetch.x_iter_listing__mutmut_12",
+    # auth.listener: HTTP header names are case-insensitive (the Host lookup, send_header) and so
+    # is "UTF-8"; blocking=None is falsy like False; the client address is only used for logging
+    # (off); the bind error's 'in use' fallback (Linux always gives strerror); _closed None is
+    # falsy like False and server_close twice is harmless; >= vs > on a monotonic float clock;
+    # SOCK_STREAM is socket()'s default.
+    "evalsync_gui.core.auth.listener.xǁ_Handlerǁdo_GET__mutmut_7",
+    "evalsync_gui.core.auth.listener.xǁ_Handlerǁdo_GET__mutmut_8",
+    "evalsync_gui.core.auth.listener.xǁ_Handlerǁ_answer__mutmut_10",
+    "evalsync_gui.core.auth.listener.xǁ_Handlerǁ_answer__mutmut_17",
+    "evalsync_gui.core.auth.listener.xǁ_Handlerǁ_answer__mutmut_18",
+    "evalsync_gui.core.auth.listener.xǁ_Handlerǁ_answer__mutmut_26",
+    "evalsync_gui.core.auth.listener.xǁ_Handlerǁ_answer__mutmut_27",
+    "evalsync_gui.core.auth.listener.xǁ_Handlerǁ_answer__mutmut_34",
+    "evalsync_gui.core.auth.listener.xǁ_Handlerǁ_answer__mutmut_35",
+    "evalsync_gui.core.auth.listener.xǁ_Handlerǁ_answer__mutmut_43",
+    "evalsync_gui.core.auth.listener.xǁ_Handlerǁ_answer__mutmut_44",
+    "evalsync_gui.core.auth.listener.xǁ_Serverǁprocess_request__mutmut_2",
+    "evalsync_gui.core.auth.listener.xǁ_Serverǁprocess_request__mutmut_8",
+    "evalsync_gui.core.auth.listener.xǁ_Serverǁprocess_request_thread__mutmut_9",
+    "evalsync_gui.core.auth.listener.xǁRedirectListenerǁ__init____mutmut_16",
+    "evalsync_gui.core.auth.listener.xǁRedirectListenerǁ__init____mutmut_17",
+    "evalsync_gui.core.auth.listener.xǁRedirectListenerǁ__init____mutmut_25",
+    "evalsync_gui.core.auth.listener.xǁRedirectListenerǁwait__mutmut_10",
+    "evalsync_gui.core.auth.listener.xǁRedirectListenerǁclose__mutmut_2",
+    "evalsync_gui.core.auth.listener.xǁRedirectListenerǁclose__mutmut_3",
+    "evalsync_gui.core.auth.listener.x_port_is_free__mutmut_4",
     # sync.runs (tests/core/test_sync_runs_rules.py kills the rest): SQL keywords, table, column and
     # alias names are case-insensitive in SQLite, and each of these mutants only changes the case
     # of such words (no quoted value changes case); a plain column reference is reported under its
