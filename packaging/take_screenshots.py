@@ -6,7 +6,8 @@ Runs the real app code (``app.create_window`` with ``demo=True``) against the in
 simulator in a throwaway data folder and drives it through the widgets' public attributes,
 the way a newcomer would: a real sync (Pending users appear), a few users activated with a
 role and team through the Activate dialog (answered here), a sync that waits out Zendesk's
-rate limit, the Chat agents loaded, a few access requests processed, a request source polled.
+rate limit, the Chat agents loaded, a few access requests processed, a request source polled;
+then a second demo whose Chat was created in Support, for the "To do in Zendesk" list.
 Every wait is on a Qt signal or a polled condition, each with a timeout; never a fixed sleep.
 """
 
@@ -242,6 +243,7 @@ def rate_limit_wait(window, out: Path) -> None:
 def user_sync_runs(window, out: Path) -> None:
     users = users_tab(window)
     users.history.reload()
+    wait_until(lambda: not users.history.loader.is_running())
     users.pages.setCurrentWidget(users.history)
     shoot(window, out, "user-sync-runs")
     users.pages.setCurrentIndex(0)
@@ -301,8 +303,10 @@ def sources(window, tab, out: Path, work: Path, domain: str, agents: list[dict])
                    encoding="utf-8")
     page.name_edit.setText("Access form")
     page.where_edit.setText(str(csv))
-    wait_signal(tab.refreshed, page.add_button.click, 30, "adding the source")
+    answered = answer_modal(lambda dialog: dialog.accept())  # the columns dialog: the guess is right
+    page.add_button.click()
     wait_until(lambda: page.model.rowCount() and not tab.jobs.is_running(), 30, "the source in the table")
+    answered()
     disabled = [a for a in agents if not a["enabled"]]
     returning = disabled[1]["email"] if len(disabled) > 1 else f"second.starter@{domain}"
     with csv.open("a", encoding="utf-8") as f:
@@ -312,6 +316,48 @@ def sources(window, tab, out: Path, work: Path, domain: str, agents: list[dict])
     wait_until(lambda: not tab.jobs.is_running() and page.last_label.text() != "Last run: none yet.", 30,
                "the chat run's report")
     shoot(window, out, "chat-sources")
+
+
+def chat_todo(out: Path, size: tuple[int, int]) -> None:
+    """A second demo whose Chat was created in Support: a new person's request waits in
+    "To do in Zendesk" for the Admin Center step no public API can take."""
+    data_dir = Path(tempfile.mkdtemp(prefix="evalsync-shots-support-"))
+    window = open_demo(data_dir, size, chat_kind="support")
+    try:
+        tab = window.tab_pages[2]
+        wait_signal(tab.refreshed, lambda: window.tabs.setCurrentWidget(tab), 60, "chat agents (Support kind)")
+        wait_until(lambda: tab.agents.model.rowCount() and not tab.jobs.is_running(), 60, "the chat agents")
+        domain = tab.agents.model.rows[0]["email"].split("@", 1)[1]
+        tab.pages.setCurrentWidget(tab.settings)
+        tab.management.setChecked(True)
+        tab.settings.chat.domains.setText(domain)
+        wait_signal(tab.refreshed, tab.settings.chat.save_button.click, 30, "saving the Chat settings")
+        page = tab.requests
+        fields = page.form.fields
+        fields["requester"].setText(f"team.lead@{domain}")
+        for email, first, last in ((f"noor.khan@{domain}", "Noor", "Khan"), (f"li.wei@{domain}", "Li", "Wei")):
+            fields["email"].setText(email)
+            fields["first_name"].setText(first)
+            fields["last_name"].setText(last)
+            wait_signal(tab.refreshed, page.form.add_button.click, 30, f"request for {email}")
+        wait_signal(tab.refreshed, page.process_button.click, 60, "processing the requests")
+        wait_until(lambda: not tab.jobs.is_running() and tab.todo.model.rowCount(), 30, "the to-do list")
+        tab.pages.setCurrentWidget(tab.todo)
+        tab.todo.view.resizeColumnsToContents()
+        shoot(window, out, "chat-todo")
+    finally:
+        window.quit()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def open_demo(data_dir: Path, size: tuple[int, int], chat_kind: str = "writable"):
+    """The real window in demo mode, shown, once its simulator is connected."""
+    window = create_window(data_dir, demo=True, log_folder=data_dir / "logs", demo_chat_kind=chat_kind)
+    window.resize(*size)
+    window.show()
+    if window.services.simulator is None:
+        wait_signal(window.services.signals.connection_changed, None, 120, "the demo simulator")
+    return window
 
 
 def main() -> int:
@@ -326,12 +372,9 @@ def main() -> int:
     qInstallMessageHandler(lambda *a: None if "propagateSizeHints" in a[2] else print(a[2], file=sys.stderr))
     make_qapp([])  # Qt keeps the QApplication as its singleton
     data_dir = Path(tempfile.mkdtemp(prefix="evalsync-shots-"))
-    window = create_window(data_dir, demo=True, log_folder=data_dir / "logs")
+    window = None
     try:
-        window.resize(width, height)
-        window.show()
-        if window.services.simulator is None:
-            wait_signal(window.services.signals.connection_changed, None, 120, "the demo simulator")
+        window = open_demo(data_dir, (width, height))
         window.tabs.setCurrentIndex(0)
         quiet_status(window, "Reading custom roles")  # said while the roles load; they have by now
         shoot(window, out, "authenticate")
@@ -343,12 +386,16 @@ def main() -> int:
         dialog = window.show_about()
         shoot(dialog, out, "about")
         dialog.close()
+        window.quit()
+        window = None
+        chat_todo(out, (width, height))
         return 0
     except Timeout as exc:
         print(f"take_screenshots: {exc}", file=sys.stderr)
         return 1
     finally:
-        window.quit()
+        if window is not None:
+            window.quit()
         shutil.rmtree(data_dir, ignore_errors=True)
 
 

@@ -23,6 +23,7 @@ from evalsync_gui.core.emailkey import email_key
 from evalsync_gui.core.errors import UsageError
 from evalsync_gui.core.store.db import Database, translate_sqlite_error
 from evalsync_gui.core.store.settings import Settings
+from evalsync_gui.core.store.user_ids import first_free_user_id
 from evalsync_gui.core.textsafe import has_control
 
 STATUSES = ("pending", "active", "deactivated")
@@ -437,13 +438,12 @@ def _clean(user: NewUser, where: str = "") -> NewUser:
 
 
 def _insert(conn: sqlite3.Connection, users: list[NewUser], source: str, at: str) -> list[int]:
-    ids = []
-    for u in users:
-        cur = conn.execute(
-            "INSERT INTO users (name, email, identifier, status, source, evalsync_role, team, imported_at, "
-            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (u.name, u.email, u.identifier, u.status, source, u.role, u.team, at, at, at))
-        ids.append(cur.lastrowid)
+    first = first_free_user_id(conn)  # never a removed user's id (their history stays theirs)
+    ids = list(range(first, first + len(users)))
+    conn.executemany(
+        "INSERT INTO users (id, name, email, identifier, status, source, evalsync_role, team, imported_at, "
+        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(i, u.name, u.email, u.identifier, u.status, source, u.role, u.team, at, at, at) for i, u in zip(ids, users)])
     _log(conn, [(i, "add", "status", None, u.status, f"added by an admin ({source})", at) for i, u in zip(ids, users)])
     return ids
 

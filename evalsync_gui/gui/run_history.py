@@ -45,7 +45,11 @@ def _runs_api():
     return runs
 
 
-# -- reading (GUI thread, bounded) ----------------------------------------------------------
+RUN_WIDTHS = (45, 125, 110, 85, 80, 65, 65, 85, 50, 70)
+HELD_WIDTHS = (170, 220, 50)
+
+
+# -- reading (the loader thread; bounded) ------------------------------------------------------
 def recent_runs(db) -> list[Any]:
     return db.query("SELECT id, started_at, trigger, mode, status, dry_run, requests, n_new, n_updated, "
                     "n_deactivated, n_held, error, undone_at FROM sync_runs ORDER BY id DESC LIMIT ?", (MAX_RUNS,))
@@ -124,6 +128,19 @@ def undo_refusal(r: Any) -> str:
 
 
 # -- worker bodies (no widgets) -----------------------------------------------------------------
+def _read_history(task: Task, ctx) -> tuple:
+    """The newest runs, the number of held deactivations and the first of them; closes this
+    thread's connection (the thread ends)."""
+    from evalsync_gui.core.sync.config import load_config
+
+    try:
+        task.raise_if_cancelled()
+        total = held_count(ctx.db)
+        return recent_runs(ctx.db), total, held_rows(ctx.db, load_config(ctx).roles) if total else []
+    finally:
+        ctx.db.close()
+
+
 def _undo_counts(task: Task, ctx, run_id: int) -> tuple:
     rows = ctx.db.query("SELECT action, count(*) AS n FROM user_changes WHERE run_id = ? AND state = 'applied' "
                         "GROUP BY action", (run_id,))
@@ -131,7 +148,8 @@ def _undo_counts(task: Task, ctx, run_id: int) -> tuple:
 
 
 def _undo(task: Task, ctx, run_id: int) -> tuple:
-    return "undone", run_id, _runs_api().undo_run(ctx, run_id)
+    counts = _runs_api().undo_run(ctx, run_id)
+    return "undone", run_id, counts, held_count(ctx.db)
 
 
 def _held_counts(task: Task, ctx, name: str, run_ids: list[int]) -> tuple:
@@ -144,7 +162,8 @@ def _held_counts(task: Task, ctx, name: str, run_ids: list[int]) -> tuple:
 def _per_run(task: Task, ctx, name: str, run_ids: list[int]) -> tuple:
     """Allow or discard the held deactivations of each run (the engine decides per run)."""
     fn = getattr(_runs_api(), name)
-    return "held-done", name, sum(int(fn(ctx, run_id) or 0) for run_id in run_ids)
+    n = sum(int(fn(ctx, run_id) or 0) for run_id in run_ids)
+    return "held-done", name, n, held_count(ctx.db)
 
 
 def _export(task: Task, ctx, path: str) -> tuple:
@@ -196,8 +215,19 @@ class RunHistory(QWidget):
         self._task = TaskController(self, name="users.runs")
         self._task.finished.connect(self._done)
         self._task.failed.connect(self._failed)
+        #: Reads the runs and held rows off the GUI thread (a request while one runs is merged).
+        self.loader = TaskController(self, name="users.runs.read")
+        self.loader.finished.connect(self._show)
+        self.loader.failed.connect(self._failed)
+        self.loader.done.connect(self._read_again_if_asked)
+        self._read_asked = False
         self._build()
-        self.reload()  # applies the default column widths; the remembered ones then replace them
+        # the default column widths first; the remembered ones then replace them
+        self.runs.set_rows([], [], widths=RUN_WIDTHS)
+        self.held.set_rows([], [], widths=HELD_WIDTHS)
+        for w in (self.held, self.allow_btn, self.discard_btn):
+            w.setVisible(False)  # until the first read says whether anything is held
+        self.reload()
         window_state.track_header(services, HEADER_KEY, self.runs.horizontalHeader())
         window_state.track_header(services, "users.held", self.held.horizontalHeader())
 
@@ -248,22 +278,26 @@ class RunHistory(QWidget):
 
     # -- reading -------------------------------------------------------------------------------
     def reload(self) -> None:
-        """Re-read the newest runs and the first held deactivations (bounded queries)."""
-        db = self.services.ctx.db
-        self._runs = recent_runs(db)
-        self.runs.set_rows([run_row(r) for r in self._runs], [r["id"] for r in self._runs],
-                           widths=(45, 125, 110, 85, 80, 65, 65, 85, 50, 70))
+        """Re-read the newest runs and the first held deactivations, on the loader thread
+        (bounded queries); :attr:`loader`'s ``finished`` fires once they are shown."""
+        if self.loader.is_running():
+            self._read_asked = True  # read again when this one ends: it may predate the change
+            return
+        self.loader.start(_read_history, self.services.ctx)
+
+    def _read_again_if_asked(self) -> None:
+        if self._read_asked:
+            self._read_asked = False
+            self.reload()
+
+    def _show(self, history: tuple) -> None:
+        runs, total, held = history
+        self._runs = runs
+        self.runs.set_rows([run_row(r) for r in runs], [r["id"] for r in runs])
         self._update_undo()
-        self._show_held(db)
-
-    def _show_held(self, db) -> None:
-        from evalsync_gui.core.sync.config import load_config
-
-        total = held_count(db)
-        held = held_rows(db, load_config(self.services.ctx).roles) if total else []
         self._held_runs = [h["run_id"] for h in held]
         self.held.set_rows([(h["name"], h["email"], h["run_id"], held_reason(h)) for h in held],
-                           [h["id"] for h in held], widths=(170, 220, 50))
+                           [h["id"] for h in held])
         more = f" (showing the first {len(held):,})" if total > len(held) else ""
         self.held_label.setText(
             f"<b>{total:,} deactivations held by the deactivation guard</b>{more}. Review the reasons, then Allow "
@@ -341,15 +375,16 @@ class RunHistory(QWidget):
         signals = self.services.signals
         signals.users_changed.emit()
         if kind == "undone":
-            run_id, counts = rest
+            run_id, counts, _left = rest
             signals.status_message.emit(f"Run {run_id} undone: " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
         else:
-            signals.status_message.emit(held_done_text(*rest))
-        if not held_count(self.services.ctx.db):
+            signals.status_message.emit(held_done_text(*rest[:2]))
+        if not rest[-1]:  # no held deactivation is left (counted on the worker)
             signals.sync_state_changed.emit("completed")
 
     def _failed(self, message: str) -> None:
         self.services.signals.status_message.emit(message)
 
     def shutdown(self) -> None:
+        self.loader.shutdown(300)
         self._task.shutdown(300)

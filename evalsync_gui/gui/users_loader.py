@@ -30,6 +30,10 @@ class Snapshot:
     #: Fresh rows for the ids on screen (a live refresh during a sync), so the repaint that
     #: follows reads nothing on the GUI thread.
     rows: dict | None = None
+    #: The users a running sync added since the list on screen: ``after`` is the (view, highest
+    #: id) they were read against, ``new_ids`` the ids above it in the view's order.
+    after: tuple[directory.View, int] | None = None
+    new_ids: array | None = None
 
 
 def read_snapshot(db: Database, settings: Settings, view: directory.View | None = None, *,
@@ -52,23 +56,24 @@ def read_snapshot(db: Database, settings: Settings, view: directory.View | None 
 
 def load_snapshot(task: Task, db: Database, settings: Settings, view: directory.View | None,
                   counts: bool = True, shown: tuple[directory.View, array] | None = None,
-                  visible: list[int] | None = None) -> Snapshot:
-    """Worker body: :func:`read_snapshot` (plus the rows of the ``visible`` ids), then close this
-    thread's connection (the thread ends)."""
+                  visible: list[int] | None = None, after: tuple[directory.View, int] | None = None,
+                  room: int = 0) -> Snapshot:
+    """Worker body: :func:`read_snapshot`, then close this thread's connection (the thread ends).
+
+    ``visible``: also read the rows of these ids (the ones on screen). ``after``: also read the
+    ids a running sync added above ``after[1]`` in view ``after[0]``, and the rows of the first
+    ``room`` of them (the ones that will land on screen), so that showing them, in the same
+    turn as the counts, costs one repaint and no read on the GUI thread."""
     try:
         task.raise_if_cancelled()
         snap = read_snapshot(db, settings, view, counts=counts, shown=shown)
-        if visible:
-            snap = replace(snap, rows=directory.fetch_rows(db, visible))
+        wanted = list(visible or ())
+        if after is not None:
+            new_ids = directory.ids_after(db, after[0], after[1])
+            wanted.extend(new_ids[:room])
+            snap = replace(snap, after=after, new_ids=new_ids)
+        if wanted:
+            snap = replace(snap, rows=directory.fetch_rows(db, wanted))
         return snap
-    finally:
-        db.close()
-
-
-def load_new_ids(task: Task, db: Database, view: directory.View, after: int) -> tuple[directory.View, int, array]:
-    """Worker body: the ids above ``after`` in ``view`` (see :func:`directory.ids_after`)."""
-    try:
-        task.raise_if_cancelled()
-        return view, after, directory.ids_after(db, view, after)
     finally:
         db.close()

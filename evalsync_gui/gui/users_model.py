@@ -99,11 +99,16 @@ class UsersModel(QAbstractTableModel):
 
     def mark_stale(self, fresh: dict | None = None) -> None:
         """Drop cached rows without changing the id list; visible rows re-read on next paint,
-        unless ``fresh`` (id -> row, read off-thread) already holds them."""
+        unless ``fresh`` (id -> row, read off-thread) already holds them.
+
+        When every fresh row equals the one on screen nothing is repainted: a repaint of the
+        table costs tens of milliseconds of the GUI thread, and during a sync the rows on
+        screen rarely change while the counts are re-read every 500 ms."""
+        changed = not fresh or any(self._cache.get(uid) != row for uid, row in fresh.items())
         self._cache.clear()
         if fresh:
             self._cache.update(fresh)
-        if self._ids:
+        if self._ids and changed:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, len(COLUMNS) - 1))
 
     def user_id(self, row: int) -> int:

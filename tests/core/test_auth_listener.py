@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import socket
 import threading
 import time
@@ -12,7 +13,7 @@ import httpx
 import pytest
 
 from evalsync_gui.core.auth import pkce
-from evalsync_gui.core.auth.listener import RedirectListener
+from evalsync_gui.core.auth.listener import MAX_CONNECTIONS, RedirectListener, bind_option, timeout_message
 from evalsync_gui.core.errors import AuthError, Cancelled, UsageError
 
 
@@ -270,7 +271,7 @@ def test_a_request_without_a_host_is_refused():
     assert answer.startswith(b"HTTP/1.0 400 ") and b"only answers the browser on this computer" in answer
     t.join(5)
     assert str(result["error"]) == ("No answer from Zendesk in the browser within 1.5 seconds (1 answer that did not "
-                                    "belong to this sign-in were ignored); click Authenticate (or run connect) to try "
+                                    "belong to this sign-in was ignored); click Authenticate (or run connect) to try "
                                     "again.")
 
 
@@ -337,31 +338,149 @@ def test_redirect_uri_and_port_is_free():
     assert port_is_free(listener.port) is True
 
 
-def test_connections_beyond_the_slots_are_closed_at_once_not_left_hanging(capfd):
-    """32 connections are served at once; more are closed at once (the browser retries) instead of
-    stalling the listener, and once the idle ones go the real callback lands."""
-    listener = RedirectListener(0, "s")
-    t, result = _waiting(listener)
-    idle = [socket.create_connection(("127.0.0.1", listener.port)) for _ in range(32)]
-    extra = [socket.create_connection(("127.0.0.1", listener.port)) for _ in range(4)]
+def _is_open(s: socket.socket) -> bool:
+    """True while the listener has not closed ``s`` (nothing to read, no end of stream)."""
+    s.setblocking(False)
     try:
-        for s in extra:
-            s.settimeout(3)
-            assert s.recv(1) == b""  # closed by the listener, well before the 10 s connection deadline
+        return s.recv(1) != b""
+    except BlockingIOError:
+        return True
     finally:
-        for s in idle + extra:
+        s.setblocking(True)
+
+
+def test_idle_connections_holding_every_slot_do_not_shut_out_the_real_callback(capfd):
+    """MAX_CONNECTIONS idle connections (a browser's pre-opened ones, or a local program's) hold
+    every slot; the real callback still lands at once, and only the oldest idle one was closed
+    to make room. The idle ones would last the whole 60 s deadline here: nothing waits for it."""
+    listener = RedirectListener(0, "s", connection_deadline=60)
+    t, result = _waiting(listener, timeout=30)
+    idle = [socket.create_connection(("127.0.0.1", listener.port)) for _ in range(MAX_CONNECTIONS)]
+    try:
+        r = httpx.get(listener.redirect_uri + "?code=real&state=s", timeout=20)
+        t.join(10)
+        assert r.status_code == 200 and result["code"] == "real"
+        idle[0].settimeout(10)
+        assert idle[0].recv(1) == b""  # the oldest made room
+        assert all(_is_open(s) for s in idle[1:])  # the others are untouched
+    finally:
+        for s in idle:
             s.close()
-    deadline = time.monotonic() + 5
-    while True:
+    assert "Traceback" not in capfd.readouterr().err  # made room quietly, not through an error handler
+
+
+def test_each_new_connection_beyond_the_slots_closes_the_oldest_in_turn():
+    listener = RedirectListener(0, "s", connection_deadline=60)
+    t, result = _waiting(listener, timeout=30)
+    conns = [socket.create_connection(("127.0.0.1", listener.port)) for _ in range(MAX_CONNECTIONS + 3)]
+    try:
+        for s in conns[:3]:
+            s.settimeout(10)
+            assert s.recv(1) == b""
+        r = httpx.get(listener.redirect_uri + "?code=real&state=s", timeout=20)  # closes the 4th
+        t.join(10)
+        assert r.status_code == 200 and result["code"] == "real"
+        conns[3].settimeout(10)
+        assert conns[3].recv(1) == b""
+        assert all(_is_open(s) for s in conns[4:])
+    finally:
+        for s in conns:
+            s.close()
+
+
+def test_more_requests_in_a_row_than_slots_are_all_served():
+    """Every finished connection gives its slot back (none is left counted as open)."""
+    listener = RedirectListener(0, "s", connection_deadline=60)
+    t, result = _waiting(listener, timeout=60)
+    for _ in range(MAX_CONNECTIONS + 8):
+        assert httpx.get(f"http://127.0.0.1:{listener.port}/favicon.ico", timeout=20).status_code == 404
+    assert httpx.get(listener.redirect_uri + "?code=real&state=s", timeout=20).status_code == 200
+    t.join(10)
+    assert result["code"] == "real"
+
+
+def test_a_connection_is_cut_at_its_deadline_however_slowly_it_sends():
+    """A client that keeps trickling header bytes (each read succeeds) is cut at the connection
+    deadline, and the listener goes on waiting for the real answer."""
+    listener = RedirectListener(0, "s", connection_deadline=0.5)
+    t, result = _waiting(listener, timeout=60)
+    stop = threading.Event()
+    with socket.create_connection(("127.0.0.1", listener.port)) as s:
+        def trickle() -> None:
+            try:
+                s.sendall(b"GET /callback?code=x&state=s HTTP/1.1\r\nX-Slow: ")
+                while not stop.wait(0.02):
+                    s.sendall(b"a")
+            except OSError:
+                pass  # cut
+
+        sender = threading.Thread(target=trickle, daemon=True)
+        sender.start()
         try:
-            r = httpx.get(listener.redirect_uri + "?code=real&state=s", timeout=5)
-            break
-        except httpx.TransportError:  # a slot not yet given back: the browser would retry too
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-    t.join(5)
-    assert r.status_code == 200 and result["code"] == "real"
-    assert "Traceback" not in capfd.readouterr().err  # dropped quietly, not through an error handler
+            s.settimeout(30)
+            assert s.recv(1) == b""  # cut by the listener, not by the end of the trickle
+        finally:
+            stop.set()
+            sender.join(10)
+    assert t.is_alive()
+    assert httpx.get(listener.redirect_uri + "?code=real&state=s", timeout=20).status_code == 200
+    t.join(10)
+    assert result["code"] == "real"
+
+
+def test_a_second_valid_callback_is_not_found_and_changes_nothing():
+    """Two connections carry valid callbacks; the first accepted one is the answer, the other
+    (sent after it, on a connection accepted before it) gets the not-found page."""
+    listener = RedirectListener(0, "s")
+    t, result = _waiting(listener, timeout=30)
+    with socket.create_connection(("127.0.0.1", listener.port)) as late:
+        # Accepted before the first callback's connection (the listener accepts in order).
+        r = httpx.get(listener.redirect_uri + "?code=first&state=s", timeout=20)
+        assert r.status_code == 200
+        t.join(10)
+        assert result["code"] == "first"
+        late.sendall(f"GET /callback?code=second&state=s HTTP/1.1\r\nHost: 127.0.0.1:{listener.port}\r\n\r\n".encode())
+        late.settimeout(20)
+        answer = b""
+        while chunk := late.recv(4096):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.0 404 ")
+    assert answer.endswith(_page("Not found", "This address is only used by EvalSync to receive the Zendesk answer.")
+                           .encode())
+    assert listener._server.outcome.code == "first"
+
+
+def test_the_timeout_message_in_minutes_and_seconds():
+    assert timeout_message(300, 0) == ("No answer from Zendesk in the browser within 5 minutes; click Authenticate "
+                                       "(or run connect) to try again.")
+    assert timeout_message(60, 1) == ("No answer from Zendesk in the browser within 1 minute (1 answer that did not "
+                                      "belong to this sign-in was ignored); click Authenticate (or run connect) to "
+                                      "try again.")
+    assert timeout_message(90, 3).startswith("No answer from Zendesk in the browser within 1.5 minutes (3 answers that "
+                                             "did not belong to this sign-in were ignored); ")
+    assert "within 59.5 seconds;" in timeout_message(59.5, 0)
+    assert "within 1 second;" in timeout_message(1, 0)
+
+
+def test_refusals_of_either_kind_are_all_counted():
+    listener = RedirectListener(0, "right")
+    t, result = _waiting(listener, timeout=1.5)
+    assert httpx.get(listener.redirect_uri + "?code=a&state=right", headers={"Host": "evil.test"}, timeout=5
+                     ).status_code == 400
+    assert httpx.get(listener.redirect_uri + "?code=a&state=forged", timeout=5).status_code == 400
+    assert httpx.get(listener.redirect_uri + "?code=a&state=right", headers={"Host": "evil.test"}, timeout=5
+                     ).status_code == 400
+    t.join(10)
+    assert "(3 answers that did not belong to this sign-in were ignored)" in str(result["error"])
+
+
+def test_the_bind_option_per_platform():
+    """Windows gets an exclusive socket (its SO_REUSEADDR would let another program take the
+    port); POSIX gets SO_REUSEADDR (a retry binds at once, a second live listener is refused:
+    test_receives_code_answers_page_and_closes, test_second_live_listener_on_the_same_port_is_refused)."""
+    assert bind_option("nt") == "SO_EXCLUSIVEADDRUSE"
+    assert bind_option("posix") == "SO_REUSEADDR"
+    assert hasattr(socket, bind_option(os.name))
 
 
 def test_cancel_is_noticed_within_a_second_while_nothing_arrives():

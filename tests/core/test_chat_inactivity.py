@@ -441,3 +441,17 @@ def test_apply_skips_a_vanished_agent_and_goes_on_counting(ctx):
 def test_an_agent_without_an_e_mail_matches_no_exemption(email):
     (row,) = rows_of([Agent(1, email, enabled=True, last_login=ago(400))], exempt=["xxxx", "@xxxx"])
     assert row.action == "delete"
+
+
+@pytest.mark.parametrize("email", [None, 12345, ["a@x.org"]])
+def test_a_chat_agent_whose_e_mail_is_not_text_is_previewed_not_crashed_on(email):
+    """The Chat API's agent object is read field by field: a null (or non-text) e-mail reads as
+    "" (an agent nobody can name is still judged by its last login), and preview sorts it."""
+    from evalsync_gui.core.chat.agents_api import agent_from_chat
+
+    odd = agent_from_chat({"id": 7, "email": email, "first_name": None, "display_name": 5,
+                           "enabled": True, "last_login": ago(400)})
+    assert (odd.email, odd.first_name, odd.display_name, odd.key) == ("", "", "", "")
+    rows = preview([odd, agent(8, "b@x.org", 400), agent(9, "a@x.org", 400)],
+                   Policy(disable_after=90, delete_after=180), mode="standalone", now=NOW)
+    assert [(r.agent_id, r.action) for r in rows] == [(7, "delete"), (9, "delete"), (8, "delete")]

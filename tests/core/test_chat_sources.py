@@ -244,3 +244,42 @@ def test_burst_guard_never_holds_the_re_read_of_an_admin_step(ctx):
     new = {"id": 2, "email": "new@acme.com", "status": "queued"}
     todo, held = guards.burst_guard(ctx.db, 1, 0)([waiting, new], {})
     assert todo == [waiting] and [r["id"] for r, _ in held] == [2]
+
+
+class _SupportLookup:
+    """A Support-kind backend's read side: ``lookup`` answers like the users search."""
+
+    mode = "support"
+
+    def __init__(self, known: set[str], broken: set[str] = frozenset()) -> None:
+        self.known, self.broken, self.looked_up = known, broken, []
+
+    def lookup(self, email: str) -> list[dict]:
+        self.looked_up.append(email)
+        if email in self.broken:
+            from evalsync_gui.core.errors import ResponseError
+
+            raise ResponseError("The users search answered without a users list; try again later.")
+        return [{"id": 50 + len(self.looked_up), "email": email.upper()}] if email in self.known else []
+
+
+def test_on_the_support_kind_people_zendesk_knows_are_not_counted_as_creations(ctx):
+    """Agents without Chat and end-users are missing from the Chat extract but exist in Support:
+    granting them creates nobody, so they neither trip the burst guard nor get held."""
+    reqs = [{"id": i, "email": f"p{i}@acme.com", "status": "queued"} for i in range(1, 6)]
+    backend = _SupportLookup(known={"p1@acme.com", "p2@acme.com", "p3@acme.com"})
+    todo, held = guards.burst_guard(ctx.db, 7, 2)(reqs, {}, backend)
+    assert todo == reqs and held == []  # 2 unknown: not more than 2
+    assert sorted(backend.looked_up) == [f"p{i}@acme.com" for i in range(1, 6)]
+    todo, held = guards.burst_guard(ctx.db, 8, 1)(reqs, {}, backend)  # 2 unknown: more than 1
+    assert [r["id"] for r in todo] == [1, 2, 3] and [r["id"] for r, _ in held] == [4, 5]
+    assert "would create 2 agents, more than 1; allow or discard run 8" in held[0][1]
+
+
+def test_an_unsure_lookup_counts_as_a_creation_and_few_requests_are_not_looked_up(ctx):
+    reqs = [{"id": i, "email": f"p{i}@acme.com", "status": "queued"} for i in range(1, 4)]
+    backend = _SupportLookup(known={"p1@acme.com", "p2@acme.com"}, broken={"p2@acme.com"})
+    todo, held = guards.burst_guard(ctx.db, 9, 1)(reqs, {}, backend)
+    assert [r["id"] for r in todo] == [1] and [r["id"] for r, _ in held] == [2, 3]
+    quiet = _SupportLookup(known=set())
+    assert guards.burst_guard(ctx.db, 10, 3)(reqs, {}, quiet) == (reqs, []) and quiet.looked_up == []

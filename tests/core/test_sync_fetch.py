@@ -296,3 +296,167 @@ def test_closing_while_the_fetcher_is_between_pages_stops_it():
     assert next(stream) == 0
     stream.close()  # the fetcher is inside a request now (the queue has room)
     assert len(produced) <= 3, produced
+
+
+# -- prefetching: when the open group is committed, and how closing ends the fetcher -----------
+# Each page source below is held by a threading.Event the test (or the consumer's own callback)
+# sets, so the order of "page ready" and "consumer waiting" is decided by the test, not the clock.
+
+@pytest.mark.parametrize("budget", [0.0, 0.05])
+def test_a_page_later_than_the_budget_commits_the_open_group_before_waiting(budget):
+    """``on_idle`` (the group commit) runs once the budget is spent, and only the page it
+    releases arrives after it: the next page is only fetched once the group was committed."""
+    committed = threading.Event()
+    events: list[str] = []
+
+    def pages():
+        yield 1
+        assert committed.wait(10), "the consumer waited for page 2 without committing first"
+        yield 2
+
+    def on_idle() -> None:
+        events.append("commit")
+        committed.set()
+
+    for item in fetch.prefetched(pages(), wait_budget=lambda: budget, on_idle=on_idle):
+        events.append(f"page {item}")
+    assert events == ["page 1", "commit", "page 2"]
+
+
+def test_a_page_within_the_budget_does_not_commit_the_group():
+    """The budget is how long the consumer waits before committing: a page that arrives while
+    it waits is applied in the same group (no commit)."""
+    asked: list[int] = []
+    waiting_for_page_2 = threading.Event()
+    idle: list[int] = []
+
+    def budget() -> float:
+        asked.append(1)
+        if len(asked) == 2:  # asked before waiting for page 2
+            waiting_for_page_2.set()
+        return 60.0
+
+    def pages():
+        yield 1
+        assert waiting_for_page_2.wait(10)
+        yield 2
+
+    assert list(fetch.prefetched(pages(), wait_budget=budget, on_idle=lambda: idle.append(1))) == [1, 2]
+    assert idle == []
+
+
+def test_without_a_budget_the_consumer_waits_and_never_commits_early():
+    fetching = threading.Event()
+    release = threading.Event()
+    idle: list[int] = []
+
+    def pages():
+        yield 1
+        fetching.set()
+        assert release.wait(10)
+        yield 2
+
+    stream = fetch.prefetched(pages(), on_idle=lambda: idle.append(1))
+    assert next(stream) == 1
+    assert fetching.wait(10)
+    release.set()
+    assert list(stream) == [2] and idle == []
+
+
+def test_closing_waits_for_the_fetchers_current_request_and_its_cleanup():
+    """Closed while the fetcher is inside a request: close returns only after that request
+    ended and the source's own cleanup ran, so nothing uses the client after the stream."""
+    fetching = threading.Event()
+    release = threading.Event()
+    order: list[str] = []
+
+    def pages():
+        try:
+            yield 1
+            fetching.set()
+            assert release.wait(10)  # a request in flight
+            yield 2
+        finally:
+            order.append("source closed")
+
+    stream = fetch.prefetched(pages(), depth=4)
+    assert next(stream) == 1
+    assert fetching.wait(10)
+
+    def close() -> None:
+        stream.close()
+        order.append("close returned")
+
+    closer = threading.Thread(target=close)
+    closer.start()
+    release.set()
+    closer.join(30)
+    assert order == ["source closed", "close returned"]
+
+
+def test_closing_while_the_fetcher_waits_on_a_full_queue_ends_it_before_close_returns():
+    produced: list[int] = []
+    closed = threading.Event()
+    full = threading.Event()
+
+    def pages():
+        try:
+            for i in range(100):
+                produced.append(i)
+                if i == 2:
+                    full.set()  # page 1 is in the queue (depth 1), page 2 is waiting to be put
+                yield i
+        finally:
+            closed.set()
+
+    stream = fetch.prefetched(pages(), depth=1)
+    assert next(stream) == 0
+    assert full.wait(10)
+    stream.close()
+    assert closed.is_set() and produced == [0, 1, 2]
+    assert not [t for t in threading.enumerate() if t.name == "sync-prefetch" and t.is_alive()]
+
+
+def test_closing_leaves_a_hung_request_behind_after_close_wait(monkeypatch):
+    """A request that never ends does not hold the closing caller for more than CLOSE_WAIT."""
+    monkeypatch.setattr(fetch, "CLOSE_WAIT", 0.2)
+    fetching = threading.Event()
+    release = threading.Event()
+    closed = threading.Event()
+
+    def pages():
+        try:
+            yield 1
+            fetching.set()
+            release.wait(60)  # hung until the test lets go
+            yield 2
+        finally:
+            closed.set()
+
+    stream = fetch.prefetched(pages(), depth=1)
+    assert next(stream) == 1
+    assert fetching.wait(10)
+    closer = threading.Thread(target=stream.close, daemon=True)
+    closer.start()
+    try:
+        closer.join(20)
+        assert not closer.is_alive(), "close waited for a hung request past CLOSE_WAIT"
+        assert not closed.is_set()  # the request is still hung: left behind, not waited for
+    finally:
+        release.set()
+    assert closed.wait(10)  # once it ends, the fetcher stops and closes the source
+
+
+def test_incremental_pacer_paces_the_export_and_says_so():
+    now = [1000.0]
+    reasons: list[str] = []
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    pacer = fetch.incremental_pacer(clock=lambda: now[0], sleep=sleep, on_wait=lambda s, why: reasons.append(why))
+    assert pacer.covers(fetch.INCREMENTAL_PATH) and not pacer.covers(fetch.USERS_PATH)
+    for _ in range(fetch.INCREMENTAL_PER_MINUTE + 1):
+        pacer.before_request()
+    assert reasons == ["Zendesk's incremental export allows 10 requests a minute; waiting 61s before the next page"]
+    assert now[0] == 1061.0

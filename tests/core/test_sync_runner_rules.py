@@ -1091,7 +1091,7 @@ def test_a_first_import_looks_nobody_up_and_reads_the_next_id_once_per_group(sct
     sctx.db.connect().set_trace_callback(None)
     assert (result.new, run_row(sctx, result.run_id)["n_seen"]) == (30, 30)
     groups = [q for q in statements if q.startswith("UPDATE sync_runs SET n_new =") and "n_seen = n_seen +" in q]
-    next_ids = [q for q in statements if "coalesce(max(id), 0) + 1 FROM users" in q]
+    next_ids = [q for q in statements if "max(id) FROM users" in q]  # IdAllocator: the first free id
     unlinked = [q for q in statements if "FROM users WHERE zendesk_id IS NULL ORDER BY id DESC" in q]
     lookups = [q for q in statements if "WHERE zendesk_id IN" in q and q.lstrip().upper().startswith("SELECT")]
     assert len(next_ids) == len(unlinked) == len(groups) < 6 and lookups == []

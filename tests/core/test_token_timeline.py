@@ -17,10 +17,15 @@ pytestmark = pytest.mark.usefixtures("file_keyring")
 
 
 def _age_token(ctx, days: int) -> None:
-    info = session.connection_info(ctx)
+    """The token's last accepted request happened ``days`` ago: one real request to the
+    simulator, made while the data folder's clock reads that long ago."""
     then = (datetime.now(timezone.utc) - timedelta(days=days, hours=1)).timestamp()
-    info.token_last_used_at = info.checked_at = iso(then)
-    session._save_info(ctx, info)
+    ctx.extras["clock"] = lambda: then
+    try:
+        session.open_client(ctx).get("/api/v2/users/me")
+    finally:
+        del ctx.extras["clock"]
+    assert session.connection_info(ctx).token_last_used_at == iso(then)
 
 
 def test_status_json_carries_token_unused_days_and_warns_at_20(ctx, sim, capsys):

@@ -267,12 +267,12 @@ def test_unused_api_token_warning(qtbot, ctx, sim):
     """A token unused for 20+ days: the tab says when Zendesk deactivates it and points to OAuth."""
     from datetime import datetime, timedelta, timezone
 
-    from evalsync_gui.core.auth.connection import iso
-
     ctx.base_url = sim.base_url
-    info = session.connect_api_token(ctx, "abc-energy", sim.admin_email, sim.api_token)
-    info.token_last_used_at = iso((datetime.now(timezone.utc) - timedelta(days=25, hours=1)).timestamp())
-    session._save_info(ctx, info)
+    session.connect_api_token(ctx, "abc-energy", sim.admin_email, sim.api_token)
+    # the token's last request Zendesk accepted: 25 days ago (the data folder's clock, then a real request)
+    ctx.extras["clock"] = lambda: (datetime.now(timezone.utc) - timedelta(days=25, hours=1)).timestamp()
+    session.open_client(ctx).get("/api/v2/users/me")
+    del ctx.extras["clock"]
     w = AuthTab(Services(ctx=ctx, signals=AppSignals()))
     qtbot.addWidget(w)
     w.resize(760, 640)

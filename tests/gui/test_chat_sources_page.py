@@ -9,6 +9,7 @@ from PySide6.QtGui import QColor, QIcon, QPixmap
 
 from evalsync_gui.core.chat import guards, sources
 from tests.gui.chat_fixtures import DOMAIN, LEFT, cell_texts, make_tab, run_job
+from tests.gui.modal import ModalAnswerer
 from tests.integration.test_chat_intake import sheet, smtp  # noqa: F401 - fixtures
 
 LEAD = f"lead@{DOMAIN}"
@@ -30,12 +31,16 @@ def test_schedule_takes_new_rows_then_a_burst_waits_for_allow(qtbot, ctx, sim, s
     page = tab.sources
     tab.pages.setCurrentWidget(page)
     page.timer.setInterval(100)
-    # The admin adds the published sheet: its columns are guessed from the form's headings.
+    # The admin adds the published sheet: its columns, guessed from the form's headings, are shown
+    # in a dialog; the admin accepts the guess.
     qtbot.keyClicks(page.name_edit, "Form")
     qtbot.keyClicks(page.where_edit, sheet.url)
-    run_job(qtbot, tab, lambda: qtbot.mouseClick(page.add_button, LEFT))
-    assert "Source Form added" in tab.runner.last_message and page.where_edit.text() == ""
-    assert cell_texts(page.view, "Name") == ["Form"] and "off" in page.next_label.text()
+    answer = ModalAnswerer("Add source")
+    run_job(qtbot, tab, lambda: qtbot.mouseClick(page.add_button, LEFT))  # the read, then the dialog
+    qtbot.waitUntil(lambda: "Source Form added" in tab.runner.last_message, timeout=15000)
+    assert answer.seen == ["Columns of Form"] and page.where_edit.text() == ""
+    qtbot.waitUntil(lambda: cell_texts(page.view, "Name") == ["Form"], timeout=15000)
+    assert "off" in page.next_label.text()
     assert sources.get_source(ctx.db, "Form").mapping["requester"] == "email address"
 
     # The admin switches the schedule on; a form row arrives and is acted on by the timer alone.
@@ -84,4 +89,72 @@ def test_retry_failed_button_queues_failed_requests_again(qtbot, ctx, sim):
     assert rq.status_counts(ctx.db) == {"queued": 1}
     run_job(qtbot, tab, lambda: qtbot.mouseClick(page.retry_button, LEFT))
     assert tab.runner.last_message == "No failed request to retry."
+    tab.shutdown()
+
+
+def test_adding_a_source_shows_its_columns_and_the_admins_choice_is_kept(qtbot, ctx, sim, tmp_path):
+    """A file whose headings the guess cannot read: the admin picks the columns in the dialog,
+    and the source takes its rows with that mapping (no `--map` in a terminal needed)."""
+    from PySide6.QtWidgets import QComboBox, QDialogButtonBox
+
+    from evalsync_gui.gui.chat_dialogs import NONE
+
+    csv_path = tmp_path / "responses.csv"
+    csv_path.write_text("Ref,When,Asked by,Agent,Given,Family\n"
+                        f"r1,11/27/2026 09:00:00,{LEAD},old.one@{DOMAIN},Old,One\n")
+    tab = make_tab(qtbot, ctx, sim)
+    tab.show()
+    qtbot.waitUntil(lambda: not tab.jobs.is_running() and not tab.loader.is_running(), timeout=15000)
+    page = tab.sources
+    tab.pages.setCurrentWidget(page)
+    # the columns as the feed reads them (lower-cased: a source's columns match case-insensitively)
+    chosen = {"requester": "asked by", "email": "agent", "first_name": "given", "last_name": "family",
+              "requested_at": "when", "row_id": "ref"}
+    seen: dict[str, list[str]] = {}
+
+    def pick(dialog) -> None:
+        combos = {c.accessibleName(): c for c in dialog.findChildren(QComboBox)}
+        seen["fields"] = sorted(combos)
+        seen["items"] = [combos["Row id"].itemText(i) for i in range(combos["Row id"].count())]
+        for combo in combos.values():
+            combo.setCurrentIndex(0)
+        for fld, column in chosen.items():
+            label = {"requester": "Requester's e-mail", "email": "E-mail needing access", "first_name": "First name",
+                     "last_name": "Last name", "requested_at": "Requested at", "row_id": "Row id"}[fld]
+            combos[label].setCurrentIndex(combos[label].findText(column))
+        dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok).click()
+
+    answer = ModalAnswerer(handle=pick)
+    qtbot.keyClicks(page.name_edit, "Desk form")
+    qtbot.keyClicks(page.where_edit, str(csv_path))
+    run_job(qtbot, tab, lambda: qtbot.mouseClick(page.add_button, LEFT))
+    qtbot.waitUntil(lambda: "Source Desk form added" in tab.runner.last_message, timeout=15000)
+    assert answer.seen == ["Columns of Desk form"]
+    assert seen["items"] == [NONE, "ref", "when", "asked by", "agent", "given", "family"]
+    assert len(seen["fields"]) == len(sources.FIELDS)
+    assert sources.get_source(ctx.db, "Desk form").mapping == chosen
+    assert "1 row already there skipped" in tab.runner.last_message
+    # A new row of that file is read with the admin's columns.
+    with csv_path.open("a") as fh:
+        fh.write(f"r2,11/27/2026 10:00:00,{LEAD},new.one@{DOMAIN},New,One\n")
+    report = sources.poll(ctx.db, sources.get_source(ctx.db, "Desk form"), [DOMAIN])
+    assert report.taken == 1
+    from evalsync_gui.core.chat import requests as rq
+    new = [r for r in rq.list_requests(ctx.db) if r["email"] == f"new.one@{DOMAIN}"]
+    assert [(r["first_name"], r["last_name"], r["requester"]) for r in new] == [("New", "One", LEAD)]
+    tab.shutdown()
+
+
+def test_cancelling_the_columns_dialog_adds_nothing(qtbot, ctx, sim, tmp_path):
+    csv_path = tmp_path / "responses.csv"
+    csv_path.write_text("Timestamp,Email Address,Email of the user requiring chat access,First Name,Second Name\n")
+    tab = make_tab(qtbot, ctx, sim)
+    qtbot.waitUntil(lambda: not tab.jobs.is_running() and not tab.loader.is_running(), timeout=15000)
+    page = tab.sources
+    answer = ModalAnswerer("Cancel")
+    qtbot.keyClicks(page.name_edit, "Form")
+    qtbot.keyClicks(page.where_edit, str(csv_path))
+    run_job(qtbot, tab, lambda: qtbot.mouseClick(page.add_button, LEFT))
+    qtbot.waitUntil(lambda: tab.runner.last_message == "Form was not added.", timeout=15000)
+    assert answer.seen == ["Columns of Form"] and sources.list_sources(ctx.db) == []
     tab.shutdown()

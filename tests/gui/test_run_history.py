@@ -100,8 +100,33 @@ def test_narrowed_scope_is_held_as_out_of_scope_and_discard_asks_then_clears_hel
         qtbot.mouseClick(history.discard_btn, Qt.MouseButton.LeftButton)
     assert f"Discard {held.held:,} held deactivations?" in answer.seen[0]
     assert directory.counts(connected.db)["deactivated"] == 0
-    assert not history.discard_btn.isVisible()
     assert states == ["completed"]  # the status bar's "Sync: held" goes
+    qtbot.waitUntil(lambda: not history.discard_btn.isVisible(), timeout=3000)  # re-read off the GUI thread
+    assert history.held_label.text() == "No deactivations are held."
+
+
+def test_the_history_is_read_off_the_gui_thread_and_refresh_shows_a_new_run(qtbot, tab, connected, monkeypatch):
+    """Refresh (and every re-read) queries on the loader thread; the list follows the database."""
+    import threading
+
+    from PySide6.QtWidgets import QPushButton
+
+    from evalsync_gui.gui import run_history
+
+    save_config(connected, SyncConfig(roles=["admin"]))
+    _sync(qtbot, tab)
+    history = tab.history
+    qtbot.waitUntil(lambda: history.runs.rowCount() == 1, timeout=3000)
+    threads: list[bool] = []
+    real = run_history.recent_runs
+    monkeypatch.setattr(run_history, "recent_runs",
+                        lambda db: (threads.append(threading.current_thread() is threading.main_thread()), real(db))[1])
+    _sync(qtbot, tab)  # a second run, then the admin clicks Refresh as well
+    refresh = next(b for b in history.findChildren(QPushButton) if b.text() == "Refresh")
+    with qtbot.waitSignal(history.loader.finished, timeout=5000):
+        qtbot.mouseClick(refresh, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: history.runs.rowCount() == 2, timeout=3000)
+    assert threads and not any(threads)
 
 
 def test_export_starts_in_documents_and_says_where_and_how_many(qtbot, tab, connected, tmp_path, monkeypatch):

@@ -64,6 +64,7 @@ def test_closing_the_window_during_a_sync_stops_it_within_2_seconds(qtbot, tmp_p
 HISTORY_RELOADS = r"""
 import os, sys
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from PySide6.QtCore import QEventLoop
 from PySide6.QtWidgets import QApplication
 from evalsync_gui.core.context import AppContext
 from evalsync_gui.gui.services import AppSignals, Services
@@ -79,6 +80,10 @@ with ctx.db.transaction() as conn:
 w = run_history.RunHistory(Services(ctx=ctx, signals=AppSignals()))
 for _ in range(5):  # 200 runs and 5,000 held deactivations (a big guard hold), refreshed
     w.reload()
+    while w.loader.is_running():
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+assert w.runs.rowCount() == 200 and w.held.rowCount() == run_history.MAX_HELD, (w.runs.rowCount(), w.held.rowCount())
+w.shutdown()
 print("ok")
 """
 

@@ -91,9 +91,15 @@ ctx = AppContext.create(sys.argv[1])
 out = {}
 if sys.argv[2] == "history":
     from evalsync_gui.gui import run_history
+    from PySide6.QtCore import QEventLoop
     w = run_history.RunHistory(Services(ctx=ctx, signals=AppSignals()))
-    t = time.perf_counter(); w.reload(); out["reload"] = time.perf_counter() - t
+    while w.loader.is_running():  # the first read, on the loader thread
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    t = time.perf_counter(); w.reload(); out["reload"] = time.perf_counter() - t  # GUI thread: starts the read
+    while w.loader.is_running():
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
     out["runs"], out["held"], out["max_runs"] = w.runs.rowCount(), w.held.rowCount(), run_history.MAX_RUNS
+    w.shutdown()
 else:
     from evalsync_gui.gui.main_window import MainWindow
     w = MainWindow(Services(ctx=ctx, signals=AppSignals()))

@@ -96,13 +96,18 @@ def _as_bool(value: Any) -> bool:
     return bool(value)
 
 
+def _text(value: Any) -> str:
+    """A text field of an API object; null, a number or a list reads as "" (never crashes a sort)."""
+    return value if isinstance(value, str) else ""
+
+
 # -- standalone: the Chat Agents API --------------------------------------------------------
 def agent_from_chat(obj: dict) -> Agent:
     """Map a Chat Agents API object (``enabled`` may be 1/0 or a boolean)."""
     roles = obj.get("roles") or {}
     return Agent(
-        id=int(obj["id"]), email=obj.get("email") or "", first_name=obj.get("first_name") or "",
-        last_name=obj.get("last_name") or "", display_name=obj.get("display_name") or "",
+        id=int(obj["id"]), email=_text(obj.get("email")), first_name=_text(obj.get("first_name")),
+        last_name=_text(obj.get("last_name")), display_name=_text(obj.get("display_name")),
         enabled=_as_bool(obj.get("enabled")), last_login=obj.get("last_login"),
         departments=list(obj.get("departments") or []), is_admin=bool(roles.get("administrator")),
         is_owner=bool(roles.get("owner")), chat_only=True, role_id=obj.get("role_id"),

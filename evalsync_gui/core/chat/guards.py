@@ -6,7 +6,10 @@
 * A creation burst: an unattended run that would create more than ``max_creations`` new
   agents holds every creation of that run for review (like held deactivations), because
   a flood of new names is what a spammed or hijacked form looks like. The admin allows
-  or discards them (``evalsync chat runs allow|discard RUN``).
+  or discards them (``evalsync chat runs allow|discard RUN``). On the Support kind an address
+  missing from the Chat extract may still be a Support user (an agent without Chat, an
+  end-user): before holding, each such address is looked up (a read), and only the ones
+  Zendesk does not know count as creations; a failed lookup counts as one (fail closed).
 * A daily cap on confirmation e-mails (see :mod:`evalsync_gui.core.chat.mailer`).
 
 Settings key ``chat.guards`` (JSON): ``{"requesters": [...], "max_creations": 20,
@@ -15,15 +18,19 @@ Settings key ``chat.guards`` (JSON): ``{"requesters": [...], "max_creations": 20
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 from evalsync_gui.core.chat import audit
 from evalsync_gui.core.chat.agents_api import Agent
 from evalsync_gui.core.chat.domains import address_problem, domain_problem, normalize_email
-from evalsync_gui.core.errors import UsageError
+from evalsync_gui.core.chat.existing_users import owner_of
+from evalsync_gui.core.errors import UsageError, ZendeskError
 from evalsync_gui.core.store.db import Database
 from evalsync_gui.core.store.settings import Settings
+
+log = logging.getLogger(__name__)
 
 SETTINGS_KEY = "chat.guards"
 DISCARDED = "Discarded"  # the action log's words for the admin's review of held requests
@@ -78,13 +85,17 @@ def requester_problem(requester: str, domains: Iterable[str], requesters: Iterab
 def burst_guard(db: Database, run_id: int, max_creations: int):
     """A processor guard: hold every creation of this run when there would be more than ``max_creations``.
 
-    Requests the admin already allowed are never held again.
+    Requests the admin already allowed are never held again. With a backend that can look
+    users up (the Support kind), addresses Zendesk already knows are not counted as creations.
     """
-    def guard(todo: list[dict], index: dict[str, Agent]) -> tuple[list[dict], list[tuple[dict, str]]]:
+    def guard(todo: list[dict], index: dict[str, Agent], backend=None) -> tuple[list[dict], list[tuple[dict, str]]]:
         allowed = allowed_holds(db)
         creating = [r for r in todo if normalize_email(r["email"]) not in index and r["id"] not in allowed
                     and r.get("status") != "needs_admin_step"]  # a re-read of an admin step creates nothing
         keys = {normalize_email(r["email"]) for r in creating}
+        if len(keys) > max_creations and hasattr(backend, "lookup"):
+            keys = {k for k in keys if not _known_in_support(backend, k)}
+            creating = [r for r in creating if normalize_email(r["email"]) in keys]
         if len(keys) <= max_creations:
             return todo, []
         reason = (f"held for review: this run would create {len(keys)} agents, more than {max_creations};"
@@ -93,6 +104,15 @@ def burst_guard(db: Database, run_id: int, max_creations: int):
         held_ids = {r["id"] for r in creating}
         return [r for r in todo if r["id"] not in held_ids], [(r, reason) for r in creating]
     return guard
+
+
+def _known_in_support(backend, email: str) -> bool:
+    """Whether Zendesk has a user with this main e-mail (one users search); unsure means no."""
+    try:
+        return owner_of(email, backend.lookup(email)) is not None
+    except ZendeskError as exc:
+        log.warning("could not look up %s before the creation guard; counted as a creation: %s", email, exc)
+        return False
 
 
 def hold(db: Database, run_id: int, request_ids: list[int], reason: str = "") -> None:

@@ -60,8 +60,9 @@ COMPLETED = "completed_after_admin_step"
 # e-mails on every path, an agent that was already enabled included).
 _MAIL_TEMPLATE = {"created": "created", "enabled": "enabled", "already_enabled": "already_enabled",
                   COMPLETED: "enabled"}
-# Once the agents are known, a guard may hold requests: (requests, agent index) -> (to process, held + reason).
-Guard = Callable[[list[dict], dict[str, Agent]], tuple[list[dict], list[tuple[dict, str]]]]
+# Once the agents are known, a guard may hold requests: (requests, agent index, backend) ->
+# (to process, held + reason); the backend lets it read more (a Support-kind lookup), never write.
+Guard = Callable[[list[dict], dict[str, Agent], ChatBackend], tuple[list[dict], list[tuple[dict, str]]]]
 FLUSH_EVERY = 200
 MAX_CONSECUTIVE_NETWORK_FAILURES = 3
 MAX_IN_FLIGHT = 4  # writes sent at once: hides Zendesk's latency, far below any rate limit's burst
@@ -239,7 +240,7 @@ class _Batch:
             cache_agents(self.db, agents)
         index = {a.key: a for a in agents if a.key}
         if self.guard is not None and not self.dry_run:
-            todo, held = self.guard(todo, index)
+            todo, held = self.guard(todo, index, self.backend)
             for req, reason in held:
                 self._record(req, "held", reason)
         first_walked = len(self.result.outcomes)

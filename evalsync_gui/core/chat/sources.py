@@ -126,10 +126,45 @@ def guess(columns: list[str]) -> dict[str, str]:
     return mapping
 
 
+@dataclass
+class Peek:
+    """A source read once before it is added: its columns (None while a file does not exist
+    yet), its first rows (values by lower-cased column) and the guessed mapping."""
+
+    columns: list[str] | None
+    rows: list[dict[str, str]]
+    guess: dict[str, str]
+
+
+def peek(*, url: str | None = None, path: str | None = None, rows: int = 5) -> Peek:
+    """Read a sheet or file the way :func:`add_source` will, to show its columns; saves nothing.
+
+    Raises UsageError (a FeedError) when it cannot be read."""
+    src = _unsaved(url, path)
+    if src.kind == "file" and not Path(src.location).exists():
+        return Peek(None, [], {})
+    records, _state, columns = _read(src)
+    return Peek(columns, [values for _line, values in records[:rows]], guess(columns) if columns else {})
+
+
+def _unsaved(url: str | None, path: str | None) -> Source:
+    """The source at ``url`` or ``path``, checked (https sheet link, existing folder), not saved."""
+    if (url is None) == (path is None):
+        raise UsageError("Give exactly one of --url and --file.")
+    kind = "sheet" if url is not None else "file"
+    location = feeds.check_sheet_url(url or "") if kind == "sheet" else str(Path(path or "").expanduser().resolve())
+    if kind == "file" and not Path(location).parent.is_dir():
+        raise UsageError(f"The folder {Path(location).parent} does not exist; check the path.")
+    return Source(0, "", kind, location, {})
+
+
 def add_source(db: Database, name: str, *, url: str | None = None, path: str | None = None,
-               mapping: dict[str, str] | None = None, include_existing: bool = False) -> tuple[Source, int]:
+               mapping: dict[str, str] | None = None, include_existing: bool = False,
+               guessed: bool = True) -> tuple[Source, int]:
     """Save a source after reading it once; returns it and how many existing rows were skipped.
 
+    ``mapping`` (field -> column) overrides the guess field by field; with ``guessed=False`` it
+    is the whole mapping (the app's column dialog, where "not in this file" means no column).
     Raises UsageError (a FeedError) when the sheet cannot be read: nothing is saved then.
     """
     name = check_name(name)
@@ -137,16 +172,15 @@ def add_source(db: Database, name: str, *, url: str | None = None, path: str | N
         raise UsageError("Give exactly one of --url and --file.")
     if db.query("SELECT 1 FROM chat_sources WHERE name = ?", (name,)):
         raise UsageError(f"A source named {name!r} exists; remove it first or choose another name.")
-    kind = "sheet" if url is not None else "file"
-    location = feeds.check_sheet_url(url or "") if kind == "sheet" else str(Path(path or "").expanduser().resolve())
-    if kind == "file" and not Path(location).parent.is_dir():
-        raise UsageError(f"The folder {Path(location).parent} does not exist; check the path.")
-    src = Source(0, name, kind, location, {})
+    src = _unsaved(url, path)
+    src.name = name
+    kind, location = src.kind, src.location
     if kind == "file" and not Path(location).exists():
         records, state, columns = [], feeds.FileState(), None  # the other tool has not written it yet
     else:
         records, state, columns = _read(src)
-    src.mapping = check_source_mapping({**(guess(columns) if columns else {}), **(mapping or {})}, columns)
+    base = guess(columns) if columns and guessed else {}
+    src.mapping = check_source_mapping({**base, **(mapping or {})}, columns)
     with db.transaction() as conn:
         cur = conn.execute("INSERT INTO chat_sources (name, kind, location, mapping) VALUES (?, ?, ?, ?)",
                            (name, kind, location, json.dumps(src.mapping)))

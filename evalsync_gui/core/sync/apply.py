@@ -18,11 +18,11 @@ from typing import Any
 import msgspec
 
 from evalsync_gui.core.emailkey import email_key
+from evalsync_gui.core.store.user_ids import first_free_user_id
 from evalsync_gui.core.sync.decisions import (
     ABSENT_REASON,
     EMAIL,
     IDENTIFIER,
-    GONE_CODE,
     REASONS,
     RETURNED_FLAG,
     Action,
@@ -54,23 +54,25 @@ def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
         yield items[i:i + size]
 
 
-def _select_in(conn: sqlite3.Connection, where: str, values: Sequence, source: str = "users") -> list[sqlite3.Row]:
+def _linked_rows(conn: sqlite3.Connection, zendesk_ids: Sequence[int]) -> list[sqlite3.Row]:
     rows: list[sqlite3.Row] = []
-    for part in _chunks(list(values)):
+    for part in _chunks(zendesk_ids):
         marks = ",".join("?" * len(part))
-        rows += conn.execute(f"SELECT {LOCAL_COLUMNS} FROM {source} WHERE {where.format(marks=marks)}", part).fetchall()
+        rows += conn.execute(f"SELECT {LOCAL_COLUMNS} FROM users WHERE zendesk_id IN ({marks})", part).fetchall()
     return rows
 
 
 class IdAllocator:
-    """Ids for new users rows, from ``max(id) + 1``: exactly what SQLite would assign.
+    """Ids for new users rows, above every id a users row or a change row has ever named.
 
+    SQLite would reuse the ids of removed rows (undoing an import removes its Pending users),
+    and a new user would then inherit the removed one's history and held deactivations.
     Valid only while the caller's write transaction lasts (nobody else can insert), so a
     group commit makes a new one per transaction; no SELECT is needed to learn new ids.
     """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
-        self.next = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM users").fetchone()[0]
+        self.next = first_free_user_id(conn)
 
     def take(self, n: int) -> int:
         first, self.next = self.next, self.next + n
@@ -115,7 +117,7 @@ def lookup_page(conn: sqlite3.Connection, users: Sequence[ZendeskUser], scope: S
     ids = {u.id for u in users}
     if linked is not None:
         ids = {i for i in ids if i in linked}
-    for row in _select_in(conn, "zendesk_id IN ({marks})", sorted(ids)):
+    for row in _linked_rows(conn, sorted(ids)):
         lookup.by_zendesk_id[row["zendesk_id"]] = row
     if unlinked is True:
         unlinked = UnlinkedRows(conn, identifier_mode)
@@ -132,7 +134,7 @@ def lookup_page(conn: sqlite3.Connection, users: Sequence[ZendeskUser], scope: S
 
 def _match_key(user: ZendeskUser, identifier_mode: str) -> tuple[str, str] | None:
     """:func:`decisions.match_key` straight from the checked user (no Remote built twice)."""
-    if identifier_mode != "default" and (value := identifier_value(user, identifier_mode)):
+    if value := identifier_value(user, identifier_mode):  # None in the default mode
         return (IDENTIFIER, value)
     key = email_key(user.email)
     return (EMAIL, key) if key else None
@@ -157,13 +159,12 @@ def apply_page(conn: sqlite3.Connection, run_id: int, actions: Sequence[Action],
         first = _insert_users(conn, creates, run_id if mark_seen else None, now, ids or IdAllocator(conn), names)
         # The rows just inserted hold everything the change records need: SQLite copies it,
         # so 100,000 imported users cost no Python objects and no JSON for their history.
-        conn.execute(_INSERT_CREATED, {"run": run_id, "first": first, "last": first + len(creates) - 1,
-                                       "reason": REASONS[IN_SCOPE], "now": now})
+        conn.execute(_INSERT_CREATED, {"run": run_id, "first": first, "reason": REASONS[IN_SCOPE], "now": now})
         counts.new = len(creates)
     if updates:
         _update_users(conn, updates, identifier_mode, now, names)
         for a in updates:
-            changes += _update_changes(run_id, a, now)
+            changes += _update_changes(a)
         counts.updated = sum(1 for a in updates if a.recorded)
     # A user seen again in this run cancels any deactivation planned for them earlier on.
     linked = [row["id"] for row in lookup.by_zendesk_id.values()]
@@ -174,17 +175,14 @@ def apply_page(conn: sqlite3.Connection, run_id: int, actions: Sequence[Action],
         leaving = {a.user_id for a in deacts}
         expire_held_rows(conn, [uid for uid in linked if uid not in leaving])
     for a in deacts:
-        changes.append((run_id, a.user_id, "deactivate", "status", a.old_status, "deactivated", a.reason, "planned",
-                        now, a.code))
+        changes.append((a.user_id, "deactivate", "status", a.old_status, "deactivated", a.reason, "planned", a.code))
     counts.planned = len(deacts)
     if changes:
-        conn.execute(_INSERT_CHANGES, {"run": run_id, "now": now,
-                                       "rows": _dumps([(*c[1:8], c[9] if len(c) > 9 else None) for c in changes])})
+        conn.execute(_INSERT_CHANGES, {"run": run_id, "now": now, "rows": _dumps(changes)})
     if mark_seen and seen_ids:
         # Rows created above already carry this run's seen-mark.
         created = {a.remote.zendesk_id for a in creates}
-        seen_ids = [zid for zid in seen_ids if zid not in created] if created else seen_ids
-        for part in _chunks(list(seen_ids)):
+        for part in _chunks([zid for zid in seen_ids if zid not in created]):
             conn.execute(f"UPDATE users SET last_seen_run = ? WHERE zendesk_id IN ({','.join('?' * len(part))})",
                          (run_id, *part))
     return counts
@@ -216,7 +214,7 @@ def _rows_per_insert(conn: sqlite3.Connection) -> int:
 _INSERT_CREATED = (
     "INSERT INTO user_changes (run_id, user_id, action, field, old_value, new_value, reason, state, at) "
     "SELECT :run, id, 'create', NULL, NULL, name || ' <' || coalesce(email, '') || '>', :reason, 'applied', :now "
-    "FROM users WHERE id BETWEEN :first AND :last ORDER BY id")
+    "FROM users WHERE id >= :first ORDER BY id")  # the page's new rows: the highest ids (see IdAllocator)
 _INSERT_CHANGES = (
     "INSERT INTO user_changes (run_id, user_id, action, field, old_value, new_value, reason, state, at, reason_code) "
     "SELECT :run, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, :now, "
@@ -232,7 +230,7 @@ def _insert_users(conn: sqlite3.Connection, creates: Sequence[Create], seen_run:
         r = a.remote
         flat += (first + i, r.zendesk_id, r.name, r.email, r.identifier, r.zendesk_role, r.custom_role_id,
                  r.zendesk_active, r.zendesk_suspended, r.zendesk_updated_at,
-                 role_names.get(r.custom_role_id) if r.custom_role_id is not None else None)
+                 role_names.get(r.custom_role_id))  # no role: None, as no name is keyed by None
     step = _rows_per_insert(conn) * _PER_ROW
     for start in range(0, len(flat), step):
         part = flat[start:start + step]
@@ -253,7 +251,7 @@ def _update_users(conn: sqlite3.Connection, updates: Sequence[Update], identifie
         "zendesk_suspended = :zendesk_suspended, zendesk_updated_at = :zendesk_updated_at" + ident + ", "
         "updated_at = CASE WHEN :recorded THEN :now ELSE updated_at END WHERE id = :id",
         [{**_remote_dict(a.remote), "recorded": a.recorded, "now": now, "id": a.user_id,
-          "role_name": role_names.get(a.remote.custom_role_id) if a.remote.custom_role_id is not None else None}
+          "role_name": role_names.get(a.remote.custom_role_id)}
          for a in updates],
     )
     returned = [a for a in updates if a.returned]
@@ -270,18 +268,19 @@ def _remote_dict(r: Remote) -> dict[str, Any]:
             "identifier": r.identifier}
 
 
-def _update_changes(run_id: int, a: Update, now: str) -> list[tuple]:
+def _update_changes(a: Update) -> list[tuple]:
+    """Change rows (user, action, field, old, new, reason, state, reason code; see _INSERT_CHANGES)."""
     rows = []
     if a.link:
-        rows.append((run_id, a.user_id, "link", "zendesk_id", None, str(a.remote.zendesk_id),
-                     "matched by identifier", "applied", now))
+        rows.append((a.user_id, "link", "zendesk_id", None, str(a.remote.zendesk_id), "matched by identifier",
+                     "applied", None))
     for name, old, new in a.changes:
-        rows.append((run_id, a.user_id, "update", name, _text(old), _text(new), "changed in Zendesk", "applied", now))
+        rows.append((a.user_id, "update", name, _text(old), _text(new), "changed in Zendesk", "applied", None))
     if a.returned:
         # Enough old values that undo can put the user back exactly as deactivated.
-        rows.append((run_id, a.user_id, "return", "status", "deactivated", "pending", a.reason, "applied", now))
-        rows.append((run_id, a.user_id, "return", "flag", None, RETURNED_FLAG, a.reason, "applied", now))
-        rows.append((run_id, a.user_id, "return", "deactivated_by", "sync", None, a.reason, "applied", now))
+        rows.append((a.user_id, "return", "status", "deactivated", "pending", a.reason, "applied", None))
+        rows.append((a.user_id, "return", "flag", None, RETURNED_FLAG, a.reason, "applied", None))
+        rows.append((a.user_id, "return", "deactivated_by", "sync", None, a.reason, "applied", None))
     return rows
 
 
@@ -348,11 +347,14 @@ def expire_held_rows(conn: sqlite3.Connection, user_ids: Sequence[int]) -> int:
 
 
 def supersede_held(conn: sqlite3.Connection, run_id: int) -> int:
-    """One held row per person: older held rows give way to this run's plan, or to a deactivation."""
+    """One held row per person: older held rows give way to this run's plan, or to a deactivation.
+
+    A held row stays only while its user is linked and not deactivated: a row whose user was
+    deactivated, unlinked or removed (undoing an import removes Pending users) holds nobody."""
     return conn.execute(
         "UPDATE user_changes SET state = 'discarded' WHERE state = 'held' AND run_id != ? AND "
         "(user_id IN (SELECT user_id FROM user_changes WHERE run_id = ? AND state = 'planned') "
-        "OR user_id IN (SELECT id FROM users WHERE status = 'deactivated' OR zendesk_id IS NULL))",
+        "OR user_id NOT IN (SELECT id FROM users WHERE status != 'deactivated' AND zendesk_id IS NOT NULL))",
         (run_id, run_id)).rowcount
 
 
@@ -367,13 +369,10 @@ def refresh_held_runs(conn: sqlite3.Connection, skip_run: int | None = None) -> 
 
 def absent_rows(conn: sqlite3.Connection, seen: set[int]) -> list[Deactivate]:
     """Dry-run twin of :func:`plan_absent`, from an in-memory set of seen Zendesk ids."""
-    out = []
-    for row in conn.execute("SELECT id, zendesk_id, name, email, status FROM users "
-                            "WHERE zendesk_id IS NOT NULL AND status IN ('pending', 'active')"):
-        if row["zendesk_id"] not in seen:
-            out.append(Deactivate(row["id"], row["zendesk_id"], row["name"], row["email"], row["status"], ABSENT_REASON,
-                                  GONE_CODE))
-    return out
+    rows = conn.execute("SELECT id, zendesk_id, name, email, status FROM users "
+                        "WHERE zendesk_id IS NOT NULL AND status IN ('pending', 'active')").fetchall()
+    # Deactivate's code defaults to GONE_CODE: what an absence from a complete listing means.
+    return [Deactivate(*row, ABSENT_REASON) for row in rows if row[1] not in seen]
 
 
 def planned_count(conn: sqlite3.Connection, run_id: int) -> int:
@@ -402,12 +401,11 @@ def _apply_statements(state: str) -> tuple[str, str, str]:
     )
 
 
-_APPLY = {state: _apply_statements(state) for state in ("planned", "held")}
-
-
 def apply_planned(conn: sqlite3.Connection, run_id: int, now: str, state: str = "planned") -> int:
     """Deactivate the users of this run's ``state`` rows (planned or held); returns how many."""
-    discard, deactivate, mark = _APPLY[state]
+    if state not in ("planned", "held"):
+        raise ValueError(f"not a deactivation state: {state!r}")
+    discard, deactivate, mark = _apply_statements(state)
     conn.execute(discard, (run_id,))
     cur = conn.execute(deactivate, (now, run_id, run_id))
     conn.execute(mark, (now, run_id))

@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 
@@ -43,6 +42,7 @@ NO_END_FLAG = ("Zendesk sent a page that does not say whether more users follow;
 EMPTY_BUT_MORE = ("Zendesk sent an empty page but said more users follow; the sync stopped without "
                   "deactivating anyone. Retry the sync.")
 NO_NEXT_LINK = "Zendesk said more users follow but sent no next-page link; retry the sync."
+CLOSE_WAIT = 60.0  # seconds closing a prefetched stream waits for the fetcher's current request
 
 
 @dataclass(frozen=True)
@@ -159,16 +159,19 @@ def prefetched(pages: Generator[Page, None, None], depth: int = 4, *, wait_budge
     """Yield ``pages`` while a background thread fetches up to ``depth`` pages ahead.
 
     Errors raised by the fetching thread are re-raised here, in order. Closing this
-    generator (break, exception, cancel) stops the fetcher after its current request.
-    When the next page is not ready within ``wait_budget()`` seconds, ``on_idle()`` runs
-    before waiting on (the group commit uses it so no write lock is held across a wait).
+    generator (break, exception, cancel) stops the fetcher after its current request and
+    waits for that request to end (at most :data:`CLOSE_WAIT` seconds; a request hung
+    longer is left to its daemon thread). When the next page is not ready within
+    ``wait_budget()`` seconds (``None``: no limit; ``0``: only a page already fetched),
+    ``on_idle()`` runs before waiting on (the group commit uses it so no write lock is held
+    across a wait).
     """
     q: queue.Queue = queue.Queue(maxsize=max(1, depth))
     stop = threading.Event()
 
     def put(item) -> bool:
-        # A blocked put always ends: once stopped, the consumer drains the queue until this
-        # thread is gone (see the finally below).
+        # Once stopped, at most the one put already past this check still lands; the
+        # consumer empties the queue after stopping, so that put never blocks for good.
         if stop.is_set():
             return False
         q.put(item)
@@ -189,9 +192,9 @@ def prefetched(pages: Generator[Page, None, None], depth: int = 4, *, wait_budge
     thread.start()
     try:
         while True:
-            budget = wait_budget() if wait_budget is not None else None
             try:
-                entry = q.get() if budget is None else q.get(timeout=budget) if budget > 0 else q.get_nowait()
+                # Queue.get's timeout: None waits as long as it takes, 0 takes only a page already here.
+                entry = q.get(timeout=wait_budget() if wait_budget is not None else None)
             except queue.Empty:
                 if on_idle is not None:
                     on_idle()
@@ -204,9 +207,14 @@ def prefetched(pages: Generator[Page, None, None], depth: int = 4, *, wait_budge
             yield page
     finally:
         stop.set()
-        deadline = time.monotonic() + 60
-        while thread.is_alive() and time.monotonic() < deadline:
-            try:
-                q.get_nowait()
-            except queue.Empty:
-                thread.join(0.05)
+        _drain(q)  # a fetcher blocked on the full queue puts its page, sees `stop` and ends
+        thread.join(CLOSE_WAIT)
+
+
+def _drain(q: queue.Queue) -> None:
+    """Empty ``q`` without waiting."""
+    while True:
+        try:
+            q.get_nowait()
+        except queue.Empty:
+            return

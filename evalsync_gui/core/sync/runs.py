@@ -143,51 +143,77 @@ def undo_run(ctx, run_id: int) -> dict:
     """Reverse a run: renames back, deactivations reversed, imported users removed if still Pending.
 
     A field is put back only while it still holds the value this run wrote, so later
-    edits (by a newer run or the admin) win. The next sync is a full listing.
+    edits (by a newer run or the admin) win. The run's held deactivations, and any held row of
+    a user it removes, are discarded. The next sync is a full listing.
     """
     from evalsync_gui.core.errors import UsageError
 
     run = ctx.db.query("SELECT status, undone_at, dry_run FROM sync_runs WHERE id = ?", (run_id,))
     if not run:
         raise UsageError(f"There is no sync run {run_id}; see `evalsync runs list`.")
-    if run[0]["undone_at"]:
+    status, undone_at, dry_run = run[0]
+    if undone_at:
         raise UsageError(f"Sync run {run_id} was already undone.")
-    if run[0]["status"] == "running":
+    if status == "running":
         raise UsageError(f"Sync run {run_id} is still running; wait for it to finish.")
-    if run[0]["dry_run"]:
+    if dry_run:
         raise UsageError(f"Sync run {run_id} was a dry run: it changed nothing, so there is nothing to undo.")
     counts = {"removed": 0, "reverted": 0, "reactivated": 0, "kept": 0}
     now = now_iso()
     with ctx.db.transaction() as conn:
-        changes = conn.execute("SELECT id, user_id, action, field, old_value, new_value FROM user_changes "
+        active_before = _active(conn)
+        changes = conn.execute("SELECT user_id, action, field, old_value, new_value FROM user_changes "
                                "WHERE run_id = ? AND state = 'applied' ORDER BY id DESC", (run_id,)).fetchall()
         for ch in changes:
-            counts[_undo_one(conn, ch, now)] += 1
+            counts[_undo_one(conn, *ch, now)] += 1
+        _check_licences(ctx, run_id, active_before, _active(conn))  # raising rolls the whole undo back
         conn.execute("UPDATE user_changes SET state = 'undone' WHERE run_id = ? AND state = 'applied'", (run_id,))
         conn.execute("UPDATE user_changes SET state = 'discarded' WHERE run_id = ? AND state IN ('held', 'planned')",
                      (run_id,))
-        conn.execute("UPDATE sync_runs SET undone_at = ?, n_held = 0 WHERE id = ?", (now, run_id))
-        for key in (state.INCREMENTAL, state.LAST_FULL_AT, state.RESUME):
-            state.delete(conn, key)
+        conn.execute("UPDATE sync_runs SET undone_at = ? WHERE id = ?", (now, run_id))
+        apply.refresh_held_runs(conn)  # this run's held rows, and those of removed users, are gone
+        state.forget_all(conn)
     return counts
 
 
-def _undo_one(conn, ch, now: str) -> str:
-    uid = ch["user_id"]
-    if ch["action"] == "create":
-        cur = conn.execute("DELETE FROM users WHERE id = ? AND status = 'pending'", (uid,))
-        if cur.rowcount:
-            conn.execute("UPDATE user_changes SET state = 'undone' WHERE user_id = ? AND state = 'applied'", (uid,))
-            return "removed"
-        return "kept"
-    if ch["action"] == "deactivate":
+def _active(conn) -> int:
+    return conn.execute("SELECT count(*) FROM users WHERE status = 'active'").fetchone()[0]
+
+
+def _check_licences(ctx, run_id: int, before: int, after: int) -> None:
+    """Refuse an undo that would make more users active than the licence limit allows (users
+    it reactivates held a licence before the run, but others may have taken them since)."""
+    from evalsync_gui.core import directory
+    from evalsync_gui.core.errors import UsageError
+
+    limit = directory.licence_limit(ctx.settings)
+    if after > before and after > limit:
+        raise UsageError(f"Undoing run {run_id} would make {after - before:,} users active again: {after:,} licences "
+                         f"but the limit is {limit:,} ({before:,} in use). Nothing was undone; deactivate users "
+                         f"or {directory.RAISE_LIMIT_HINT}, then undo again.")
+
+
+def _undo_one(conn, uid: int, action: str, column: str | None, old: str | None, new: str | None, now: str) -> str:
+    """Undo one applied change; returns the ``undo_run`` count it adds to."""
+    if action == "create":
+        if not conn.execute("DELETE FROM users WHERE id = ? AND status = 'pending'", (uid,)).rowcount:
+            return "kept"
+        # Nothing of a removed user may stay held: the run would stay held with rows nobody can
+        # see, and the next user given this id (ids are max + 1) would inherit them, so Allow
+        # would deactivate a stranger.
+        conn.execute("UPDATE user_changes SET state = CASE state WHEN 'applied' THEN 'undone' ELSE 'discarded' END "
+                     "WHERE user_id = ? AND state IN ('applied', 'held')", (uid,))
+        return "removed"
+    if action == "deactivate":
         cur = conn.execute("UPDATE users SET status = ?, deactivated_by = NULL, deactivation_reason = NULL, "
                            "updated_at = ? WHERE id = ? AND status = 'deactivated' AND deactivated_by = 'sync'",
-                           (ch["old_value"] or "pending", now, uid))
+                           (old or "pending", now, uid))
         return "reactivated" if cur.rowcount else "kept"
-    column = ch["field"]
     if column not in _UNDOABLE:
         return "kept"
-    cur = conn.execute(f"UPDATE users SET {column} = ?, updated_at = ? WHERE id = ? AND {column} IS ?",
-                       (ch["old_value"], now, uid, ch["new_value"]))
+    # A return's three rows (status, flag, deactivated_by) go back together, only while the user
+    # is still Pending as the run left them: an admin's activation also clears deactivated_by.
+    clause = " AND status = 'pending'" if action == "return" else ""
+    cur = conn.execute(f"UPDATE users SET {column} = ?, updated_at = ? WHERE id = ? AND {column} IS ?{clause}",
+                       (old, now, uid, new))
     return "reverted" if cur.rowcount else "kept"

@@ -41,8 +41,13 @@ def delete(conn: sqlite3.Connection, key: str) -> None:
     conn.execute("DELETE FROM sync_state WHERE key = ?", (key,))
 
 
+def forget_all(conn: sqlite3.Connection) -> None:
+    """Inside the caller's transaction: the next run is a full listing from the start."""
+    for key in (INCREMENTAL, LAST_FULL_AT, RESUME):
+        delete(conn, key)
+
+
 def forget_incremental(db) -> None:
     """Force the next run to be a full listing (scope changed, or a run was undone)."""
     with db.transaction() as conn:
-        for key in (INCREMENTAL, LAST_FULL_AT, RESUME):
-            delete(conn, key)
+        forget_all(conn)

@@ -58,10 +58,21 @@ def retry_failed(task, ctx: AppContext) -> str:
             else "No failed request to retry.")
 
 
-def add_source(task, ctx: AppContext, name: str, where: str) -> str:
-    """Add a published sheet (a web link) or a local CSV file (a path) with the guessed columns."""
+def _where(where: str) -> dict[str, str | None]:
+    """A web link is a published sheet, anything else a local file's path."""
     is_link = where.lower().startswith(("https://", "http://"))
-    src, skipped = sources.add_source(ctx.db, name, url=where if is_link else None, path=None if is_link else where)
+    return {"url": where if is_link else None, "path": None if is_link else where}
+
+
+def peek_source(task, ctx: AppContext, where: str) -> sources.Peek:
+    """Read the sheet or file once (columns, first rows, the guess) so the admin can map its columns."""
+    return sources.peek(**_where(where))
+
+
+def add_source(task, ctx: AppContext, name: str, where: str, mapping: dict[str, str] | None = None) -> str:
+    """Add a published sheet (a web link) or a local CSV file (a path) with the admin's columns
+    (``mapping``, as chosen in the dialog) or, without one, the guessed columns."""
+    src, skipped = sources.add_source(ctx.db, name, **_where(where), mapping=mapping, guessed=mapping is None)
     return (f"Source {src.name} added; {skipped} row{'s' if skipped != 1 else ''} already there skipped, new rows "
             "are taken by the next run.")
 

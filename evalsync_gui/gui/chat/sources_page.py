@@ -2,9 +2,9 @@
 
 Shows each request source (a published Google Sheet or a growing CSV file) with its last poll,
 rows taken and last error; when the next chat run is due and what the last one did; "Run now";
-and, when a run held a burst of creations, Allow and Discard. A source is added here with its
-columns guessed from the form's headings (``evalsync chat sources add --map`` when a guess
-is wrong), or removed.
+and, when a run held a burst of creations, Allow and Discard. A source is added here: EvalSync
+reads it once (on the worker) and shows its columns with the guess from the form's headings
+for the admin to check or change, or removed.
 
 The schedule runs in the app like user sync's: a timer checks once a minute whether a run is
 due (against the next-run time of the last snapshot, so the check itself reads nothing) and starts it on the tab's one worker (:class:`ChatRunner`), never two at once; the run
@@ -19,11 +19,12 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (QCheckBox, QGroupBox, QHBoxLayout, QLineEdit, QPushButton, QSpinBox, QVBoxLayout,
                                QWidget)
 
-from evalsync_gui.core.chat import schedule
-from evalsync_gui.gui.chat.intake_jobs import (add_source, allow_run, discard_run, remove_sources, run_chat,
-                                               save_schedule)
+from evalsync_gui.core.chat import schedule, sources
+from evalsync_gui.gui.chat.intake_jobs import (add_source, allow_run, discard_run, peek_source, remove_sources,
+                                               run_chat, save_schedule)
 from evalsync_gui.gui.chat.runner import ChatRunner
 from evalsync_gui.gui.chat.widgets import make_table, plain_label
+from evalsync_gui.gui.chat_dialogs import MappingDialog
 from evalsync_gui.gui.chat_models import RowsModel, when
 from evalsync_gui.gui.formats import format_datetime
 
@@ -35,8 +36,11 @@ SOURCE_COLUMNS = [
 ]
 HELP = ("Requests arrive from these sources and are acted on by the chat schedule, with no one at the keyboard: "
         "a Google Sheet published to the web as CSV (its link), or a CSV file another tool appends to (its path). "
-        "Columns are guessed from the form's headings; if a guess is wrong, add the source with "
-        "`evalsync chat sources add --map COLUMN=FIELD`.")
+        "Adding one shows its columns, guessed from the form's headings, for you to check.")
+SOURCE_INTRO = ("Which column holds each field? Each row is told apart from the others by its row id or, without "
+                "one, by its timestamp with both addresses: map at least one of them. EvalSync remembers this for "
+                "every later run of this source.")
+SOURCE_LABELS = {"row_id": "Row id"}
 
 
 class SourcesPage(QWidget):
@@ -100,7 +104,7 @@ class SourcesPage(QWidget):
         self.where_edit.setPlaceholderText("https://docs.google.com/…/pub?output=csv  or  /path/to/responses.csv")
         self.where_edit.setAccessibleName("Published sheet link or CSV file path")
         self.where_edit.returnPressed.connect(self.add_source)
-        self.add_button = QPushButton("Add source")
+        self.add_button = QPushButton("Add source…")
         self.add_button.clicked.connect(self.add_source)
         self.remove_button = QPushButton("Remove")
         self.remove_button.setToolTip("Forget the selected source (its requests and log stay)")
@@ -163,12 +167,27 @@ class SourcesPage(QWidget):
         self.runner.say(report.summary())
 
     def add_source(self) -> None:
-        """Add the typed link (https) or file path as a source; rows already there are skipped."""
+        """Read the typed link (https) or file path once, then ask for its columns (see
+        :meth:`_ask_columns`); rows already there are skipped when it is added."""
         name, where = self.name_edit.text().strip(), self.where_edit.text().strip()
         if not name or not where:
             self.runner.say("Type a name and the sheet's published CSV link or the CSV file's path.")
             return
-        self.runner.start(add_source, self.runner.ctx, name, where, on_done=self._added)
+        self.runner.start(peek_source, self.runner.ctx, where,
+                          on_done=lambda peek: QTimer.singleShot(0, lambda: self._ask_columns(name, where, peek)))
+
+    def _ask_columns(self, name: str, where: str, peek: sources.Peek) -> None:
+        """After the read (the worker is free again): the columns dialog, then the add itself."""
+        if peek.columns is None:  # a file the other tool has not written yet: columns guessed on its first rows
+            self.runner.start(add_source, self.runner.ctx, name, where, on_done=self._added)
+            return
+        dialog = MappingDialog(peek.columns, peek.rows, peek.guess, self, title=f"Columns of {name}",
+                               intro=SOURCE_INTRO, fields=sources.FIELDS, labels=SOURCE_LABELS,
+                               ok_text="Add source")
+        if dialog.exec():
+            self.runner.start(add_source, self.runner.ctx, name, where, dialog.mapping(), on_done=self._added)
+        else:
+            self.runner.say(f"{name} was not added.")
 
     def _added(self, text: str) -> None:
         self.name_edit.clear()
