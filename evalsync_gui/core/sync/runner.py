@@ -205,7 +205,10 @@ class _Run:
         # Reading ends only at the listing's real end (fetch fails closed on anything else),
         # so the read is complete unless entries had to be skipped: a user we could not read
         # is not absent.
-        self._full_listing() if self.mode == "full" else self._incremental()
+        if self.mode == "full":
+            self._full_listing()
+        else:
+            self._incremental()
         complete = not self.skipped
         if self.skipped:
             log.warning("sync run %s: %d Zendesk users without a usable id were skipped; nobody is deactivated "
