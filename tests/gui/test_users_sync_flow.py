@@ -42,7 +42,7 @@ def test_enable_sync_pending_appear_activate_three_licence_moves(qtbot, connecte
             tab.activate(ids, "agent", "Billing")
         qtbot.waitUntil(lambda: tab.licence_label.text() == "3 of 150 licences used", timeout=3000)
         assert tab.status_buttons["pending"].text() == f"Pending ({pending - 3:,})"
-        assert tab.history.runs.rowCount() == 1
+        qtbot.waitUntil(lambda: tab.history.runs.rowCount() == 1, timeout=3000)  # read on the loader thread
     finally:
         tab.shutdown()
 
