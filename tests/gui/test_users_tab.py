@@ -293,6 +293,29 @@ def test_users_a_sync_adds_arrive_with_their_rows_in_one_read_off_the_gui_thread
     assert [tab.model.index(r, 0).data() for r in range(3, 8)] == [f"Zz New {i}" for i in range(5)]
 
 
+def test_a_sync_appends_new_users_only_where_the_admin_can_see_the_end_of_the_list(make_tab, ctx, qtbot):
+    """Below a full screen an append cannot be seen but costs a repaint of the table: the rows
+    wait for the end of the sync, unless the admin scrolls to the end (Ctrl+End)."""
+    from PySide6.QtCore import Qt
+
+    seed_users(ctx.db, 200, status_mix=(1.0, 0, 0))
+    tab = make_tab(start_schedule=False)
+    tab.resize(1000, 600)
+    tab.show()
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 200, timeout=3000)
+    with ctx.db.transaction() as conn:
+        conn.executemany("INSERT INTO users (zendesk_id, name, email, status, zendesk_role) "
+                         "VALUES (?, ?, ?, 'pending', 'agent')", [(900 + i, f"New {i}", f"n{i}@x.org") for i in range(3)])
+    with qtbot.waitSignal(tab.loader.finished, timeout=3000) as done:
+        tab.refresher.live_ids_timer.timeout.emit()
+    assert done.args[0].new_ids is None and tab.model.rowCount() == 200  # the screen shows the top
+    tab.table.setFocus()
+    qtbot.keyClick(tab.table, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
+    with qtbot.waitSignal(tab.loader.finished, timeout=3000) as done:
+        tab.refresher.live_ids_timer.timeout.emit()
+    assert len(done.args[0].new_ids) == 3 and tab.model.rowCount() == 203
+
+
 def test_a_live_refresh_repaints_only_when_a_row_on_screen_changed(make_tab, ctx, qtbot):
     """During a sync the counts and the visible rows are re-read every 500 ms; the table is only
     repainted (tens of ms of the GUI thread at 1280x800) when one of those rows changed."""
