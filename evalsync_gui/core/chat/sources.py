@@ -140,10 +140,7 @@ def peek(*, url: str | None = None, path: str | None = None, rows: int = 5) -> P
     """Read a sheet or file the way :func:`add_source` will, to show its columns; saves nothing.
 
     Raises UsageError (a FeedError) when it cannot be read."""
-    src = _unsaved(url, path)
-    if src.kind == "file" and not Path(src.location).exists():
-        return Peek(None, [], {})
-    records, _state, columns = _read(src)
+    records, _state, columns = _first_read(_unsaved(url, path))
     return Peek(columns, [values for _line, values in records[:rows]], guess(columns) if columns else {})
 
 
@@ -158,6 +155,13 @@ def _unsaved(url: str | None, path: str | None) -> Source:
     return Source(0, "", kind, location, {})
 
 
+def _first_read(src: Source) -> tuple[list[feeds.Record], feeds.FileState, list[str] | None]:
+    """:func:`_read` of a source not read before; a file the other tool has not written yet is empty."""
+    if src.kind == "file" and not Path(src.location).exists():
+        return [], feeds.FileState(), None
+    return _read(src)
+
+
 def add_source(db: Database, name: str, *, url: str | None = None, path: str | None = None,
                mapping: dict[str, str] | None = None, include_existing: bool = False,
                guessed: bool = True) -> tuple[Source, int]:
@@ -168,22 +172,16 @@ def add_source(db: Database, name: str, *, url: str | None = None, path: str | N
     Raises UsageError (a FeedError) when the sheet cannot be read: nothing is saved then.
     """
     name = check_name(name)
-    if (url is None) == (path is None):
-        raise UsageError("Give exactly one of --url and --file.")
+    src = _unsaved(url, path)
     if db.query("SELECT 1 FROM chat_sources WHERE name = ?", (name,)):
         raise UsageError(f"A source named {name!r} exists; remove it first or choose another name.")
-    src = _unsaved(url, path)
     src.name = name
-    kind, location = src.kind, src.location
-    if kind == "file" and not Path(location).exists():
-        records, state, columns = [], feeds.FileState(), None  # the other tool has not written it yet
-    else:
-        records, state, columns = _read(src)
+    records, state, columns = _first_read(src)
     base = guess(columns) if columns and guessed else {}
     src.mapping = check_source_mapping({**base, **(mapping or {})}, columns)
     with db.transaction() as conn:
         cur = conn.execute("INSERT INTO chat_sources (name, kind, location, mapping) VALUES (?, ?, ?, ?)",
-                           (name, kind, location, json.dumps(src.mapping)))
+                           (name, src.kind, src.location, json.dumps(src.mapping)))
         src.id = int(cur.lastrowid)
     skipped = 0
     if not include_existing:
@@ -194,7 +192,7 @@ def add_source(db: Database, name: str, *, url: str | None = None, path: str | N
                              " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                              (src.id, identity, digest, line, SKIPPED, "in the source before it was added"))
                 skipped += 1
-            if kind == "file":
+            if src.kind == "file":
                 _save_state(conn, src.id, state)
     return src, skipped
 
