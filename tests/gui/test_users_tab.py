@@ -262,17 +262,23 @@ def test_live_refresh_during_a_sync_keeps_rows_and_reads_counts_off_thread(make_
     assert tab.model.rowCount() == 30
 
 
+def _shown_tab_of_pending(make_tab, ctx, qtbot, n: int):
+    """A users tab on screen (1000x600) listing ``n`` Pending users."""
+    seed_users(ctx.db, n, status_mix=(1.0, 0, 0))
+    tab = make_tab(start_schedule=False)
+    tab.resize(1000, 600)
+    tab.show()
+    qtbot.waitUntil(lambda: tab.model.rowCount() == n, timeout=3000)
+    return tab
+
+
 def test_users_a_sync_adds_arrive_with_their_rows_in_one_read_off_the_gui_thread(make_tab, ctx, qtbot, monkeypatch):
     """The live append rides on the counts read: the new rows that land on screen are read on
     the loader thread, so painting them reads nothing on the GUI thread (a read there cost the
     heartbeat 85 ms gaps in bench scenario 6)."""
     import threading
 
-    seed_users(ctx.db, 3, status_mix=(1.0, 0, 0))
-    tab = make_tab(start_schedule=False)
-    tab.resize(1000, 600)
-    tab.show()
-    qtbot.waitUntil(lambda: tab.model.rowCount() == 3, timeout=3000)
+    tab = _shown_tab_of_pending(make_tab, ctx, qtbot, 3)
     with ctx.db.transaction() as conn:
         conn.executemany("INSERT INTO users (zendesk_id, name, email, status, zendesk_role) "
                          "VALUES (?, ?, ?, 'pending', 'agent')",
@@ -298,11 +304,7 @@ def test_a_sync_appends_new_users_only_where_the_admin_can_see_the_end_of_the_li
     wait for the end of the sync, unless the admin scrolls to the end (Ctrl+End)."""
     from PySide6.QtCore import Qt
 
-    seed_users(ctx.db, 200, status_mix=(1.0, 0, 0))
-    tab = make_tab(start_schedule=False)
-    tab.resize(1000, 600)
-    tab.show()
-    qtbot.waitUntil(lambda: tab.model.rowCount() == 200, timeout=3000)
+    tab = _shown_tab_of_pending(make_tab, ctx, qtbot, 200)
     with ctx.db.transaction() as conn:
         conn.executemany("INSERT INTO users (zendesk_id, name, email, status, zendesk_role) "
                          "VALUES (?, ?, ?, 'pending', 'agent')", [(900 + i, f"New {i}", f"n{i}@x.org") for i in range(3)])
@@ -319,11 +321,7 @@ def test_a_sync_appends_new_users_only_where_the_admin_can_see_the_end_of_the_li
 def test_a_live_refresh_repaints_only_when_a_row_on_screen_changed(make_tab, ctx, qtbot):
     """During a sync the counts and the visible rows are re-read every 500 ms; the table is only
     repainted (tens of ms of the GUI thread at 1280x800) when one of those rows changed."""
-    seed_users(ctx.db, 30, status_mix=(1.0, 0, 0))
-    tab = make_tab(start_schedule=False)
-    tab.resize(1000, 600)
-    tab.show()
-    qtbot.waitUntil(lambda: tab.model.rowCount() == 30, timeout=3000)
+    tab = _shown_tab_of_pending(make_tab, ctx, qtbot, 30)
     tab.table.viewport().grab()  # the rows on screen are painted (and cached)
     changes: list[int] = []
     tab.model.dataChanged.connect(lambda *a: changes.append(1))
