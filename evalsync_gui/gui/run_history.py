@@ -374,12 +374,13 @@ class RunHistory(QWidget):
         self.reload()
         signals = self.services.signals
         signals.users_changed.emit()
+        *details, held_left = rest  # every action's worker ends its result with the held rows left
         if kind == "undone":
-            run_id, counts, _left = rest
+            run_id, counts = details
             signals.status_message.emit(f"Run {run_id} undone: " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
         else:
-            signals.status_message.emit(held_done_text(*rest[:2]))
-        if not rest[-1]:  # no held deactivation is left (counted on the worker)
+            signals.status_message.emit(held_done_text(*details))
+        if not held_left:
             signals.sync_state_changed.emit("completed")
 
     def _failed(self, message: str) -> None:
