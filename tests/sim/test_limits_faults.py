@@ -125,3 +125,27 @@ def test_stop_hangs_up_on_kept_alive_connections(sim_factory):
         sim.stop()
         with pytest.raises(httpx.TransportError):
             c.get("/api/v2/users/me.json")
+
+
+def test_wait_idle_returns_only_after_a_dead_clients_last_request_is_logged(sim_factory):
+    """A client that sent a request and died: the server still answers (and logs) it later."""
+    import base64
+    import socket
+
+    sim = sim_factory(latency=0.3)
+    auth = base64.b64encode(f"{sim.admin_email}/token:{sim.api_token}".encode()).decode()
+    with socket.create_connection(("127.0.0.1", sim.port)) as raw:
+        raw.sendall(f"GET /api/v2/users/me.json HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {auth}\r\n\r\n"
+                    .encode())
+    assert sim.request_log == []  # still inside the 0.3 s latency
+    sim.wait_idle()
+    assert [(m, p) for m, p, _, _ in sim.request_log] == [("GET", "/api/v2/users/me.json")]
+
+
+def test_wait_idle_times_out_while_a_client_keeps_a_connection(sim_factory):
+    sim = sim_factory()
+    with client_for(sim) as c:
+        assert c.get("/api/v2/users/me.json").status_code == 200
+        with pytest.raises(TimeoutError, match="1 open connection"):
+            sim.wait_idle(timeout=0.2)
+    sim.wait_idle()
