@@ -31,7 +31,13 @@ MIN_SECRET = 8
 _lock = threading.Lock()
 _plain: set[str] = set()
 _encoded: set[str] = set()
-_secrets_pattern: re.Pattern[str] | None = None
+_plain_pattern: re.Pattern[str] | None = None
+_encoded_pattern: re.Pattern[str] | None = None
+# A base64 text, as long as it runs: a secret's base64 form swallows the run around it, because
+# the bytes next to the secret in "me@x/token:SECRET" are not secret but the bits at the edges are.
+# Runs are found first and searched second: one pattern that did both ("[…]*form[…]*") backtracked
+# over the whole run from every start, seconds for a 10,000-letter run, hours for a large body.
+_B64_RUN = re.compile(r"[A-Za-z0-9+/_-]+=*")
 
 
 def _b64_forms(raw: bytes) -> set[str]:
@@ -69,7 +75,7 @@ def _alternation(forms: set[str]) -> str:
 
 def register_secret(secret: str | None) -> None:
     """Mask ``secret`` (in all its forms) in every later :func:`redact` call of this process."""
-    global _secrets_pattern
+    global _plain_pattern, _encoded_pattern
     if not secret or len(secret) < MIN_SECRET:
         return
     plain, encoded = _plain_forms(secret), _encoded_forms(secret)
@@ -78,21 +84,26 @@ def register_secret(secret: str | None) -> None:
             return
         _plain.update(plain)
         _encoded.update(encoded)
-        # A base64 form swallows the base64 text around it: the bytes next to the secret in
-        # "me@x/token:SECRET" are not secret, but the few bits at the edges are.
-        parts = [f"(?:{_alternation(_plain)})"] if _plain else []
-        if _encoded:
-            parts.append(f"[A-Za-z0-9+/_-]*(?:{_alternation(_encoded)})[A-Za-z0-9+/_-]*=*")
-        _secrets_pattern = re.compile("|".join(parts))
+        _plain_pattern = re.compile(_alternation(_plain)) if _plain else None
+        _encoded_pattern = re.compile(_alternation(_encoded)) if _encoded else None
 
 
 def forget_all_secrets() -> None:
     """Drop every registered secret (tests)."""
-    global _secrets_pattern
+    global _plain_pattern, _encoded_pattern
     with _lock:
         _plain.clear()
         _encoded.clear()
-        _secrets_pattern = None
+        _plain_pattern = _encoded_pattern = None
+
+
+def _mask_secrets(text: str) -> str:
+    plain, encoded = _plain_pattern, _encoded_pattern
+    if plain is not None:
+        text = plain.sub(REDACTED, text)
+    if encoded is not None:
+        text = _B64_RUN.sub(lambda run: REDACTED if encoded.search(run.group()) else run.group(), text)
+    return text
 
 
 # -- shapes ----------------------------------------------------------------------------------
@@ -132,9 +143,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
 
 def redact(text: str) -> str:
     """``text`` with every registered secret and every credential-shaped value replaced by ``[redacted]``."""
-    pattern = _secrets_pattern
-    if pattern is not None:
-        text = pattern.sub(REDACTED, text)
+    text = _mask_secrets(text)
     for shape, replacement in _PATTERNS:
         text = shape.sub(replacement, text)
     return text

@@ -58,6 +58,31 @@ def test_a_registered_secret_is_masked_in_every_form(secret, email, form, before
         assert base64.b64encode(secret.encode()).decode()[4:-4] not in out
 
 
+@pytest.mark.parametrize("shape", ["letters", "base64 with padding", "quotes", "key then spaces"])
+def test_redaction_time_grows_with_the_text_not_its_square(shape):
+    """A long answer body or a pasted value must not freeze the app in the redactor.
+
+    The old secrets pattern backtracked over a whole base64 run from every start: 50,000
+    letters took 20 s with one secret registered (minutes with a few). Linear code takes
+    milliseconds; the 5 s tripwire is there for a quadratic one, not for a slow machine."""
+    import time
+
+    register_secret("Zx9-secret-token-value")
+    text = {"letters": "a" * 50_000, "base64 with padding": ("QUJD" * 40 + "=") * 300,
+            "quotes": "'token': '" * 5_000, "key then spaces": "token:" + " " * 50_000 + "x"}[shape]
+    started = time.perf_counter()
+    redact(text)
+    assert time.perf_counter() - started < 5
+
+
+def test_a_secret_in_the_middle_of_base64_masks_the_whole_run_and_nothing_else():
+    secret = "Zx9-secret-token-value"
+    register_secret(secret)
+    run = base64.b64encode(f"agent@x.test/token:{secret}".encode()).decode()
+    assert redact(f"auth {run} ok QUJDRA== end") == f"auth {REDACTED} ok QUJDRA== end"
+    assert redact(f"({run})") == f"({REDACTED})"
+
+
 KEYS = ["code", "access_token", "accessToken", "refresh_token", "refreshToken", "client_secret", "clientSecret",
         "password", "userPassword", "token", "api_token", "apiToken", "Authorization", "Cookie", "Set-Cookie",
         "ACCESS_TOKEN", "id_token"]
