@@ -286,6 +286,16 @@ class MainWindow(QMainWindow):
         self.tabs_ready.emit()
         return pages
 
+    def event(self, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        """Every event of the window, its repaints included, is handled with the GIL held.
+
+        Qt repaints the whole window inside this call (an UpdateRequest). Entered from the
+        event loop, which runs without the GIL, each call a repaint makes into Python (a table
+        cell's data, a row count, a header title: ~1,000 for the users table) would have to win
+        the GIL back from a running sync thread, up to 5 ms apiece. Entered from Python, the
+        repaint keeps the GIL from start to end; the sync thread waits for one repaint."""
+        return super().event(event)
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
         # The tab bar's first paint is part of the window's first paint; the zero timer runs
         # once that whole paint cycle has finished.

@@ -366,3 +366,46 @@ def test_a_status_message_is_cleared_only_while_it_still_shows(window):
     assert window.statusBar().currentMessage() == "Counted: 12 team members take a paid agent seat."
     signals.status_done.emit("Counted: 12 team members take a paid agent seat.")
     assert window.statusBar().currentMessage() == ""
+
+
+def test_a_repaint_is_not_starved_by_a_busy_python_thread(qtbot, ctx):
+    """A running sync (a busy Python thread) must not stretch a repaint of the users table.
+
+    Each Python call a repaint makes (cells, row counts, header titles) would have to take the
+    GIL back from that thread, up to 5 ms apiece, ~1,000 of them: seconds, whatever the speed
+    of the machine. The window handles its repaint with the GIL held (milliseconds here); the
+    1 s bound only catches the starved case, never a slow machine."""
+    from PySide6.QtWidgets import QApplication
+
+    from evalsync_gui.gui.users_table import UsersTable
+    from tests.gui.users_fixtures import seed_users
+
+    seed_users(ctx.db, 500, status_mix=(1.0, 0.0, 0.0))
+    w = MainWindow(Services(ctx=ctx, signals=AppSignals()))
+    qtbot.addWidget(w)
+    w.resize(1280, 800)
+    with qtbot.waitSignal(w.tabs_ready, timeout=5000):
+        w.show()
+    table = w.findChild(UsersTable)
+    w.tabs.setCurrentWidget(next(p for p in w.tab_pages if table in p.findChildren(UsersTable)))
+    qtbot.waitUntil(lambda: table.model().rowCount() == 500 and table.isVisible(), timeout=5000)
+
+    stop = threading.Event()
+
+    def busy() -> None:
+        while not stop.is_set():
+            sum(i * i for i in range(1000))
+
+    thread = threading.Thread(target=busy, daemon=True)
+    thread.start()
+    try:
+        worst = 0.0
+        for _ in range(3):
+            table.viewport().update()
+            started = time.perf_counter()
+            QApplication.processEvents()
+            worst = max(worst, time.perf_counter() - started)
+    finally:
+        stop.set()
+        thread.join()
+    assert worst < 1.0, f"a repaint took {worst:.2f} s while a Python thread was busy"

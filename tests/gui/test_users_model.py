@@ -42,6 +42,30 @@ def test_deactivated_rows_show_reason_in_tooltip(ctx):
     assert "Deactivated by sync: suspended in Zendesk" in tip
 
 
+def test_the_delegate_paints_what_data_answers(qtbot, ctx):
+    """The text and colour the delegate puts in its style option (what gets painted) are the
+    model's answers, for every column of a shown row."""
+    from PySide6.QtWidgets import QStyleOptionViewItem, QTableView
+
+    from evalsync_gui.gui import theme
+
+    seed_users(ctx.db, 200)
+    model = UsersModel(ctx.db)
+    model.set_view(directory.View(status="deactivated"))
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    painted = []
+    for column in range(len(COLUMNS)):
+        index = model.index(0, column)
+        option = QStyleOptionViewItem()
+        view.itemDelegate().initStyleOption(option, index)
+        painted.append(option.text)
+        assert option.palette.color(option.palette.ColorRole.Text) == theme.colour("muted")
+    assert painted == [model.data(model.index(0, c)) for c in range(len(COLUMNS))]
+    assert painted[0] and "@" in painted[1] and painted[4] == "Deactivated"
+
+
 def best_of(times: int, fn) -> float:
     """The fastest of ``times`` runs: budgets are about the code, not a busy CI neighbour."""
     out = []
