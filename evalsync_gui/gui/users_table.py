@@ -51,6 +51,9 @@ class UsersTable(QTableView):
         vh.setDefaultSectionSize(ROW_HEIGHT)
         self._setup_header(model)
         self.doubleClicked.connect(self._open)
+        # PySide wraps the viewport (and builds QWidget's enum types) on its first use from
+        # Python, ~15 ms; done here it does not land in a running sync's first live refresh.
+        self.viewport()
 
     def _setup_header(self, model: UsersModel) -> None:
         hh = self.horizontalHeader()
