@@ -143,7 +143,7 @@ def test_sigkill_at_random_moments_never_corrupts_and_resumes(tmp_path, file_key
                 print(i, len(cursors_before), first, len(sim.request_log) - mark)
             if cursors_before and first is not None:
                 assert any(parse_qs(c.split("?", 1)[1]).get("page[after]", [None])[0] == first
-                           for c in cursors_before), f"kill {i}: restarted from the beginning, not the cursor"
+                           for c in cursors_before), f"kill {i}: the first page asked for (after={first}) is not the stored cursor"
                 resumed_from_cursor += 1
 
         r = _cli(crashy, "sync", "--json")
