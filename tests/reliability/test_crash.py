@@ -93,9 +93,11 @@ def _kill_by_progress(proc, sim, db: Path, before: set[str], extra_pages: int, d
 
 
 def _first_listing_after(sim, mark: int) -> str | None:
+    """The ``page[after]`` of the first listing request after ``mark``: "" for the listing's
+    first page, None when the run asked for no listing page at all."""
     for method, path, query, status in list(sim.request_log)[mark:]:
         if path == "/api/v2/users.json":
-            return (parse_qs(query).get("page[after]") or [None])[0]
+            return (parse_qs(query).get("page[after]") or [""])[0]
     return None
 
 
