@@ -183,21 +183,26 @@ def ids_after(db: Database, view: View, after: int) -> array:
 
 def narrow_ids(db: Database, view: View, shown: Sequence[int]) -> array:
     """The ordered ids of ``view`` taken from ``shown``, the ids of a wider view it narrows
-    (see :meth:`View.narrows`): one scan finds the rows that no longer match, and no sort is
-    needed. A first search letter (which nearly every row matches) costs ~30 ms instead of a
-    sort of 100,000 rows."""
+    (see :meth:`View.narrows`): one scan of the table finds which rows to keep, and no sort is
+    needed. The scan lists the smaller side: after a first letter (which nearly every row
+    matches) the rows that no longer match, afterwards the rows that still do; "ma" -> "mar"
+    costs 45 ms instead of the 80 ms of listing the 95,000 rows that no longer match."""
     conn = db.connect()
     clauses, params = view._status_clause()
     match, like_params = view._match()
-    clauses.append(f"({match}) IS NOT 1")  # LIKE on NULL columns gives NULL: not a match
+    keep_matches = not _mostly_matching(view.search.split())
+    # LIKE on NULL columns gives NULL: "IS NOT 1" counts it as not matching.
+    clauses.append(f"({match})" if keep_matches else f"({match}) IS NOT 1")
     where = " AND ".join(clauses)
     cur = conn.cursor()
     cur.row_factory = _first_column
     try:
-        dropped = set(cur.execute(f"SELECT id FROM users NOT INDEXED WHERE {where}", params + like_params).fetchall())
+        listed = set(cur.execute(f"SELECT id FROM users NOT INDEXED WHERE {where}", params + like_params).fetchall())
     except sqlite3.Error as exc:
         raise translate_sqlite_error(exc, db.path) from exc
-    return array("q", [i for i in shown if i not in dropped])
+    if keep_matches:
+        return array("q", [i for i in shown if i in listed])
+    return array("q", [i for i in shown if i not in listed])
 
 
 def _first_column(_cursor: sqlite3.Cursor, row: tuple) -> Any:
