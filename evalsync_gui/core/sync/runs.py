@@ -199,8 +199,7 @@ def _undo_one(conn, uid: int, action: str, column: str | None, old: str | None, 
         if not conn.execute("DELETE FROM users WHERE id = ? AND status = 'pending'", (uid,)).rowcount:
             return "kept"
         # Nothing of a removed user may stay held: the run would stay held with rows nobody can
-        # see, and the next user given this id (ids are max + 1) would inherit them, so Allow
-        # would deactivate a stranger.
+        # see, and Allow would act on a user who is gone (ids are never reused: store.user_ids).
         conn.execute("UPDATE user_changes SET state = CASE state WHEN 'applied' THEN 'undone' ELSE 'discarded' END "
                      "WHERE user_id = ? AND state IN ('applied', 'held')", (uid,))
         return "removed"
